@@ -1,0 +1,77 @@
+import type { ChatCompletionChunk } from "./chat-types.js";
+import { type ConvertOptions, createChatToResponsesConverter } from "./convert-stream.js";
+import type { ResponseStreamEvent } from "./responses-types.js";
+import { ChatSseDecoder } from "./sse-decode.js";
+import { DONE_FRAME, encodeEvents } from "./sse-encode.js";
+
+export type ChatToResponsesStreamOptions = ConvertOptions;
+
+// Stateless, so one serves every stream.
+const encoder = new TextEncoder();
+
+/**
+ * Chat Completions SSE bytes in, Responses SSE bytes out.
+ *
+ * One JS stream hop for the whole conversion, and per upstream read: one
+ * decode, one encode, at most one `enqueue`. Events leave in the same
+ * `transform` call that read their chunk; nothing waits for the next read.
+ */
+export class ChatToResponsesStream extends TransformStream<Uint8Array, Uint8Array> {
+  constructor(options: ChatToResponsesStreamOptions = {}) {
+    const converter = createChatToResponsesConverter(options);
+    const decoder = new TextDecoder();
+    let pending = "";
+    const add = (events: ResponseStreamEvent[]) => {
+      if (events.length === 0) return;
+      pending += encodeEvents(events);
+      if (converter.ended) pending += DONE_FRAME;
+    };
+    const sse = new ChatSseDecoder({
+      chunk: (c) => add(converter.push(c)),
+      done: () => add(converter.done()),
+      error: (e) => add(converter.fail(e)),
+    });
+    const send = (controller: TransformStreamDefaultController<Uint8Array>) => {
+      if (pending === "") return;
+      controller.enqueue(encoder.encode(pending));
+      pending = "";
+    };
+    super({
+      transform(bytes, controller) {
+        sse.feed(decoder.decode(bytes, { stream: true }));
+        send(controller);
+        // The terminal event is out: stop reading so the upstream connection is released.
+        if (converter.ended) controller.terminate();
+      },
+      flush(controller) {
+        sse.feed(decoder.decode());
+        const notSse = sse.end();
+        if (notSse) add(converter.fail(notSse));
+        add(converter.finish());
+        send(controller);
+      },
+    });
+  }
+}
+
+/**
+ * Parsed chunks in (e.g. from the `openai` SDK's `chat.completions.create({stream: true})`),
+ * Responses event objects out.
+ */
+export class ChatChunksToResponsesEventsStream extends TransformStream<ChatCompletionChunk, ResponseStreamEvent> {
+  constructor(options: ConvertOptions = {}) {
+    const converter = createChatToResponsesConverter(options);
+    const forward = (events: ResponseStreamEvent[], controller: TransformStreamDefaultController<ResponseStreamEvent>) => {
+      for (const e of events) controller.enqueue(e);
+    };
+    super({
+      transform(chunk, controller) {
+        forward(converter.push(chunk), controller);
+        if (converter.ended) controller.terminate();
+      },
+      flush(controller) {
+        forward(converter.finish(), controller);
+      },
+    });
+  }
+}

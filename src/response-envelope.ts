@@ -1,0 +1,87 @@
+import type { ChatUsage } from "./chat-types.js";
+import type { ResponseResource, ResponsesRequest, Usage } from "./responses-types.js";
+
+function str(v: unknown): string | null {
+  return typeof v === "string" ? v : null;
+}
+function num(v: unknown, fallback: number): number {
+  return typeof v === "number" && Number.isFinite(v) ? v : fallback;
+}
+function int(v: unknown): number | null {
+  return typeof v === "number" && Number.isInteger(v) ? v : null;
+}
+
+/**
+ * The `ResponseResource` every lifecycle event carries, echoing the request.
+ * Where Open Responses types a field as a plain number or string (not
+ * nullable) and the request left it out, the value is the API's documented
+ * default (temperature 1, top_p 1, penalties 0, truncation "disabled"), so
+ * what is sent is both complete and true.
+ */
+export function createEnvelope(
+  request: ResponsesRequest | undefined,
+  id: string,
+  createdAt: number,
+  model: string | undefined,
+  serviceTier?: string | null,
+): ResponseResource {
+  const r: ResponsesRequest = request ?? {};
+  const text = typeof r.text === "object" && r.text !== null ? r.text : {};
+  const reasoning = typeof r.reasoning === "object" && r.reasoning !== null ? r.reasoning : null;
+  const envelope: ResponseResource = {
+    id,
+    object: "response",
+    created_at: createdAt,
+    completed_at: null,
+    status: "in_progress",
+    incomplete_details: null,
+    model: model ?? str(r.model) ?? "unknown",
+    previous_response_id: str(r.previous_response_id),
+    instructions: str(r.instructions),
+    output: [],
+    error: null,
+    tools: Array.isArray(r.tools) ? r.tools : [],
+    tool_choice: r.tool_choice ?? "auto",
+    truncation: r.truncation === "auto" ? "auto" : "disabled",
+    parallel_tool_calls: typeof r.parallel_tool_calls === "boolean" ? r.parallel_tool_calls : true,
+    text: { ...text, format: text.format ?? { type: "text" } },
+    top_p: num(r.top_p, 1),
+    presence_penalty: num(r.presence_penalty, 0),
+    frequency_penalty: num(r.frequency_penalty, 0),
+    top_logprobs: int(r.top_logprobs) ?? 0,
+    temperature: num(r.temperature, 1),
+    reasoning: reasoning
+      ? { effort: str(reasoning.effort), summary: str(reasoning.summary) ?? str(reasoning.generate_summary) }
+      : null,
+    usage: null,
+    max_output_tokens: int(r.max_output_tokens),
+    max_tool_calls: int(r.max_tool_calls),
+    // Nothing is stored by this bridge; echoing `true` would promise a retrievable response.
+    store: r.store === true,
+    background: r.background === true,
+    service_tier: serviceTier ?? (r.service_tier && r.service_tier !== "auto" ? r.service_tier : "default"),
+    metadata: r.metadata ?? {},
+    safety_identifier: str(r.safety_identifier),
+    prompt_cache_key: str(r.prompt_cache_key),
+    access_programs: null,
+  };
+  if (typeof r.user === "string") envelope.user = r.user;
+  return envelope;
+}
+
+function count(v: unknown): number {
+  return typeof v === "number" && Number.isFinite(v) ? Math.max(0, Math.round(v)) : 0;
+}
+
+/** Chat usage → Responses usage; all integers, details default to 0. */
+export function convertUsage(u: ChatUsage): Usage {
+  const input = count(u.prompt_tokens);
+  const output = count(u.completion_tokens);
+  return {
+    input_tokens: input,
+    output_tokens: output,
+    total_tokens: u.total_tokens != null ? count(u.total_tokens) : input + output,
+    input_tokens_details: { cached_tokens: count(u.prompt_tokens_details?.cached_tokens ?? u.prompt_cache_hit_tokens) },
+    output_tokens_details: { reasoning_tokens: count(u.completion_tokens_details?.reasoning_tokens) },
+  };
+}

@@ -1,0 +1,222 @@
+/**
+ * Responses API wire formats: what this library emits.
+ *
+ * Shapes follow the Open Responses specification (2026-04-24): every field its
+ * `required` lists name is present, `null` where the upstream gave nothing.
+ * Fields the `openai` package requires on top (`access_programs`) are present
+ * too, so a parsed event is assignable to its `ResponseStreamEvent`.
+ */
+
+export type ItemStatus = "in_progress" | "completed" | "incomplete";
+
+export interface TopLogprob { token: string; logprob: number; bytes: number[] }
+export interface Logprob extends TopLogprob { top_logprobs: TopLogprob[] }
+
+export interface UrlCitation {
+  type: "url_citation";
+  url: string;
+  title: string;
+  start_index: number;
+  end_index: number;
+}
+
+export interface OutputTextPart {
+  type: "output_text";
+  text: string;
+  annotations: UrlCitation[];
+  logprobs: Logprob[];
+}
+export interface RefusalPart { type: "refusal"; refusal: string }
+export interface SummaryTextPart { type: "summary_text"; text: string }
+export interface ReasoningTextPart { type: "reasoning_text"; text: string }
+
+export interface MessageItem {
+  type: "message";
+  id: string;
+  status: ItemStatus;
+  role: "assistant";
+  content: Array<OutputTextPart | RefusalPart>;
+}
+
+export interface FunctionCallItem {
+  type: "function_call";
+  id: string;
+  call_id: string;
+  name: string;
+  arguments: string;
+  status: ItemStatus;
+  /** Set when the tool came from a `namespace` tool of the request. */
+  namespace?: string;
+}
+
+export interface CustomToolCallItem {
+  type: "custom_tool_call";
+  id: string;
+  call_id: string;
+  name: string;
+  input: string;
+  status: ItemStatus;
+}
+
+export interface ReasoningItem {
+  type: "reasoning";
+  id: string;
+  summary: SummaryTextPart[];
+  content?: ReasoningTextPart[];
+  status: ItemStatus;
+}
+
+export type OutputItem = MessageItem | FunctionCallItem | CustomToolCallItem | ReasoningItem;
+
+export interface Usage {
+  input_tokens: number;
+  output_tokens: number;
+  total_tokens: number;
+  input_tokens_details: { cached_tokens: number };
+  output_tokens_details: { reasoning_tokens: number };
+}
+
+export type ResponseStatus = "in_progress" | "completed" | "incomplete" | "failed";
+
+export interface ResponseError { code: string; message: string }
+
+/** The `ResponseResource` of Open Responses. */
+export interface ResponseResource {
+  id: string;
+  object: "response";
+  created_at: number;
+  completed_at: number | null;
+  status: ResponseStatus;
+  incomplete_details: { reason: "max_output_tokens" | "content_filter" } | null;
+  model: string;
+  previous_response_id: string | null;
+  instructions: string | null;
+  output: OutputItem[];
+  error: ResponseError | null;
+  tools: unknown[];
+  tool_choice: unknown;
+  truncation: "auto" | "disabled";
+  parallel_tool_calls: boolean;
+  text: { format: Record<string, unknown>; verbosity?: string };
+  top_p: number;
+  presence_penalty: number;
+  frequency_penalty: number;
+  top_logprobs: number;
+  temperature: number;
+  reasoning: { effort: string | null; summary: string | null } | null;
+  usage: Usage | null;
+  max_output_tokens: number | null;
+  max_tool_calls: number | null;
+  store: boolean;
+  background: boolean;
+  service_tier: string;
+  metadata: Record<string, string>;
+  safety_identifier: string | null;
+  prompt_cache_key: string | null;
+  /** Required by the `openai` package's `Response` type; never known here. */
+  access_programs: null;
+  user?: string;
+}
+
+interface Seq { sequence_number: number }
+interface ItemRef extends Seq { item_id: string; output_index: number }
+
+export type LifecycleEvent = Seq & {
+  type: "response.created" | "response.in_progress" | "response.completed" | "response.incomplete" | "response.failed";
+  response: ResponseResource;
+};
+
+export type ResponseStreamEvent =
+  | LifecycleEvent
+  | (Seq & { type: "response.output_item.added" | "response.output_item.done"; output_index: number; item: OutputItem })
+  | (ItemRef & { type: "response.content_part.added" | "response.content_part.done"; content_index: number; part: OutputTextPart | RefusalPart | ReasoningTextPart })
+  | (ItemRef & { type: "response.output_text.delta"; content_index: number; delta: string; logprobs: Logprob[] })
+  | (ItemRef & { type: "response.output_text.done"; content_index: number; text: string; logprobs: Logprob[] })
+  | (ItemRef & { type: "response.output_text.annotation.added"; content_index: number; annotation_index: number; annotation: UrlCitation })
+  | (ItemRef & { type: "response.refusal.delta"; content_index: number; delta: string })
+  | (ItemRef & { type: "response.refusal.done"; content_index: number; refusal: string })
+  | (ItemRef & { type: "response.reasoning_summary_part.added" | "response.reasoning_summary_part.done"; summary_index: number; part: SummaryTextPart })
+  | (ItemRef & { type: "response.reasoning_summary_text.delta"; summary_index: number; delta: string })
+  | (ItemRef & { type: "response.reasoning_summary_text.done"; summary_index: number; text: string })
+  | (ItemRef & { type: "response.reasoning_text.delta"; content_index: number; delta: string })
+  | (ItemRef & { type: "response.reasoning_text.done"; content_index: number; text: string })
+  | (ItemRef & { type: "response.function_call_arguments.delta"; delta: string })
+  | (ItemRef & { type: "response.function_call_arguments.done"; arguments: string; name: string })
+  | (ItemRef & { type: "response.custom_tool_call_input.delta"; delta: string })
+  | (ItemRef & { type: "response.custom_tool_call_input.done"; input: string })
+  | ErrorEvent;
+
+/** Carries the flat fields the `openai` SDK reads and the nested `error` Open Responses requires. */
+export interface ErrorEvent extends Seq {
+  type: "error";
+  code: string | null;
+  message: string;
+  param: string | null;
+  error: { type: string; code: string | null; message: string; param: string | null };
+}
+
+export type ResponseStreamEventType = ResponseStreamEvent["type"];
+
+// ---- requests (the subset this library reads; everything else passes untouched) ----
+
+export type ResponsesContentPart =
+  | { type: "input_text"; text: string }
+  | { type: "output_text"; text: string; annotations?: unknown[] }
+  | { type: "refusal"; refusal: string }
+  | { type: "input_image"; image_url?: string | null; file_id?: string | null; detail?: "auto" | "low" | "high" }
+  | { type: "input_file"; file_data?: string; file_url?: string; file_id?: string | null; filename?: string }
+  | { type: "summary_text" | "reasoning_text" | "text"; text: string };
+
+export type ResponsesInputItem =
+  | { type?: "message"; id?: string; role: "user" | "assistant" | "system" | "developer"; content: string | ResponsesContentPart[]; status?: string }
+  | { type: "function_call"; id?: string; call_id: string; name: string; arguments: string; namespace?: string; status?: string }
+  | { type: "function_call_output"; id?: string; call_id: string; output: string | ResponsesContentPart[]; status?: string }
+  | { type: "custom_tool_call"; id?: string; call_id: string; name: string; input: string; status?: string }
+  | { type: "custom_tool_call_output"; id?: string; call_id: string; output: string | ResponsesContentPart[] }
+  | { type: "reasoning"; id?: string; summary?: Array<{ type: string; text: string }>; content?: Array<{ type: string; text: string }>; encrypted_content?: string | null }
+  | { type: "item_reference"; id: string };
+
+export interface ResponsesFunctionTool {
+  type: "function";
+  name: string;
+  description?: string | null;
+  parameters?: Record<string, unknown> | null;
+  strict?: boolean | null;
+}
+
+export type ResponsesTool =
+  | ResponsesFunctionTool
+  | { type: "namespace"; name: string; description?: string; tools: ResponsesTool[] }
+  | { type: "custom"; name: string; description?: string; format?: unknown }
+  | { type: string; [key: string]: unknown };
+
+/** The body of `POST /v1/responses`. */
+export interface ResponsesRequest {
+  model?: string;
+  input?: string | ResponsesInputItem[];
+  instructions?: string | null;
+  tools?: ResponsesTool[];
+  tool_choice?: unknown;
+  parallel_tool_calls?: boolean;
+  text?: { format?: Record<string, unknown>; verbosity?: string };
+  reasoning?: { effort?: string | null; summary?: string | null; generate_summary?: string | null } | null;
+  max_output_tokens?: number | null;
+  max_tool_calls?: number | null;
+  temperature?: number | null;
+  top_p?: number | null;
+  top_logprobs?: number | null;
+  presence_penalty?: number | null;
+  frequency_penalty?: number | null;
+  metadata?: Record<string, string> | null;
+  store?: boolean | null;
+  background?: boolean | null;
+  stream?: boolean | null;
+  previous_response_id?: string | null;
+  include?: string[] | null;
+  truncation?: "auto" | "disabled" | null;
+  service_tier?: string | null;
+  user?: string;
+  safety_identifier?: string | null;
+  prompt_cache_key?: string | null;
+  [extra: string]: unknown;
+}
