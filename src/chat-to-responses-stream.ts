@@ -1,8 +1,8 @@
-import type { ChatCompletionChunk } from "./chat-types.js";
-import { type ConvertOptions, createChatToResponsesConverter } from "./convert-stream.js";
-import type { ResponseStreamEvent } from "./responses-types.js";
-import { ChatSseDecoder } from "./sse-decode.js";
-import { DONE_FRAME, encodeEvents } from "./sse-encode.js";
+import type { ChatCompletionChunk } from "./chat-types.ts";
+import { type ConvertOptions, createChatToResponsesConverter } from "./convert-stream.ts";
+import type { ResponseStreamEvent } from "./responses-types.ts";
+import { ChatSseDecoder } from "./sse-decode.ts";
+import { DONE_FRAME, encodeEvents } from "./sse-encode.ts";
 
 export type ChatToResponsesStreamOptions = ConvertOptions;
 

@@ -1,8 +1,8 @@
-import type { ChatCompletionChunk, ChatDelta, ChatLogprob, ChatToolCallDelta, ChatTopLogprob, ChatUrlCitation } from "./chat-types.js";
-import { type ErrorPayload, normalizeUpstreamError } from "./errors.js";
-import { createIdGenerator, type IdGenerator } from "./ids.js";
-import { JsonCompletion } from "./json-completion.js";
-import { convertUsage, createEnvelope } from "./response-envelope.js";
+import type { ChatCompletionChunk, ChatDelta, ChatLogprob, ChatToolCallDelta, ChatTopLogprob, ChatUrlCitation } from "./chat-types.ts";
+import { type ErrorPayload, normalizeUpstreamError } from "./errors.ts";
+import { createIdGenerator, type IdGenerator } from "./ids.ts";
+import { JsonCompletion } from "./json-completion.ts";
+import { convertUsage, createEnvelope } from "./response-envelope.ts";
 import type {
   CustomToolCallItem,
   FunctionCallItem,
@@ -18,8 +18,8 @@ import type {
   ResponsesRequest,
   TopLogprob,
   UrlCitation,
-} from "./responses-types.js";
-import { ThinkTagSplitter, type ThinkSegment } from "./think-tags.js";
+} from "./responses-types.ts";
+import { ThinkTagSplitter, type ThinkSegment } from "./think-tags.ts";
 
 /** Where an upstream function name really points (see `toChatRequest`). */
 export interface ToolTarget {

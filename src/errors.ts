@@ -1,4 +1,4 @@
-import type { ChatErrorBody } from "./chat-types.js";
+import type { ChatErrorBody } from "./chat-types.ts";
 
 /** The error object of OpenAI's HTTP error body `{"error": {...}}`. */
 export interface ErrorPayload {

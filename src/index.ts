@@ -1,14 +1,14 @@
-export { ChatChunksToResponsesEventsStream, ChatToResponsesStream, type ChatToResponsesStreamOptions } from "./chat-to-responses-stream.js";
+export { ChatChunksToResponsesEventsStream, ChatToResponsesStream, type ChatToResponsesStreamOptions } from "./chat-to-responses-stream.ts";
 export {
   type ChatToResponsesConverter,
   type ConvertOptions,
   createChatToResponsesConverter,
   type ToolRouting,
   type ToolTarget,
-} from "./convert-stream.js";
-export { type ErrorPayload, invalidRequest, normalizeUpstreamError, ResponsesError } from "./errors.js";
-export { createIdGenerator, type IdGenerator } from "./ids.js";
-export { ChatSseDecoder, type ChatSseHandlers } from "./sse-decode.js";
-export { DONE_FRAME, encodeEvent, encodeEvents } from "./sse-encode.js";
-export type * from "./chat-types.js";
-export type * from "./responses-types.js";
+} from "./convert-stream.ts";
+export { type ErrorPayload, invalidRequest, normalizeUpstreamError, ResponsesError } from "./errors.ts";
+export { createIdGenerator, type IdGenerator } from "./ids.ts";
+export { ChatSseDecoder, type ChatSseHandlers } from "./sse-decode.ts";
+export { DONE_FRAME, encodeEvent, encodeEvents } from "./sse-encode.ts";
+export type * from "./chat-types.ts";
+export type * from "./responses-types.ts";

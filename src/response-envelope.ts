@@ -1,5 +1,5 @@
-import type { ChatUsage } from "./chat-types.js";
-import type { ResponseResource, ResponsesRequest, Usage } from "./responses-types.js";
+import type { ChatUsage } from "./chat-types.ts";
+import type { ResponseResource, ResponsesRequest, Usage } from "./responses-types.ts";
 
 function str(v: unknown): string | null {
   return typeof v === "string" ? v : null;
@@ -81,7 +81,8 @@ export function convertUsage(u: ChatUsage): Usage {
     input_tokens: input,
     output_tokens: output,
     total_tokens: u.total_tokens != null ? count(u.total_tokens) : input + output,
-    input_tokens_details: { cached_tokens: count(u.prompt_tokens_details?.cached_tokens ?? u.prompt_cache_hit_tokens) },
+    // DeepSeek reports cache hits in its own field, sometimes beside a zero `cached_tokens`.
+    input_tokens_details: { cached_tokens: Math.max(count(u.prompt_tokens_details?.cached_tokens), count(u.prompt_cache_hit_tokens)) },
     output_tokens_details: { reasoning_tokens: count(u.completion_tokens_details?.reasoning_tokens) },
   };
 }

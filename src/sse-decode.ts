@@ -1,6 +1,6 @@
 import { createParser, type EventSourceParser } from "eventsource-parser";
-import type { ChatCompletionChunk } from "./chat-types.js";
-import { type ErrorPayload, normalizeUpstreamError } from "./errors.js";
+import type { ChatCompletionChunk } from "./chat-types.ts";
+import { type ErrorPayload, normalizeUpstreamError } from "./errors.ts";
 
 export interface ChatSseHandlers {
   chunk(chunk: ChatCompletionChunk): void;
@@ -23,7 +23,7 @@ export class ChatSseDecoder {
   private sawEvent = false;
   private preamble = "";
 
-  constructor(private readonly on: ChatSseHandlers) {
+  constructor(on: ChatSseHandlers) {
     this.parser = createParser({
       onEvent: (msg) => {
         this.sawEvent = true;
@@ -62,12 +62,15 @@ export class ChatSseDecoder {
   }
 
   /**
-   * End of input. `reset({consume: true})` dispatches a last event that had
-   * no blank line after it, which `EventSourceParserStream` would drop.
+   * End of input. A last event with no blank line after it is dispatched
+   * (servers that close right after `data: …`); `EventSourceParserStream`
+   * drops it, and `reset({consume: true})` only parses the pending line
+   * without dispatching it, so the missing terminator is supplied instead.
    * Returns an error when the body never held an SSE event.
    */
   end(): ErrorPayload | null {
-    this.parser.reset({ consume: true });
+    this.parser.feed("\n\n");
+    this.parser.reset();
     if (this.sawEvent) return null;
     const text = this.preamble.trim();
     if (!text) return null;

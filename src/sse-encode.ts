@@ -1,4 +1,4 @@
-import type { ResponseStreamEvent } from "./responses-types.js";
+import type { ResponseStreamEvent } from "./responses-types.ts";
 
 /** The frame that ends a Responses stream after its terminal event, as OpenAI sends it. */
 export const DONE_FRAME = "data: [DONE]\n\n";

@@ -15,15 +15,11 @@ export interface ThinkSegment {
 const OPEN = "<think>";
 const CLOSE = "</think>";
 
-const enum State {
-  Start,
-  Thinking,
-  AfterClose,
-  Text,
-}
+const State = { Start: 0, Thinking: 1, AfterClose: 2, Text: 3 } as const;
+type State = (typeof State)[keyof typeof State];
 
 export class ThinkTagSplitter {
-  private state = State.Start;
+  private state: State = State.Start;
   private held = "";
 
   feed(chunk: string, out: ThinkSegment[] = []): ThinkSegment[] {
