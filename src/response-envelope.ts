@@ -82,7 +82,10 @@ export function convertUsage(u: ChatUsage): Usage {
     output_tokens: output,
     total_tokens: u.total_tokens != null ? count(u.total_tokens) : input + output,
     // DeepSeek reports cache hits in its own field, sometimes beside a zero `cached_tokens`.
-    input_tokens_details: { cached_tokens: Math.max(count(u.prompt_tokens_details?.cached_tokens), count(u.prompt_cache_hit_tokens)) },
+    input_tokens_details: {
+      cached_tokens: Math.max(count(u.prompt_tokens_details?.cached_tokens), count(u.prompt_cache_hit_tokens)),
+      cache_write_tokens: count(u.prompt_tokens_details?.cache_write_tokens),
+    },
     output_tokens_details: { reasoning_tokens: count(u.completion_tokens_details?.reasoning_tokens) },
   };
 }

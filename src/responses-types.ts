@@ -72,7 +72,8 @@ export interface Usage {
   input_tokens: number;
   output_tokens: number;
   total_tokens: number;
-  input_tokens_details: { cached_tokens: number };
+  /** `cache_write_tokens` is what the `openai` package's type requires on top of the spec (OpenRouter reports it). */
+  input_tokens_details: { cached_tokens: number; cache_write_tokens: number };
   output_tokens_details: { reasoning_tokens: number };
 }
 
@@ -119,23 +120,27 @@ export interface ResponseResource {
 }
 
 interface Seq { sequence_number: number }
-interface ItemRef extends Seq { item_id: string; output_index: number }
+interface ItemFields { item_id: string; output_index: number }
+interface ItemRef extends Seq, ItemFields {}
 
-export type LifecycleEvent = Seq & {
-  type: "response.created" | "response.in_progress" | "response.completed" | "response.incomplete" | "response.failed";
-  response: ResponseResource;
-};
+/** One member per event type, so `Extract<ResponseStreamEvent, {type: T}>` works. */
+type Each<T extends string, Body> = { [K in T]: Seq & { type: K } & Body }[T];
+
+export type LifecycleEvent = Each<
+  "response.created" | "response.in_progress" | "response.completed" | "response.incomplete" | "response.failed",
+  { response: ResponseResource }
+>;
 
 export type ResponseStreamEvent =
   | LifecycleEvent
-  | (Seq & { type: "response.output_item.added" | "response.output_item.done"; output_index: number; item: OutputItem })
-  | (ItemRef & { type: "response.content_part.added" | "response.content_part.done"; content_index: number; part: OutputTextPart | RefusalPart | ReasoningTextPart })
+  | Each<"response.output_item.added" | "response.output_item.done", { output_index: number; item: OutputItem }>
+  | Each<"response.content_part.added" | "response.content_part.done", ItemFields & { content_index: number; part: OutputTextPart | RefusalPart | ReasoningTextPart }>
   | (ItemRef & { type: "response.output_text.delta"; content_index: number; delta: string; logprobs: Logprob[] })
   | (ItemRef & { type: "response.output_text.done"; content_index: number; text: string; logprobs: Logprob[] })
   | (ItemRef & { type: "response.output_text.annotation.added"; content_index: number; annotation_index: number; annotation: UrlCitation })
   | (ItemRef & { type: "response.refusal.delta"; content_index: number; delta: string })
   | (ItemRef & { type: "response.refusal.done"; content_index: number; refusal: string })
-  | (ItemRef & { type: "response.reasoning_summary_part.added" | "response.reasoning_summary_part.done"; summary_index: number; part: SummaryTextPart })
+  | Each<"response.reasoning_summary_part.added" | "response.reasoning_summary_part.done", ItemFields & { summary_index: number; part: SummaryTextPart }>
   | (ItemRef & { type: "response.reasoning_summary_text.delta"; summary_index: number; delta: string })
   | (ItemRef & { type: "response.reasoning_summary_text.done"; summary_index: number; text: string })
   | (ItemRef & { type: "response.reasoning_text.delta"; content_index: number; delta: string })

@@ -33,7 +33,7 @@ describe("text (OpenAI)", () => {
     const msg = r.final.output[0] as MessageItem;
     expect(msg).toEqual({ id: "msg_2", type: "message", status: "completed", role: "assistant", content: [{ type: "output_text", text: "Hello, world!", annotations: [], logprobs: [] }] });
     expect(r.final.status).toBe("completed");
-    expect(r.final.usage).toEqual({ input_tokens: 12, output_tokens: 4, total_tokens: 16, input_tokens_details: { cached_tokens: 0 }, output_tokens_details: { reasoning_tokens: 0 } });
+    expect(r.final.usage).toEqual({ input_tokens: 12, output_tokens: 4, total_tokens: 16, input_tokens_details: { cached_tokens: 0, cache_write_tokens: 0 }, output_tokens_details: { reasoning_tokens: 0 } });
     expect(r.final.created_at).toBe(1_761_000_000);
     expect(r.final.completed_at).toBe(FIXED_NOW);
     expect(r.final.model).toBe("gpt-4o-mini-2024-07-18");
@@ -236,7 +236,7 @@ describe("reasoning", () => {
     ]);
     expect(r.final.output[0]).toEqual({ id: "rs_2", type: "reasoning", summary: [{ type: "summary_text", text: "The user greets me; answer briefly." }], status: "completed" });
     expect((r.final.output[1] as MessageItem).content[0]).toMatchObject({ text: "Hi there." });
-    expect(r.final.usage).toEqual({ input_tokens: 10, output_tokens: 30, total_tokens: 40, input_tokens_details: { cached_tokens: 8 }, output_tokens_details: { reasoning_tokens: 22 } });
+    expect(r.final.usage).toEqual({ input_tokens: 10, output_tokens: 30, total_tokens: 40, input_tokens_details: { cached_tokens: 8, cache_write_tokens: 0 }, output_tokens_details: { reasoning_tokens: 22 } });
   });
 
   it("raw mode emits reasoning_text content instead", async () => {
@@ -388,7 +388,7 @@ describe("extras", () => {
 
   it("Groq x_groq.usage", async () => {
     const r = await convert(up.groqUsage);
-    expect(r.final.usage).toEqual({ input_tokens: 9, output_tokens: 2, total_tokens: 11, input_tokens_details: { cached_tokens: 0 }, output_tokens_details: { reasoning_tokens: 0 } });
+    expect(r.final.usage).toEqual({ input_tokens: 9, output_tokens: 2, total_tokens: 11, input_tokens_details: { cached_tokens: 0, cache_write_tokens: 0 }, output_tokens_details: { reasoning_tokens: 0 } });
   });
 
   it("choices with index > 0 are ignored", async () => {
