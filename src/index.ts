@@ -12,3 +12,5 @@ export { ChatSseDecoder, type ChatSseHandlers } from "./sse-decode.ts";
 export { DONE_FRAME, encodeEvent, encodeEvents } from "./sse-encode.ts";
 export type * from "./chat-types.ts";
 export type * from "./responses-types.ts";
+export { fromChatCompletion } from "./from-chat-completion.ts";
+export { type ChatRequestTranslation, flatToolName, parseResponsesRequest, toChatRequest, type ToChatOptions } from "./to-chat-request.ts";

@@ -1,0 +1,58 @@
+import type { ChatCompletion, ChatToolCallDelta } from "./chat-types.ts";
+import { type ConvertOptions, createChatToResponsesConverter } from "./convert-stream.ts";
+import { normalizeUpstreamError, ResponsesError } from "./errors.ts";
+import type { ResponseResource } from "./responses-types.ts";
+
+/**
+ * A whole (non-streaming) ChatCompletion → the Response object.
+ *
+ * The completion is replayed through the streaming converter as one chunk,
+ * so both paths produce the same items, ids scheme, usage, status and
+ * `incomplete_details` by construction rather than by keeping two copies in step.
+ */
+export function fromChatCompletion(completion: ChatCompletion, options: ConvertOptions = {}): ResponseResource {
+  if (typeof completion !== "object" || completion === null) {
+    throw new ResponsesError(502, { message: "Upstream returned a body that is not a chat completion object.", type: "upstream_error", code: "server_error" });
+  }
+  const choices = Array.isArray(completion.choices) ? completion.choices : [];
+  const choice = choices.find((c) => (c?.index ?? 0) === 0);
+  if (completion.error || !choice || typeof choice.message !== "object" || choice.message === null) {
+    const e = completion.error ? normalizeUpstreamError({ error: completion.error }) : null;
+    throw new ResponsesError(502, {
+      message: e?.message ?? "Upstream returned a chat completion without choices[0].message.",
+      type: e?.type ?? "upstream_error",
+      code: e?.code ?? "server_error",
+      param: e?.param ?? null,
+    });
+  }
+  const m = choice.message;
+  const converter = createChatToResponsesConverter(options);
+  const tool_calls: ChatToolCallDelta[] | undefined = Array.isArray(m.tool_calls)
+    ? m.tool_calls.map((t, index) => ({ index, id: t.id, type: "function", function: { name: t.function?.name ?? "", arguments: t.function?.arguments ?? "" } }))
+    : undefined;
+  converter.push({
+    id: completion.id,
+    created: completion.created,
+    model: completion.model,
+    service_tier: completion.service_tier,
+    usage: completion.usage ?? completion.x_groq?.usage,
+    choices: [
+      {
+        index: 0,
+        delta: {
+          reasoning_content: m.reasoning_content,
+          reasoning: m.reasoning,
+          reasoning_details: m.reasoning_details,
+          content: m.content,
+          refusal: m.refusal,
+          annotations: m.annotations,
+          tool_calls,
+        },
+        logprobs: choice.logprobs,
+        finish_reason: choice.finish_reason ?? "stop",
+      },
+    ],
+  });
+  converter.done();
+  return converter.response;
+}
