@@ -178,7 +178,7 @@ export type ResponsesInputItem =
   | { type: "function_call_output"; id?: string; call_id: string; output: string | ResponsesContentPart[]; status?: string }
   | { type: "custom_tool_call"; id?: string; call_id: string; name: string; input: string; status?: string }
   | { type: "custom_tool_call_output"; id?: string; call_id: string; output: string | ResponsesContentPart[] }
-  | { type: "reasoning"; id?: string; summary?: Array<{ type: string; text: string }>; content?: Array<{ type: string; text: string }>; encrypted_content?: string | null }
+  | { type: "reasoning"; id?: string; summary?: Array<{ type: string; text: string }>; content?: Array<{ type: string; text: string }> | null; encrypted_content?: string | null }
   | { type: "item_reference"; id: string };
 
 export interface ResponsesFunctionTool {

@@ -63,7 +63,7 @@ describe("request: Responses → Chat Completions", () => {
       { role: "tool", tool_call_id: "call_r", content: "22C, cloudy" },
     ]);
     expect(request).toMatchObject({ model: "gpt-4.1", temperature: 0.5, top_p: 0.9, max_tokens: 500, parallel_tool_calls: true, tool_choice: "auto", stream: true, stream_options: { include_usage: true } });
-    expect(request.tools).toEqual([{ type: "function", function: { name: "get_weather", description: "Get the weather", parameters: agentsSdkRequest.tools![0]!.parameters, strict: true } }]);
+    expect(request.tools).toEqual([{ type: "function", function: { name: "get_weather", description: "Get the weather", parameters: (agentsSdkRequest.tools![0] as { parameters: unknown }).parameters, strict: true } }]);
     // Responses-only fields stay behind unless asked for.
     for (const k of ["store", "metadata", "truncation", "include", "background", "service_tier"]) expect(request).not.toHaveProperty(k);
     const fwd = toChatRequest(agentsSdkRequest, { forward: ["store", "metadata"], maxTokensField: "max_completion_tokens" }).request;
