@@ -1,9 +1,29 @@
+import { cloudflareTest } from "@cloudflare/vitest-plugin";
 import { defineConfig } from "vitest/config";
+import { SCRIPTED_KEY, scriptedUpstream } from "./test/support/scripted-upstream.ts";
 
 export default defineConfig({
   test: {
     projects: [
-      { test: { name: "library", include: ["test/**/*.test.ts"], exclude: ["test/worker/**"], environment: "node" } },
+      {
+        test: { name: "library", include: ["test/**/*.test.ts"], exclude: ["test/worker/**", "test/e2e/**"], environment: "node" },
+      },
+      {
+        // The Worker runs inside workerd; its upstream is the scripted server, mounted as the outbound service.
+        plugins: [
+          cloudflareTest({
+            main: "./worker/index.ts",
+            wrangler: { configPath: "./wrangler.toml" },
+            miniflare: {
+              // Only vitest itself wants node:inspector; the product Worker runs without nodejs_compat.
+              compatibilityFlags: ["nodejs_compat"],
+              bindings: { UPSTREAM_BASE_URL: "http://upstream.test/v1", UPSTREAM_API_KEY: SCRIPTED_KEY, CORS_ALLOWED_ORIGINS: "https://app.example" },
+              outboundService: (request) => scriptedUpstream(request as unknown as Request) as never,
+            },
+          }),
+        ],
+        test: { name: "worker", include: ["test/worker/**/*.test.ts"] },
+      },
     ],
   },
 });

@@ -1,0 +1,159 @@
+/**
+ * A scripted Chat Completions server, as a plain `(Request) => Response`
+ * function: the worker tests mount it as Miniflare's outbound service, the
+ * end-to-end test and `npm run demo` serve it over HTTP. The model name picks
+ * the script, so one server plays every upstream behaviour.
+ *
+ * Its wire format is OpenAI's (chunks with `index`ed tool calls, usage in a
+ * trailing chunk when `stream_options.include_usage` is set).
+ */
+
+export const SCRIPTED_KEY = "sk-upstream-secret-0123456789";
+
+interface ChatBody {
+  model?: string;
+  stream?: boolean;
+  stream_options?: { include_usage?: boolean };
+  messages?: Array<{ role: string; content?: unknown; tool_calls?: unknown[] }>;
+  tools?: Array<{ function: { name: string; parameters?: { properties?: Record<string, { type?: string }>; required?: string[] } } }>;
+}
+
+/** What the last scripted request looked like, for tests that check what reached the upstream. */
+export const seen: { requests: Array<{ url: string; method: string; headers: Record<string, string>; body: unknown }>; cancelled: number } = { requests: [], cancelled: 0 };
+
+const created = 1_761_000_000;
+
+function chunk(model: string, delta: Record<string, unknown>, finish: string | null = null): string {
+  return `data: ${JSON.stringify({ id: "chatcmpl-scripted", object: "chat.completion.chunk", created, model, choices: [{ index: 0, delta, logprobs: null, finish_reason: finish }] })}\n\n`;
+}
+
+function usage(model: string): string {
+  return `data: ${JSON.stringify({ id: "chatcmpl-scripted", object: "chat.completion.chunk", created, model, choices: [], usage: { prompt_tokens: 11, completion_tokens: 7, total_tokens: 18 } })}\n\n`;
+}
+
+function argsFor(tool: NonNullable<ChatBody["tools"]>[number]): string {
+  const props = tool.function.parameters?.properties ?? {};
+  const args: Record<string, unknown> = {};
+  for (const name of tool.function.parameters?.required ?? Object.keys(props).slice(0, 1)) {
+    const type = props[name]?.type;
+    args[name] = type === "number" || type === "integer" ? 1 : type === "array" ? [] : name === "command" || name === "cmd" ? "echo bridged" : "Paris";
+  }
+  return JSON.stringify(args);
+}
+
+type Step = { delta: Record<string, unknown>; finish?: string };
+
+/** The turn a script plays, as chat deltas. */
+function script(body: ChatBody): Step[] {
+  const model = body.model ?? "";
+  const last = body.messages?.at(-1);
+  if (last?.role === "tool") return [{ delta: { role: "assistant", content: "" } }, { delta: { content: `The tool said: ${String(last.content)}` } }, { delta: {}, finish: "stop" }];
+  if (model.includes("tools") && body.tools?.length) {
+    const steps: Step[] = [{ delta: { role: "assistant", content: null } }];
+    const tools = model.includes("parallel") ? body.tools.slice(0, 2) : body.tools.slice(0, 1);
+    tools.forEach((t, index) => {
+      const args = argsFor(t);
+      steps.push({ delta: { tool_calls: [{ index, id: `call_scripted_${index}`, type: "function", function: { name: t.function.name, arguments: "" } }] } });
+      steps.push({ delta: { tool_calls: [{ index, function: { arguments: args.slice(0, 5) } }] } });
+      steps.push({ delta: { tool_calls: [{ index, function: { arguments: args.slice(5) } }] } });
+    });
+    steps.push({ delta: {}, finish: "tool_calls" });
+    return steps;
+  }
+  const steps: Step[] = [{ delta: { role: "assistant", content: "" } }];
+  if (model.includes("reasoning")) steps.push({ delta: { reasoning_content: "The user wants a greeting." } }, { delta: { reasoning_content: " Keep it short." } });
+  for (const piece of ["Hello", " from the", " scripted", " upstream."]) steps.push({ delta: { content: piece } });
+  steps.push({ delta: {}, finish: model.includes("length") ? "length" : "stop" });
+  return steps;
+}
+
+function completion(body: ChatBody): unknown {
+  const steps = script(body);
+  const message: Record<string, unknown> = { role: "assistant", content: null };
+  let finish = "stop";
+  for (const { delta, finish: f } of steps) {
+    if (typeof delta.content === "string") message.content = String(message.content ?? "") + delta.content;
+    if (typeof delta.reasoning_content === "string") message.reasoning_content = String(message.reasoning_content ?? "") + delta.reasoning_content;
+    for (const tc of (delta.tool_calls as Array<{ index: number; id?: string; function: { name?: string; arguments: string } }>) ?? []) {
+      const calls = ((message.tool_calls as Array<{ id: string; type: string; function: { name: string; arguments: string } }>) ??= []);
+      if (tc.id) calls[tc.index] = { id: tc.id, type: "function", function: { name: tc.function.name ?? "", arguments: "" } };
+      calls[tc.index]!.function.arguments += tc.function.arguments;
+    }
+    if (f) finish = f;
+  }
+  return { id: "chatcmpl-scripted", object: "chat.completion", created, model: body.model, choices: [{ index: 0, message, finish_reason: finish, logprobs: null }], usage: { prompt_tokens: 11, completion_tokens: 7, total_tokens: 18 } };
+}
+
+const encoder = new TextEncoder();
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+function openaiError(status: number, message: string, type: string, code: string | null, headers: Record<string, string> = {}): Response {
+  return new Response(JSON.stringify({ error: { message, type, param: null, code } }), { status, headers: { "content-type": "application/json", ...headers } });
+}
+
+export async function scriptedUpstream(request: Request): Promise<Response> {
+  const url = new URL(request.url);
+  const headers: Record<string, string> = {};
+  request.headers.forEach((v, k) => (headers[k] = v));
+  const text = request.method === "POST" ? await request.text() : "";
+  let body: ChatBody = {};
+  try {
+    body = text ? (JSON.parse(text) as ChatBody) : {};
+  } catch {
+    return openaiError(400, "We could not parse the JSON body of your request.", "invalid_request_error", null);
+  }
+  if (url.pathname === "/__seen") return Response.json(seen);
+  if (url.pathname === "/__reset") {
+    seen.requests.length = 0;
+    seen.cancelled = 0;
+    return Response.json(seen);
+  }
+  seen.requests.push({ url: url.pathname + url.search, method: request.method, headers, body });
+
+  if (url.pathname.endsWith("/models") && request.method === "GET") {
+    return Response.json({ object: "list", data: [{ id: "scripted-text", object: "model", created, owned_by: "scripted" }, { id: "scripted-tools", object: "model", created, owned_by: "scripted" }] });
+  }
+  if (!url.pathname.endsWith("/chat/completions")) return openaiError(404, `Unknown path ${url.pathname}`, "invalid_request_error", "unknown_url");
+  const model = body.model ?? "";
+
+  if (model === "scripted-429") {
+    return openaiError(429, "Rate limit reached for requests. Please try again in 7s.", "requests", "rate_limit_exceeded", { "retry-after": "7", "x-ratelimit-remaining-requests": "0" });
+  }
+  if (model === "scripted-401") return openaiError(401, `Incorrect API key provided: ${headers.authorization?.slice(7) ?? ""}.`, "invalid_request_error", "invalid_api_key");
+  if (model === "scripted-404") return openaiError(404, `The model \`${model}\` does not exist.`, "invalid_request_error", "model_not_found");
+  if (model === "scripted-500") return new Response("<html><body>502 Bad Gateway</body></html>", { status: 500, headers: { "content-type": "text/html" } });
+  if (model === "scripted-slow") await sleep(2_000);
+
+  if (!body.stream) return Response.json(completion(body));
+
+  const steps = script(body);
+  const hang = model === "scripted-hang";
+  const midError = model === "scripted-midstream-error";
+  let i = 0;
+  const stream = new ReadableStream<Uint8Array>({
+    async pull(controller) {
+      if (hang && i >= 2) {
+        await sleep(50);
+        controller.enqueue(encoder.encode(": keep-alive\n\n"));
+        return;
+      }
+      if (midError && i === 2) {
+        controller.enqueue(encoder.encode(`data: ${JSON.stringify({ error: { message: "Upstream overloaded. Please try again in 30s.", code: 429 } })}\n\n`));
+        controller.close();
+        return;
+      }
+      const step = steps[i++];
+      if (!step) {
+        if (body.stream_options?.include_usage) controller.enqueue(encoder.encode(usage(model)));
+        controller.enqueue(encoder.encode("data: [DONE]\n\n"));
+        controller.close();
+        return;
+      }
+      controller.enqueue(encoder.encode(chunk(model, step.delta, step.finish ?? null)));
+    },
+    cancel() {
+      seen.cancelled++;
+    },
+  });
+  return new Response(stream, { headers: { "content-type": "text/event-stream", "x-ratelimit-remaining-requests": "99" } });
+}

@@ -1,0 +1,112 @@
+import type { ConvertOptions, ToChatOptions } from "../src/index.ts";
+
+/** The Worker's bindings: `[vars]` in wrangler.toml, secrets, or `.dev.vars`. */
+export interface Env {
+  /** e.g. `https://api.deepseek.com/v1`, `http://127.0.0.1:11434/v1`. */
+  UPSTREAM_BASE_URL?: string;
+  /** Secret. When unset, the client's `Authorization` is forwarded (unless PROXY_API_KEYS is set). */
+  UPSTREAM_API_KEY?: string;
+  /** Comma-separated keys clients must present as `Authorization: Bearer …`. */
+  PROXY_API_KEYS?: string;
+  /** JSON: `{"gpt-5-codex": "deepseek-chat", "local": {"model": "qwen3", "base_url": "http://127.0.0.1:11434/v1"}, "*": "fallback"}`. */
+  MODEL_MAP?: string;
+  /** Milliseconds to wait for the upstream's response headers (default 60000). */
+  UPSTREAM_TIMEOUT_MS?: string;
+  /** `*` or a comma-separated list of origins; unset means no CORS headers. */
+  CORS_ALLOWED_ORIGINS?: string;
+  /** `summary` (default) or `raw`. */
+  REASONING_MODE?: string;
+  /** `true`: move a leading `<think>…</think>` into reasoning. */
+  THINK_TAGS?: string;
+  /** `true`: refusals as output_text (Codex cannot parse refusal parts). */
+  REFUSAL_AS_TEXT?: string;
+  /** `drop` (default, reported in a header) or `reject` (400). */
+  HOSTED_TOOLS?: string;
+  /** `max_tokens` (default) or `max_completion_tokens`. */
+  MAX_TOKENS_FIELD?: string;
+  /** `system` (default) or `developer`. */
+  DEVELOPER_ROLE?: string;
+  /** `drop` (default) or `reasoning_content`. */
+  REASONING_HISTORY?: string;
+  /** Comma-separated chat fields to leave out (for strict upstreams). */
+  OMIT_PARAMS?: string;
+  /** Comma-separated Responses-only fields to forward (e.g. `service_tier,metadata,store`). */
+  FORWARD_PARAMS?: string;
+}
+
+export interface ModelRoute {
+  model: string;
+  baseUrl: string;
+}
+
+export interface BridgeConfig {
+  upstreamBaseUrl: string;
+  upstreamApiKey: string | null;
+  proxyApiKeys: string[];
+  route(model: string): ModelRoute;
+  timeoutMs: number;
+  corsOrigins: "*" | string[];
+  convert: Pick<ConvertOptions, "reasoning" | "thinkTags" | "refusalAsText">;
+  translate: ToChatOptions;
+}
+
+/** A configuration mistake, reported as a 500 that says which variable is wrong. */
+export class ConfigError extends Error {}
+
+function list(v: string | undefined): string[] {
+  return (v ?? "")
+    .split(",")
+    .map((s) => s.trim())
+    .filter(Boolean);
+}
+
+function oneOf<T extends string>(name: string, v: string | undefined, allowed: readonly T[]): T | undefined {
+  if (v === undefined || v === "") return undefined;
+  if (!(allowed as readonly string[]).includes(v)) throw new ConfigError(`${name} must be one of ${allowed.join(", ")}; got "${v}".`);
+  return v as T;
+}
+
+export function configFromEnv(env: Env): BridgeConfig {
+  const base = (env.UPSTREAM_BASE_URL ?? "").trim().replace(/\/+$/, "");
+  if (!base) throw new ConfigError("UPSTREAM_BASE_URL is not set: point it at a chat-completions server, e.g. http://127.0.0.1:11434/v1.");
+  let map: Record<string, string | { model?: string; base_url?: string }> = {};
+  if (env.MODEL_MAP) {
+    try {
+      map = JSON.parse(env.MODEL_MAP) as typeof map;
+    } catch {
+      throw new ConfigError("MODEL_MAP is not valid JSON.");
+    }
+  }
+  const timeout = env.UPSTREAM_TIMEOUT_MS ? Number(env.UPSTREAM_TIMEOUT_MS) : 60_000;
+  if (!Number.isFinite(timeout) || timeout <= 0) throw new ConfigError("UPSTREAM_TIMEOUT_MS must be a positive number of milliseconds.");
+  const cors = (env.CORS_ALLOWED_ORIGINS ?? "").trim();
+  const forward = list(env.FORWARD_PARAMS);
+  const omit = list(env.OMIT_PARAMS);
+  const translate: ToChatOptions = {};
+  const hosted = oneOf("HOSTED_TOOLS", env.HOSTED_TOOLS, ["drop", "reject"] as const);
+  if (hosted) translate.hostedTools = hosted;
+  const maxField = oneOf("MAX_TOKENS_FIELD", env.MAX_TOKENS_FIELD, ["max_tokens", "max_completion_tokens"] as const);
+  if (maxField) translate.maxTokensField = maxField;
+  const dev = oneOf("DEVELOPER_ROLE", env.DEVELOPER_ROLE, ["system", "developer"] as const);
+  if (dev) translate.developerRole = dev;
+  const hist = oneOf("REASONING_HISTORY", env.REASONING_HISTORY, ["drop", "reasoning_content"] as const);
+  if (hist) translate.reasoningHistory = hist;
+  if (forward.length) translate.forward = forward;
+  if (omit.length) translate.omit = omit;
+  const reasoning = oneOf("REASONING_MODE", env.REASONING_MODE, ["summary", "raw"] as const);
+  return {
+    upstreamBaseUrl: base,
+    upstreamApiKey: env.UPSTREAM_API_KEY ? env.UPSTREAM_API_KEY : null,
+    proxyApiKeys: list(env.PROXY_API_KEYS),
+    route(model) {
+      const entry = map[model] ?? map["*"];
+      if (entry === undefined) return { model, baseUrl: base };
+      if (typeof entry === "string") return { model: entry, baseUrl: base };
+      return { model: entry.model ?? model, baseUrl: (entry.base_url ?? base).replace(/\/+$/, "") };
+    },
+    timeoutMs: timeout,
+    corsOrigins: cors === "*" ? "*" : list(cors),
+    convert: { reasoning: reasoning ?? "summary", thinkTags: env.THINK_TAGS === "true", refusalAsText: env.REFUSAL_AS_TEXT === "true" },
+    translate,
+  };
+}
