@@ -130,9 +130,12 @@ export async function scriptedUpstream(request: Request): Promise<Response> {
   const hang = model === "scripted-hang";
   const midError = model === "scripted-midstream-error";
   let i = 0;
+  let hangTicks = 0;
   const stream = new ReadableStream<Uint8Array>({
     async pull(controller) {
       if (hang && i >= 2) {
+        // Bounded, so a client that never hangs up cannot keep the server busy forever.
+        if (++hangTicks > 200) return controller.close();
         await sleep(50);
         controller.enqueue(encoder.encode(": keep-alive\n\n"));
         return;
