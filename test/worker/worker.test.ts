@@ -55,7 +55,7 @@ describe("POST /v1/responses", () => {
       "response.output_item.done",
       "response.completed",
     ]);
-    expect((list.at(-1) as { response: { usage: { total_tokens: number } } }).response.usage.total_tokens).toBe(18);
+    expect((list.at(-1) as unknown as { response: { usage: { total_tokens: number } } }).response.usage.total_tokens).toBe(18);
     const up = (await seen()).requests[0]!;
     expect(up.url).toBe("/v1/chat/completions");
     expect(up.body).toMatchObject({ model: "scripted-text", messages: [{ role: "user", content: "hi" }], stream: true, stream_options: { include_usage: true } });
