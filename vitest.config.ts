@@ -24,6 +24,10 @@ export default defineConfig({
         ],
         test: { name: "worker", include: ["test/worker/**/*.test.ts"] },
       },
+      {
+        // Real processes: wrangler dev, a local HTTP upstream, the openai SDK.
+        test: { name: "e2e", include: ["test/e2e/**/*.test.ts"], environment: "node", testTimeout: 60_000, hookTimeout: 90_000 },
+      },
     ],
   },
 });

@@ -1,0 +1,76 @@
+import OpenAI from "openai";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { seen, scriptedUpstream } from "../support/scripted-upstream.ts";
+import { serve } from "../support/serve.ts";
+import { startWorker } from "../support/start-worker.ts";
+
+// The real thing: `wrangler dev` (workerd) in front of a real local HTTP chat-completions server,
+// with the official `openai` SDK as the client.
+let upstream: Awaited<ReturnType<typeof serve>>;
+let worker: Awaited<ReturnType<typeof startWorker>>;
+let client: OpenAI;
+
+beforeAll(async () => {
+  upstream = await serve(scriptedUpstream);
+  worker = await startWorker(upstream.url, 18_000 + Math.floor(Math.random() * 2000) * 2);
+  client = new OpenAI({ apiKey: "sk-client", baseURL: `${worker.url}/v1`, maxRetries: 0 });
+});
+
+afterAll(async () => {
+  await worker?.stop();
+  await upstream?.close();
+});
+
+const weatherTool = { type: "function" as const, name: "get_weather", description: "Weather for a city", strict: false, parameters: { type: "object", properties: { city: { type: "string" } }, required: ["city"] } };
+
+describe("openai SDK → wrangler dev → local chat server", () => {
+  it("responses.stream() with text", async () => {
+    const stream = client.responses.stream({ model: "scripted-reasoning", input: "Say hello", reasoning: { summary: "auto" } });
+    const deltas: string[] = [];
+    stream.on("response.output_text.delta", (e) => deltas.push(e.delta));
+    const final = await stream.finalResponse();
+    expect(deltas).toEqual(["Hello", " from the", " scripted", " upstream."]);
+    expect(final.output_text).toBe("Hello from the scripted upstream.");
+    expect(final.output[0]).toMatchObject({ type: "reasoning", summary: [{ text: "The user wants a greeting. Keep it short." }] });
+    expect(final.usage).toMatchObject({ input_tokens: 11, output_tokens: 7, total_tokens: 18 });
+  });
+
+  it("responses.stream() with a tool call, then the tool loop's next turn", async () => {
+    const first = await client.responses.stream({ model: "scripted-tools", input: "Weather in Paris?", tools: [weatherTool] }).finalResponse();
+    const call = first.output.find((o) => o.type === "function_call");
+    expect(call).toMatchObject({ type: "function_call", name: "get_weather", arguments: '{"city":"Paris"}', call_id: "call_scripted_0", status: "completed" });
+    const second = await client.responses.create({
+      model: "scripted-tools",
+      tools: [weatherTool],
+      input: [{ role: "user", content: "Weather in Paris?" }, ...first.output, { type: "function_call_output", call_id: call!.type === "function_call" ? call!.call_id : "", output: "18C and sunny" }],
+    });
+    expect(second.output_text).toBe("The tool said: 18C and sunny");
+    const last = seen.requests.at(-1)!.body as { messages: Array<{ role: string }> };
+    expect(last.messages.map((m) => m.role)).toEqual(["user", "assistant", "tool"]);
+  });
+
+  it("parallel tool calls", async () => {
+    const tools = [weatherTool, { ...weatherTool, name: "get_time" }];
+    const final = await client.responses.stream({ model: "scripted-parallel-tools", input: "both", tools }).finalResponse();
+    expect(final.output.map((o) => (o.type === "function_call" ? o.name : o.type))).toEqual(["get_weather", "get_time"]);
+  });
+
+  it("responses.create() non-streaming", async () => {
+    const r = await client.responses.create({ model: "scripted-text", input: "hi", instructions: "Be nice.", temperature: 0.4 });
+    expect(r).toMatchObject({ object: "response", status: "completed", instructions: "Be nice.", temperature: 0.4 });
+    expect(r.output_text).toBe("Hello from the scripted upstream.");
+  });
+
+  it("an upstream 429 arrives as the SDK's RateLimitError", async () => {
+    const error = await client.responses.create({ model: "scripted-429", input: "hi" }).then(
+      () => null,
+      (e: unknown) => e,
+    );
+    expect(error).toBeInstanceOf(OpenAI.RateLimitError);
+    const e = error as InstanceType<typeof OpenAI.RateLimitError>;
+    expect(e.status).toBe(429);
+    expect(e.code).toBe("rate_limit_exceeded");
+    expect(e.message).toContain("Please try again in 7s.");
+    expect(e.headers?.get("retry-after")).toBe("7");
+  });
+});

@@ -1,0 +1,47 @@
+import { type ChildProcess, spawn } from "node:child_process";
+import { once } from "node:events";
+
+/**
+ * Starts the Worker for real with `wrangler dev` (workerd, local mode) in front
+ * of `upstream`, and resolves once it answers. Nothing leaves the machine:
+ * local mode, no metrics, loopback only.
+ */
+export async function startWorker(upstream: string, port: number, vars: Record<string, string> = {}): Promise<{ url: string; stop(): Promise<void>; output(): string }> {
+  const args = ["dev", "--local", "--ip", "127.0.0.1", "--port", String(port), "--inspector-port", String(port + 1), "--show-interactive-dev-session=false", "--var", `UPSTREAM_BASE_URL:${upstream}/v1`];
+  for (const [k, v] of Object.entries(vars)) args.push("--var", `${k}:${v}`);
+  const child: ChildProcess = spawn("wrangler", args, {
+    cwd: new URL("../..", import.meta.url).pathname,
+    env: { ...process.env, WRANGLER_SEND_METRICS: "false", WRANGLER_LOG: "warn", CI: "true", NO_UPDATE_NOTIFIER: "1" },
+    stdio: ["ignore", "pipe", "pipe"],
+  });
+  let log = "";
+  child.stdout!.on("data", (d) => (log += d));
+  child.stderr!.on("data", (d) => (log += d));
+  const url = `http://127.0.0.1:${port}`;
+  const deadline = Date.now() + 60_000;
+  for (;;) {
+    if (child.exitCode !== null) throw new Error(`wrangler dev exited early:\n${log}`);
+    try {
+      const r = await fetch(`${url}/v1/models`);
+      await r.arrayBuffer();
+      break;
+    } catch {
+      if (Date.now() > deadline) {
+        child.kill("SIGKILL");
+        throw new Error(`wrangler dev did not start within 60 s:\n${log}`);
+      }
+      await new Promise((r) => setTimeout(r, 250));
+    }
+  }
+  return {
+    url,
+    output: () => log,
+    async stop() {
+      if (child.exitCode !== null) return;
+      child.kill("SIGTERM");
+      const timer = setTimeout(() => child.kill("SIGKILL"), 5000);
+      await once(child, "exit");
+      clearTimeout(timer);
+    },
+  };
+}
