@@ -42,7 +42,8 @@ describe("openai SDK → wrangler dev → local chat server", () => {
     const second = await client.responses.create({
       model: "scripted-tools",
       tools: [weatherTool],
-      input: [{ role: "user", content: "Weather in Paris?" }, ...first.output, { type: "function_call_output", call_id: call!.type === "function_call" ? call!.call_id : "", output: "18C and sunny" }],
+      // The SDK documents passing `response.output` back as input; its types need the cast.
+      input: [{ role: "user", content: "Weather in Paris?" }, ...(first.output as OpenAI.Responses.ResponseInputItem[]), { type: "function_call_output", call_id: call!.type === "function_call" ? call!.call_id : "", output: "18C and sunny" }],
     });
     expect(second.output_text).toBe("The tool said: 18C and sunny");
     const last = seen.requests.at(-1)!.body as { messages: Array<{ role: string }> };
