@@ -140,36 +140,47 @@ describe("request: Responses → Chat Completions", () => {
     const t = toChatRequest(codexRequest);
     const { request } = t;
     expect(request.model).toBe("gpt-5-codex");
-    expect(request.messages.map((m) => m.role)).toEqual(["system", "system", "user", "assistant", "tool"]);
-    expect(request.messages[2]).toEqual({ role: "user", content: "<environment_context>\n  <cwd>/work/demo</cwd>\n  <shell>bash</shell>\n</environment_context>\nlist the files" });
-    expect(request.messages[3]).toEqual({ role: "assistant", content: null, tool_calls: [{ id: "call_X1", type: "function", function: { name: "shell_command", arguments: '{"command":"ls -la","workdir":"/work/demo"}' } }] });
+    expect(request.messages.map((m) => m.role)).toEqual(["system", "system", "user", "user", "assistant", "tool"]);
+    expect(request.messages[1]).toEqual({ role: "system", content: "<collaboration_mode>…</collaboration_mode>\n<apps_instructions>…</apps_instructions>" });
+    expect(request.messages[4]).toEqual({ role: "assistant", content: null, tool_calls: [{ id: "call_X1", type: "function", function: { name: "exec_command", arguments: '{"cmd":"ls -la"}' } }] });
     const names = request.tools!.map((x) => x.function.name);
-    expect(names).toHaveLength(13);
-    expect(names).toContain("apply_patch");
-    expect(names).toContain("mcp__github__search_issues");
-    expect(names).toContain("mcp__github__get_issue");
+    expect(names).toEqual([
+      "exec_command",
+      "write_stdin",
+      "request_user_input",
+      "view_image",
+      "multi_agent_v1__close_agent",
+      "multi_agent_v1__resume_agent",
+      "multi_agent_v1__send_input",
+      "multi_agent_v1__spawn_agent",
+      "multi_agent_v1__wait_agent",
+      "get_goal",
+      "create_goal",
+      "update_goal",
+      "apply_patch",
+    ]);
     expect(t.dropped).toEqual(["web_search"]);
-    expect(t.tools.get("mcp__github__get_issue")).toEqual({ kind: "function", name: "get_issue", namespace: "mcp__github__" });
+    expect(t.tools.get("multi_agent_v1__spawn_agent")).toEqual({ kind: "function", name: "spawn_agent", namespace: "multi_agent_v1" });
     expect(t.tools.get("apply_patch")).toEqual({ kind: "custom", name: "apply_patch" });
     const applyPatch = request.tools!.find((x) => x.function.name === "apply_patch")!.function;
     expect(applyPatch.parameters).toMatchObject({ type: "object", required: ["input"], properties: { input: { type: "string" } } });
     expect(applyPatch.description).toContain("*** Begin Patch");
-    expect(request).toMatchObject({ reasoning_effort: "medium", verbosity: "low", prompt_cache_key: "019a7c2e-5d1f-7b33-9a1e-4c2f0e8d1b6a", parallel_tool_calls: false, tool_choice: "auto", stream: true });
-    for (const k of ["store", "include", "client_metadata", "reasoning", "text", "instructions", "input"]) expect(request).not.toHaveProperty(k);
+    expect(request).toMatchObject({ prompt_cache_key: "01a20b24-961c-7970-b5ec-371260288a22", parallel_tool_calls: true, tool_choice: "auto", stream: true });
+    for (const k of ["store", "include", "client_metadata", "reasoning", "reasoning_effort", "text", "instructions", "input"]) expect(request).not.toHaveProperty(k);
   });
 
   it("history of namespace and custom tool calls is flattened the same way the tools were", () => {
     const { request } = toChatRequest({
       ...codexRequest,
       input: [
-        { type: "function_call", call_id: "c1", name: "get_issue", namespace: "mcp__github__", arguments: '{"number":1}' },
+        { type: "function_call", call_id: "c1", name: "spawn_agent", namespace: "multi_agent_v1", arguments: '{"id":"a"}' },
         { type: "function_call_output", call_id: "c1", output: "{}" },
         { type: "custom_tool_call", call_id: "c2", name: "apply_patch", input: "*** Begin Patch\n*** End Patch" },
         { type: "custom_tool_call_output", call_id: "c2", output: "Done" },
       ],
     });
-    expect(request.messages.slice(1)).toEqual([
-      { role: "assistant", content: null, tool_calls: [{ id: "c1", type: "function", function: { name: "mcp__github__get_issue", arguments: '{"number":1}' } }] },
+    expect(request.messages).toEqual([
+      { role: "assistant", content: null, tool_calls: [{ id: "c1", type: "function", function: { name: "multi_agent_v1__spawn_agent", arguments: '{"id":"a"}' } }] },
       { role: "tool", tool_call_id: "c1", content: "{}" },
       { role: "assistant", content: null, tool_calls: [{ id: "c2", type: "function", function: { name: "apply_patch", arguments: JSON.stringify({ input: "*** Begin Patch\n*** End Patch" }) } }] },
       { role: "tool", tool_call_id: "c2", content: "Done" },
@@ -242,11 +253,11 @@ describe("response: ChatCompletion → Response", () => {
   it("custom and namespace tools map back", () => {
     const { tools } = toChatRequest(codexRequest);
     const r = fromChatCompletion(
-      completion({ content: null, tool_calls: [{ id: "c1", type: "function", function: { name: "apply_patch", arguments: JSON.stringify({ input: "*** Begin Patch\n*** End Patch" }) } }, { id: "c2", type: "function", function: { name: "mcp__github__get_issue", arguments: '{"number":3}' } }] }, "tool_calls"),
+      completion({ content: null, tool_calls: [{ id: "c1", type: "function", function: { name: "apply_patch", arguments: JSON.stringify({ input: "*** Begin Patch\n*** End Patch" }) } }, { id: "c2", type: "function", function: { name: "multi_agent_v1__wait_agent", arguments: '{"id":"a"}' } }] }, "tool_calls"),
       testOptions({ tools }),
     );
     expect(r.output[0]).toMatchObject({ type: "custom_tool_call", call_id: "c1", name: "apply_patch", input: "*** Begin Patch\n*** End Patch" });
-    expect(r.output[1]).toMatchObject({ type: "function_call", call_id: "c2", name: "get_issue", namespace: "mcp__github__", arguments: '{"number":3}' });
+    expect(r.output[1]).toMatchObject({ type: "function_call", call_id: "c2", name: "wait_agent", namespace: "multi_agent_v1", arguments: '{"id":"a"}' });
   });
 
   it("length → incomplete; content_filter → incomplete", () => {
