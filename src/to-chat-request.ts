@@ -312,6 +312,8 @@ function convertInput(body: ResponsesRequest, options: ToChatOptions): ChatMessa
         return;
       }
       case "item_reference":
+        // The Vercel AI SDK (store: true) refers to earlier reasoning by id; with reasoning history dropped anyway, so is the reference.
+        if (typeof raw.id === "string" && raw.id.startsWith("rs_") && options.reasoningHistory !== "reasoning_content") return;
         throw invalidRequest("item_reference needs stored items, which this bridge does not keep; send the item itself.", param, "unsupported_parameter");
       default:
         throw invalidRequest(`Invalid value for '${param}.type': '${String(type)}' is not an input item type this bridge can translate.`, `${param}.type`, "invalid_value");
