@@ -2,6 +2,7 @@ import type { ChatCompletionChunk, ChatDelta, ChatLogprob, ChatToolCallDelta, Ch
 import { type ErrorPayload, normalizeUpstreamError } from "./errors.ts";
 import { createIdGenerator, type IdGenerator } from "./ids.ts";
 import { JsonCompletion } from "./json-completion.ts";
+import { JsonStringFieldReader } from "./json-string-field.ts";
 import { convertUsage, createEnvelope } from "./response-envelope.ts";
 import type {
   CustomToolCallItem,
@@ -85,6 +86,8 @@ interface CallState {
   phase: "held" | "open" | "closed";
   item: FunctionCallItem | CustomToolCallItem | null;
   outputIndex: number;
+  /** For custom tools: decodes `{"input": "…"}` as it streams. */
+  input: JsonStringFieldReader | null;
 }
 
 type Open =
@@ -306,6 +309,7 @@ export function createChatToResponsesConverter(options: ConvertOptions = {}): Ch
         phase: "held",
         item: null,
         outputIndex: -1,
+        input: null,
       };
       if (typeof tc.index === "number") calls.set(`i${tc.index}`, call);
       if (tc.id) calls.set(`d${tc.id}`, call);
@@ -350,6 +354,7 @@ export function createChatToResponsesConverter(options: ConvertOptions = {}): Ch
     call.phase = "open";
     const callId = call.upstreamId || ids("fc").replace("fc_", "call_");
     if (target?.kind === "custom") {
+      call.input = new JsonStringFieldReader("input");
       call.item = { id: ids("ctc"), type: "custom_tool_call", call_id: callId, name: target.name, input: "", status: "in_progress" };
     } else {
       const item: FunctionCallItem = { id: ids("fc"), type: "function_call", call_id: callId, name: target?.name ?? call.name, arguments: "", status: "in_progress" };
@@ -362,8 +367,12 @@ export function createChatToResponsesConverter(options: ConvertOptions = {}): Ch
   }
 
   function emitArgs(call: CallState, delta: string): void {
-    // Custom tools arrive as JSON `{"input": "..."}`; their raw input is only known once whole.
-    if (call.item!.type === "custom_tool_call") return;
+    if (call.input) {
+      // Custom tools are called as `{"input": "..."}`; the decoded input streams as it comes.
+      const piece = call.input.feed(delta);
+      if (piece) emit({ type: "response.custom_tool_call_input.delta", item_id: call.item!.id, output_index: call.outputIndex, delta: piece });
+      return;
+    }
     emit({ type: "response.function_call_arguments.delta", item_id: call.item!.id, output_index: call.outputIndex, delta });
   }
 
@@ -372,8 +381,12 @@ export function createChatToResponsesConverter(options: ConvertOptions = {}): Ch
     call.phase = "closed";
     const base = { item_id: item.id, output_index: call.outputIndex };
     if (item.type === "custom_tool_call") {
-      item.input = customInput(call.args);
-      if (item.input) emit({ type: "response.custom_tool_call_input.delta", ...base, delta: item.input });
+      const streamed = call.input?.started === true;
+      const rest = streamed ? call.input!.end() : "";
+      if (rest) emit({ type: "response.custom_tool_call_input.delta", ...base, delta: rest });
+      // What streamed is what the client holds; otherwise the arguments were not `{"input": …}` and are read whole.
+      item.input = streamed ? call.input!.text : customInput(call.args);
+      if (!streamed && item.input) emit({ type: "response.custom_tool_call_input.delta", ...base, delta: item.input });
       emit({ type: "response.custom_tool_call_input.done", ...base, input: item.input });
     } else {
       item.arguments = call.args;
