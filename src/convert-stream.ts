@@ -48,6 +48,8 @@ export interface ConvertOptions {
   /** Maps upstream function names back to namespace and custom tools. */
   tools?: ToolRouting;
   ids?: IdGenerator;
+  /** Applied to every error message before it is sent (the Worker strips its upstream key). */
+  redact?: (text: string) => string;
   /** Unix seconds; used when the upstream gives no `created`, and for `completed_at`. */
   now?: () => number;
 }
@@ -478,8 +480,9 @@ export function createChatToResponsesConverter(options: ConvertOptions = {}): Ch
     const code = error.code ?? "server_error";
     const type = error.type ?? "server_error";
     const param = error.param ?? null;
-    emit({ type: "error", code, message: error.message, param, error: { type, code, message: error.message, param } });
-    response!.error = { code, message: error.message };
+    const message = options.redact ? options.redact(error.message) : error.message;
+    emit({ type: "error", code, message, param, error: { type, code, message, param } });
+    response!.error = { code, message };
     terminal("response.failed");
   }
 

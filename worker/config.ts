@@ -18,7 +18,7 @@ export interface Env {
   REASONING_MODE?: string;
   /** `true`: move a leading `<think>…</think>` into reasoning. */
   THINK_TAGS?: string;
-  /** `true`: refusals as output_text (Codex cannot parse refusal parts). */
+  /** `auto` (default): refusals as output_text for Codex (it cannot parse refusal parts), detected by its `originator` header; `true`/`false` for everyone. */
   REFUSAL_AS_TEXT?: string;
   /** `drop` (default, reported in a header) or `reject` (400). */
   HOSTED_TOOLS?: string;
@@ -46,7 +46,8 @@ export interface BridgeConfig {
   route(model: string): ModelRoute;
   timeoutMs: number;
   corsOrigins: "*" | string[];
-  convert: Pick<ConvertOptions, "reasoning" | "thinkTags" | "refusalAsText">;
+  convert: Pick<ConvertOptions, "reasoning" | "thinkTags">;
+  refusalAsText: boolean | "auto";
   translate: ToChatOptions;
 }
 
@@ -94,6 +95,7 @@ export function configFromEnv(env: Env): BridgeConfig {
   if (forward.length) translate.forward = forward;
   if (omit.length) translate.omit = omit;
   const reasoning = oneOf("REASONING_MODE", env.REASONING_MODE, ["summary", "raw"] as const);
+  const refusal = oneOf("REFUSAL_AS_TEXT", env.REFUSAL_AS_TEXT, ["auto", "true", "false"] as const);
   return {
     upstreamBaseUrl: base,
     upstreamApiKey: env.UPSTREAM_API_KEY ? env.UPSTREAM_API_KEY : null,
@@ -106,7 +108,8 @@ export function configFromEnv(env: Env): BridgeConfig {
     },
     timeoutMs: timeout,
     corsOrigins: cors === "*" ? "*" : list(cors),
-    convert: { reasoning: reasoning ?? "summary", thinkTags: env.THINK_TAGS === "true", refusalAsText: env.REFUSAL_AS_TEXT === "true" },
+    convert: { reasoning: reasoning ?? "summary", thinkTags: env.THINK_TAGS === "true" },
+    refusalAsText: refusal === undefined || refusal === "auto" ? "auto" : refusal === "true",
     translate,
   };
 }

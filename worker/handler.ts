@@ -35,9 +35,14 @@ function errorResponse(status: number, error: ErrorPayload, headers: Record<stri
 }
 
 /** Never let the upstream key out, even when an upstream echoes it in an error message. */
-function redact(text: string, config: BridgeConfig): string {
+export function redact(text: string, config: BridgeConfig): string {
   const key = config.upstreamApiKey;
   return key && key.length >= 4 ? text.split(key).join("[redacted]") : text;
+}
+
+/** Codex says who it is in `originator` (`codex_exec`, `codex_cli_rs`, …) and its user agent. */
+function isCodex(headers: Headers): boolean {
+  return /^codex/i.test(headers.get("originator") ?? "") || /^codex/i.test(headers.get("user-agent") ?? "");
 }
 
 function forwardedHeaders(from: Headers): Record<string, string> {
@@ -99,7 +104,13 @@ async function responses(request: Request, config: BridgeConfig, fetchUpstream: 
   if (translation.dropped.length) headers["x-responses-bridge-dropped-tools"] = translation.dropped.join(", ");
 
   if (!upstream.ok) return await upstreamError(upstream, headers, config);
-  const options = { ...config.convert, request: body, tools: translation.tools };
+  const options = {
+    ...config.convert,
+    refusalAsText: config.refusalAsText === "auto" ? isCodex(request.headers) : config.refusalAsText,
+    request: body,
+    tools: translation.tools,
+    redact: (text: string) => redact(text, config),
+  };
   if (stream) {
     if (!upstream.body) throw new ResponsesError(502, { message: "Upstream answered without a body.", type: "upstream_error", code: "server_error" });
     return new Response(upstream.body.pipeThrough(new ChatToResponsesStream(options)), {

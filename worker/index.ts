@@ -1,5 +1,5 @@
 import { ConfigError, configFromEnv, type Env } from "./config.ts";
-import { handle } from "./handler.ts";
+import { handle, redact } from "./handler.ts";
 
 export type { Env } from "./config.ts";
 
@@ -15,6 +15,16 @@ export default {
         headers: { "content-type": "application/json" },
       });
     }
-    return handle(request, config, (input, init) => fetch(input, init));
+    try {
+      return await handle(request, config, (input, init) => fetch(input, init));
+    } catch (e) {
+      // A bug, not an input problem: still an answer in the API's shape, and a log line without secrets.
+      const message = redact(String((e as Error)?.stack ?? e), config);
+      console.error(`responses-bridge: unexpected error: ${message}`);
+      return new Response(JSON.stringify({ error: { message: "The bridge failed unexpectedly; see the Worker's logs.", type: "server_error", param: null, code: "server_error" } }), {
+        status: 500,
+        headers: { "content-type": "application/json" },
+      });
+    }
   },
 } satisfies ExportedHandler<Env>;

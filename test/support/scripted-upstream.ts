@@ -60,6 +60,7 @@ function script(body: ChatBody): Step[] {
     steps.push({ delta: {}, finish: "tool_calls" });
     return steps;
   }
+  if (model.includes("refusal")) return [{ delta: { role: "assistant", content: null, refusal: "" } }, { delta: { refusal: "I can't help with that." } }, { delta: {}, finish: "stop" }];
   const steps: Step[] = [{ delta: { role: "assistant", content: "" } }];
   if (model.includes("reasoning")) steps.push({ delta: { reasoning_content: "The user wants a greeting." } }, { delta: { reasoning_content: " Keep it short." } });
   for (const piece of ["Hello", " from the", " scripted", " upstream."]) steps.push({ delta: { content: piece } });
@@ -128,7 +129,7 @@ export async function scriptedUpstream(request: Request): Promise<Response> {
 
   const steps = script(body);
   const hang = model === "scripted-hang";
-  const midError = model === "scripted-midstream-error";
+  const midError = model.startsWith("scripted-midstream-error");
   let i = 0;
   let hangTicks = 0;
   const stream = new ReadableStream<Uint8Array>({
@@ -141,7 +142,9 @@ export async function scriptedUpstream(request: Request): Promise<Response> {
         return;
       }
       if (midError && i === 2) {
-        controller.enqueue(encoder.encode(`data: ${JSON.stringify({ error: { message: "Upstream overloaded. Please try again in 30s.", code: 429 } })}\n\n`));
+        // Like some gateways, it quotes the credential it was given when it complains.
+        const message = model.endsWith("echo") ? `Key ${headers.authorization ?? ""} is over quota. Please try again in 30s.` : "Upstream overloaded. Please try again in 30s.";
+        controller.enqueue(encoder.encode(`data: ${JSON.stringify({ error: { message, code: 429 } })}\n\n`));
         controller.close();
         return;
       }

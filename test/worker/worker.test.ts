@@ -153,12 +153,32 @@ describe("upstream errors keep their status and reach the client in OpenAI's sha
     expect(list.at(-1)).toMatchObject({ type: "response.failed", response: { status: "failed", error: { code: "rate_limit_exceeded" } } });
   });
 
+  it("nor in a stream's error event", async () => {
+    const res = await post("/v1/responses", { model: "scripted-midstream-error-echo", input: "x", stream: true });
+    const text = await res.text();
+    expect(text).toContain("Key Bearer [redacted] is over quota");
+    expect(text).not.toContain(SCRIPTED_KEY);
+  });
+
   it("the upstream key never appears in a response, even when the upstream echoes it", async () => {
     // scripted-401 quotes the Authorization it received, as OpenAI's own 401 does.
     const res = await post("/v1/responses", { model: "scripted-401", input: "x" });
     const text = await res.text();
     expect(text).toContain("[redacted]");
     expect(text).not.toContain(SCRIPTED_KEY);
+  });
+});
+
+describe("client-specific output", () => {
+  it("refusals reach Codex as output_text (it cannot parse refusal parts), and others as refusal parts", async () => {
+    const body = { model: "scripted-refusal", input: "x", stream: true };
+    const codex = events(await (await post("/v1/responses", body, { originator: "codex_exec", "user-agent": "codex_exec/0.169.0" })).text());
+    expect(codex.map((e) => e.type)).toContain("response.output_text.delta");
+    expect(codex.map((e) => e.type)).not.toContain("response.refusal.delta");
+    const sdk = events(await (await post("/v1/responses", body, { "user-agent": "OpenAI/JS 7.57.0" })).text());
+    expect(sdk.map((e) => e.type)).toContain("response.refusal.delta");
+    const forced = events(await (await withEnv({ REFUSAL_AS_TEXT: "true" })("/v1/responses", { method: "POST", body: JSON.stringify(body) })).text());
+    expect(forced.map((e) => e.type)).toContain("response.output_text.delta");
   });
 });
 
