@@ -11,7 +11,7 @@ export async function startWorker(upstream: string, port: number, vars: Record<s
   for (const [k, v] of Object.entries(vars)) args.push("--var", `${k}:${v}`);
   const child: ChildProcess = spawn("wrangler", args, {
     cwd: new URL("../..", import.meta.url).pathname,
-    env: { ...process.env, WRANGLER_SEND_METRICS: "false", WRANGLER_LOG: "warn", CI: "true", NO_UPDATE_NOTIFIER: "1" },
+    env: { ...process.env, WRANGLER_SEND_METRICS: "false", CLOUDFLARE_CF_FETCH_ENABLED: "false", WRANGLER_LOG: "warn", CI: "true", NO_UPDATE_NOTIFIER: "1" },
     stdio: ["ignore", "pipe", "pipe"],
   });
   let log = "";
