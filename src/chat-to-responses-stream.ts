@@ -45,8 +45,7 @@ export class ChatToResponsesStream extends TransformStream<Uint8Array, Uint8Arra
       },
       flush(controller) {
         sse.feed(decoder.decode());
-        const notSse = sse.end();
-        if (notSse) add(converter.fail(notSse));
+        sse.end();
         add(converter.finish());
         send(controller);
       },

@@ -1,16 +1,13 @@
-import type { ChatCompletion, ChatToolCallDelta } from "./chat-types.ts";
+import type { ChatCompletion, ChatCompletionChunk, ChatToolCallDelta } from "./chat-types.ts";
 import { type ConvertOptions, createChatToResponsesConverter } from "./convert-stream.ts";
 import { normalizeUpstreamError, ResponsesError } from "./errors.ts";
 import type { ResponseResource } from "./responses-types.ts";
 
 /**
- * A whole (non-streaming) ChatCompletion → the Response object.
- *
- * The completion is replayed through the streaming converter as one chunk,
- * so both paths produce the same items, ids scheme, usage, status and
- * `incomplete_details` by construction rather than by keeping two copies in step.
+ * A whole ChatCompletion as the one chunk that would have streamed it, or a
+ * 502 `ResponsesError` when it holds an error or no `choices[0].message`.
  */
-export function fromChatCompletion(completion: ChatCompletion, options: ConvertOptions = {}): ResponseResource {
+export function completionToChunk(completion: ChatCompletion): ChatCompletionChunk {
   if (typeof completion !== "object" || completion === null) {
     throw new ResponsesError(502, { message: "Upstream returned a body that is not a chat completion object.", type: "upstream_error", code: "server_error" });
   }
@@ -26,11 +23,10 @@ export function fromChatCompletion(completion: ChatCompletion, options: ConvertO
     });
   }
   const m = choice.message;
-  const converter = createChatToResponsesConverter(options);
   const tool_calls: ChatToolCallDelta[] | undefined = Array.isArray(m.tool_calls)
     ? m.tool_calls.map((t, index) => ({ index, id: t.id, type: "function", function: { name: t.function?.name ?? "", arguments: t.function?.arguments ?? "" } }))
     : undefined;
-  converter.push({
+  return {
     id: completion.id,
     created: completion.created,
     model: completion.model,
@@ -52,7 +48,20 @@ export function fromChatCompletion(completion: ChatCompletion, options: ConvertO
         finish_reason: choice.finish_reason ?? "stop",
       },
     ],
-  });
+  };
+}
+
+/**
+ * A whole (non-streaming) ChatCompletion → the Response object.
+ *
+ * The completion is replayed through the streaming converter as one chunk,
+ * so both paths produce the same items, ids scheme, usage, status and
+ * `incomplete_details` by construction rather than by keeping two copies in step.
+ */
+export function fromChatCompletion(completion: ChatCompletion, options: ConvertOptions = {}): ResponseResource {
+  const chunk = completionToChunk(completion);
+  const converter = createChatToResponsesConverter(options);
+  converter.push(chunk);
   converter.done();
   return converter.response;
 }

@@ -1,6 +1,7 @@
 import { createParser, type EventSourceParser } from "eventsource-parser";
-import type { ChatCompletionChunk } from "./chat-types.ts";
-import { type ErrorPayload, normalizeUpstreamError } from "./errors.ts";
+import type { ChatCompletion, ChatCompletionChunk } from "./chat-types.ts";
+import { type ErrorPayload, normalizeUpstreamError, ResponsesError } from "./errors.ts";
+import { completionToChunk } from "./from-chat-completion.ts";
 
 export interface ChatSseHandlers {
   chunk(chunk: ChatCompletionChunk): void;
@@ -11,6 +12,8 @@ export interface ChatSseHandlers {
 }
 
 const SNIPPET = 300;
+/** A body that is not SSE is kept up to this size, to be read whole at the end (a JSON answer to a stream request). */
+const MAX_PREAMBLE = 1 << 20;
 
 /**
  * Chat Completions SSE text → parsed chunks, on `eventsource-parser`'s core.
@@ -20,10 +23,12 @@ const SNIPPET = 300;
  */
 export class ChatSseDecoder {
   private readonly parser: EventSourceParser;
+  private readonly on: ChatSseHandlers;
   private sawEvent = false;
   private preamble = "";
 
   constructor(on: ChatSseHandlers) {
+    this.on = on;
     this.parser = createParser({
       onEvent: (msg) => {
         this.sawEvent = true;
@@ -57,7 +62,7 @@ export class ChatSseDecoder {
   }
 
   feed(text: string): void {
-    if (!this.sawEvent && this.preamble.length < 4096) this.preamble += text;
+    if (!this.sawEvent && this.preamble.length < MAX_PREAMBLE) this.preamble += text;
     this.parser.feed(text);
   }
 
@@ -66,22 +71,37 @@ export class ChatSseDecoder {
    * (servers that close right after `data: …`); `EventSourceParserStream`
    * drops it, and `reset({consume: true})` only parses the pending line
    * without dispatching it, so the missing terminator is supplied instead.
-   * Returns an error when the body never held an SSE event.
+   *
+   * A body that held no SSE event at all is read whole: a chat completion
+   * (servers that ignore `stream: true`) is handed on as one chunk and
+   * `[DONE]`; anything else becomes an error carrying its text.
    */
-  end(): ErrorPayload | null {
+  end(): void {
     this.parser.feed("\n\n");
     this.parser.reset();
-    if (this.sawEvent) return null;
+    if (this.sawEvent) return;
     const text = this.preamble.trim();
-    if (!text) return null;
+    this.preamble = "";
+    if (!text) return;
     let body: unknown = text;
     try {
       body = JSON.parse(text);
     } catch {
       // Plain text: an HTML error page or a proxy's message; report it as is.
     }
+    if (isObject(body) && Array.isArray(body["choices"])) {
+      try {
+        this.on.chunk(completionToChunk(body as unknown as ChatCompletion));
+        this.on.done();
+        return;
+      } catch (e) {
+        if (!(e instanceof ResponsesError)) throw e;
+        this.on.error({ ...e.payload, message: `Upstream did not send an event stream: ${e.message}` });
+        return;
+      }
+    }
     const e = normalizeUpstreamError(body);
-    return { ...e, message: `Upstream did not send an event stream: ${e.message.slice(0, SNIPPET)}` };
+    this.on.error({ ...e, message: `Upstream did not send an event stream: ${e.message.slice(0, SNIPPET)}` });
   }
 }
 

@@ -340,6 +340,16 @@ describe("endings", () => {
     expect(r.final.error?.message).toContain('model "llama9" not found, try pulling it first');
   });
 
+  it("a server that ignores stream: true and answers with one JSON completion is converted, not failed", async () => {
+    const completion = { id: "chatcmpl-1", object: "chat.completion", created: 1_761_000_000, model: "llama3.1", choices: [{ index: 0, message: { role: "assistant", content: "", tool_calls: [{ id: "call_0", type: "function", function: { name: "f", arguments: '{"a":1}' } }] }, finish_reason: "tool_calls" }], usage: { prompt_tokens: 5, completion_tokens: 3, total_tokens: 8 } };
+    const r = await convert(JSON.stringify(completion));
+    expect(r.final.status).toBe("completed");
+    expect(r.final.output).toEqual([{ id: "fc_2", type: "function_call", call_id: "call_0", name: "f", arguments: '{"a":1}', status: "completed" }]);
+    expect(r.final.usage?.total_tokens).toBe(8);
+    const broken = await convert(JSON.stringify({ choices: [], error: { message: "boom" } }));
+    expect(broken.final.error?.message).toContain("boom");
+  });
+
   it("a frame that is not JSON fails with a snippet of it", async () => {
     const r = await convert("data: {\"choices\":[{\"index\":0,\"delta\":{\"content\":\"a\"}}]}\n\ndata: {oops\n\n");
     expect(r.final.status).toBe("failed");
