@@ -357,7 +357,9 @@ export function createChatToResponsesConverter(options: ConvertOptions = {}): Ch
     const callId = call.upstreamId || ids("fc").replace("fc_", "call_");
     if (target?.kind === "custom") {
       call.input = new JsonStringFieldReader("input");
-      call.item = { id: ids("ctc"), type: "custom_tool_call", call_id: callId, name: target.name, input: "", status: "in_progress" };
+      const item: CustomToolCallItem = { id: ids("ctc"), type: "custom_tool_call", call_id: callId, name: target.name, input: "", status: "in_progress" };
+      if (target.namespace) item.namespace = target.namespace;
+      call.item = item;
     } else {
       const item: FunctionCallItem = { id: ids("fc"), type: "function_call", call_id: callId, name: target?.name ?? call.name, arguments: "", status: "in_progress" };
       if (target?.namespace) item.namespace = target.namespace;

@@ -56,6 +56,7 @@ export interface CustomToolCallItem {
   name: string;
   input: string;
   status: ItemStatus;
+  namespace?: string;
 }
 
 export interface ReasoningItem {

@@ -50,7 +50,9 @@ function script(body: ChatBody): Step[] {
   if (last?.role === "tool") return [{ delta: { role: "assistant", content: "" } }, { delta: { content: `The tool said: ${String(last.content)}` } }, { delta: {}, finish: "stop" }];
   if (model.includes("tools") && body.tools?.length) {
     const steps: Step[] = [{ delta: { role: "assistant", content: null } }];
-    const tools = model.includes("parallel") ? body.tools.slice(0, 2) : body.tools.slice(0, 1);
+    // `scripted-tools@name` calls the tool of that name; otherwise the first (two, for parallel).
+    const wanted = model.split("@")[1];
+    const tools = wanted ? body.tools.filter((t) => t.function.name === wanted) : model.includes("parallel") ? body.tools.slice(0, 2) : body.tools.slice(0, 1);
     tools.forEach((t, index) => {
       const args = argsFor(t);
       steps.push({ delta: { tool_calls: [{ index, id: `call_scripted_${index}`, type: "function", function: { name: t.function.name, arguments: "" } }] } });
