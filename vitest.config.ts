@@ -4,6 +4,7 @@ import { SCRIPTED_KEY, scriptedUpstream } from "./test/support/scripted-upstream
 
 export default defineConfig({
   test: {
+    reporters: ["default", "./test/support/plain-summary-reporter.ts"],
     projects: [
       {
         test: { name: "library", include: ["test/**/*.test.ts"], exclude: ["test/worker/**", "test/e2e/**"], environment: "node" },
