@@ -385,12 +385,12 @@ export function createChatToResponsesConverter(options: ConvertOptions = {}): Ch
     call.phase = "closed";
     const base = { item_id: item.id, output_index: call.outputIndex };
     if (item.type === "custom_tool_call") {
-      const streamed = call.input?.started === true;
-      const rest = streamed ? call.input!.end() : "";
-      if (rest) emit({ type: "response.custom_tool_call_input.delta", ...base, delta: rest });
-      // What streamed is what the client holds; otherwise the arguments were not `{"input": …}` and are read whole.
-      item.input = streamed ? call.input!.text : customInput(call.args);
-      if (!streamed && item.input) emit({ type: "response.custom_tool_call_input.delta", ...base, delta: item.input });
+      // What streamed is what the client holds (plus any held-back tail); arguments that were
+      // not `{"input": …}` are read whole and sent as one delta.
+      const reader = call.input?.started ? call.input : null;
+      const tail = reader ? reader.end() : customInput(call.args);
+      item.input = reader ? reader.text : tail;
+      if (tail) emit({ type: "response.custom_tool_call_input.delta", ...base, delta: tail });
       emit({ type: "response.custom_tool_call_input.done", ...base, input: item.input });
     } else {
       item.arguments = call.args;

@@ -1,4 +1,5 @@
 import type { ChatErrorBody } from "./chat-types.ts";
+import { isObject } from "./is-object.ts";
 
 /** The error object of OpenAI's HTTP error body `{"error": {...}}`. */
 export interface ErrorPayload {
@@ -53,9 +54,6 @@ const TYPE_BY_STATUS: Record<number, string> = {
   429: "rate_limit_exceeded",
 };
 
-function isObject(v: unknown): v is Record<string, unknown> {
-  return typeof v === "object" && v !== null && !Array.isArray(v);
-}
 
 /**
  * Reads whatever error shape an upstream sent: OpenAI's `{error: {...}}`,

@@ -2,6 +2,7 @@ import { createParser, type EventSourceParser } from "eventsource-parser";
 import type { ChatCompletion, ChatCompletionChunk } from "./chat-types.ts";
 import { type ErrorPayload, normalizeUpstreamError, ResponsesError } from "./errors.ts";
 import { completionToChunk } from "./from-chat-completion.ts";
+import { isObject } from "./is-object.ts";
 
 export interface ChatSseHandlers {
   chunk(chunk: ChatCompletionChunk): void;
@@ -105,6 +106,3 @@ export class ChatSseDecoder {
   }
 }
 
-function isObject(v: unknown): v is Record<string, unknown> {
-  return typeof v === "object" && v !== null && !Array.isArray(v);
-}

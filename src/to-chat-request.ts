@@ -10,6 +10,7 @@ import type {
 } from "./chat-types.ts";
 import type { ToolTarget } from "./convert-stream.ts";
 import { invalidRequest } from "./errors.ts";
+import { isObject } from "./is-object.ts";
 import type { ResponsesRequest } from "./responses-types.ts";
 
 export interface ToChatOptions {
@@ -37,9 +38,6 @@ export interface ChatRequestTranslation {
   dropped: string[];
 }
 
-function isObject(v: unknown): v is Record<string, unknown> {
-  return typeof v === "object" && v !== null && !Array.isArray(v);
-}
 
 /** Parses a request body's text; malformed JSON is a 400 in OpenAI's shape. */
 export function parseResponsesRequest(text: string): ResponsesRequest {

@@ -1,0 +1,4 @@
+/** A JSON object (not null, not an array): the one shape check every reader of untrusted bodies needs. */
+export function isObject(v: unknown): v is Record<string, unknown> {
+  return typeof v === "object" && v !== null && !Array.isArray(v);
+}
