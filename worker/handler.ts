@@ -17,6 +17,9 @@ export type Fetch = (input: Request | string | URL, init?: RequestInit) => Promi
 /** Upstream headers worth passing on: rate limits and retry hints, so clients back off correctly. */
 const FORWARDED_RESPONSE_HEADERS = /^(retry-after|retry-after-ms|x-ratelimit-[a-z-]+|x-request-id|openai-processing-ms)$/i;
 
+/** Headers that keep an event stream flowing: no caching, no compression holding events back, no proxy buffering. */
+const STREAM_HEADERS = { "cache-control": "no-cache", "content-encoding": "identity", "x-accel-buffering": "no" };
+
 const ROUTES: Record<string, string> = {
   "/v1/responses": "POST",
   "/responses": "POST",
@@ -89,6 +92,7 @@ export async function handle(request: Request, config: BridgeConfig, fetchUpstre
       : await passThrough(request, url, config, fetchUpstream, upstreamAuth);
     return withCors(response);
   } catch (e) {
+    // Every ResponsesError leaves through here, so this one redaction covers them all.
     if (e instanceof ResponsesError) return withCors(errorResponse(e.status, { ...e.payload, message: redact(e.message, config) }));
     throw e;
   }
@@ -115,14 +119,7 @@ async function responses(request: Request, config: BridgeConfig, fetchUpstream: 
     if (!upstream.body) throw new ResponsesError(502, { message: "Upstream answered without a body.", type: "upstream_error", code: "server_error" });
     return new Response(upstream.body.pipeThrough(new ChatToResponsesStream(options)), {
       status: 200,
-      headers: {
-        ...headers,
-        "content-type": "text/event-stream; charset=utf-8",
-        "cache-control": "no-cache",
-        // Compression would hold events back until a block fills.
-        "content-encoding": "identity",
-        "x-accel-buffering": "no",
-      },
+      headers: { ...headers, ...STREAM_HEADERS, "content-type": "text/event-stream; charset=utf-8" },
     });
   }
   const text = await upstream.text();
@@ -130,7 +127,7 @@ async function responses(request: Request, config: BridgeConfig, fetchUpstream: 
   try {
     completion = JSON.parse(text) as ChatCompletion;
   } catch {
-    throw new ResponsesError(502, { message: `Upstream sent a body that is not JSON: ${redact(text.slice(0, 300), config)}`, type: "upstream_error", code: "server_error" });
+    throw new ResponsesError(502, { message: `Upstream sent a body that is not JSON: ${text.slice(0, 300)}`, type: "upstream_error", code: "server_error" });
   }
   return json(200, fromChatCompletion(completion, options), headers);
 }
@@ -159,11 +156,7 @@ async function passThrough(request: Request, url: URL, config: BridgeConfig, fet
   if (!upstream.ok) return await upstreamError(upstream, headers, config);
   const type = upstream.headers.get("content-type");
   if (type) headers["content-type"] = type;
-  if (wantsStream) {
-    headers["cache-control"] = "no-cache";
-    headers["content-encoding"] = "identity";
-  }
-  return new Response(upstream.body, { status: upstream.status, headers });
+  return new Response(upstream.body, { status: upstream.status, headers: wantsStream ? { ...headers, ...STREAM_HEADERS } : headers });
 }
 
 async function callUpstream(
@@ -194,7 +187,7 @@ async function callUpstream(
     if (controller.signal.aborted && !clientSignal?.aborted) {
       throw new ResponsesError(504, { message: `Upstream did not answer within ${config.timeoutMs} ms.`, type: "upstream_error", code: "upstream_timeout" });
     }
-    throw new ResponsesError(502, { message: `Upstream ${new URL(target).origin} could not be reached: ${redact(String((e as Error)?.message ?? e), config)}`, type: "upstream_error", code: "upstream_unreachable" });
+    throw new ResponsesError(502, { message: `Upstream ${new URL(target).origin} could not be reached: ${String((e as Error)?.message ?? e)}`, type: "upstream_error", code: "upstream_unreachable" });
   } finally {
     // The timeout covers waiting for headers; a long generation streams past it.
     clearTimeout(timer);
