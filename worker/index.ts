@@ -1,10 +1,11 @@
 import { ConfigError, configFromEnv, type Env } from "./config.ts";
-import { handle, redact } from "./handler.ts";
+import { handle } from "./router.ts";
+import { redact } from "./upstream.ts";
 
 export type { Env } from "./config.ts";
 
 export default {
-  async fetch(request: Request, env: Env): Promise<Response> {
+  async fetch(request: Request, env: Env, ctx: ExecutionContext): Promise<Response> {
     let config;
     try {
       config = configFromEnv(env);
@@ -16,7 +17,7 @@ export default {
       });
     }
     try {
-      return await handle(request, config, (input, init) => fetch(input, init));
+      return await handle(request, config, (input, init) => fetch(input, init), { waitUntil: (p) => ctx.waitUntil(p) });
     } catch (e) {
       // A bug, not an input problem: still an answer in the API's shape, and a log line without secrets.
       const message = redact(String((e as Error)?.stack ?? e), config);

@@ -1,7 +1,7 @@
 import { exports } from "cloudflare:workers";
 import { beforeEach, describe, expect, it } from "vitest";
 import { configFromEnv, type Env } from "../../worker/config.ts";
-import { type Fetch, handle } from "../../worker/handler.ts";
+import { type Fetch, handle } from "../../worker/router.ts";
 import { SCRIPTED_KEY } from "../support/scripted-upstream.ts";
 
 const BRIDGE = "http://bridge.test";

@@ -1,0 +1,20 @@
+import type { BridgeConfig } from "./config.ts";
+import type { Fetch } from "./upstream.ts";
+
+/**
+ * Everything a route needs besides the request itself: settings, the way out
+ * to the upstream, and who the client is. Built once per incoming request (or
+ * once per WebSocket connection) by the router; transports share it.
+ */
+export interface ClientContext {
+  config: BridgeConfig;
+  fetchUpstream: Fetch;
+  /** `Authorization` to send upstream: the Worker's key, the client's own, or none. */
+  upstreamAuth: string | null;
+  /** The client's request headers (for the upgrade request, on a WebSocket). */
+  clientHeaders: Headers;
+  /** Aborts when the client goes away. */
+  signal?: AbortSignal | undefined;
+  /** Work that may outlive the answer (a Worker's `ctx.waitUntil`); runs inline where there is none. */
+  waitUntil(promise: Promise<unknown>): void;
+}

@@ -1,0 +1,93 @@
+import { ResponsesError } from "../src/index.ts";
+import { matchesAnyKey, presentedKey } from "./auth.ts";
+import type { BridgeConfig } from "./config.ts";
+import type { ClientContext } from "./context.ts";
+import { corsHeaders } from "./cors.ts";
+import { errorResponse } from "./http.ts";
+import { passThrough } from "./routes/passthrough.ts";
+import { postResponses } from "./routes/responses-http.ts";
+import { type Fetch, redact, UpstreamHttpError } from "./upstream.ts";
+
+export type { Fetch } from "./upstream.ts";
+
+type RouteHandler = (request: Request, ctx: ClientContext, params: Record<string, string>) => Promise<Response>;
+
+interface Route {
+  /** Matched against the path; named groups become `params`. */
+  path: RegExp;
+  methods: Partial<Record<string, RouteHandler>>;
+}
+
+/** Every path the bridge serves, each with one module per route family. */
+const ROUTES: Route[] = [
+  { path: /^(?:\/v1)?\/responses$/, methods: { POST: postResponses } },
+  { path: /^(?:\/v1)?\/chat\/completions$/, methods: { POST: passThrough } },
+  { path: /^(?:\/v1)?\/models$/, methods: { GET: passThrough } },
+];
+
+/** Host facilities a route may use; all optional so tests and other hosts can run `handle` as is. */
+export interface Platform {
+  waitUntil?(promise: Promise<unknown>): void;
+}
+
+/**
+ * The Worker's whole behaviour, with the upstream `fetch` injected so tests
+ * (and other hosts: Deno, Bun, a Durable Object) can run it as is.
+ */
+export async function handle(request: Request, config: BridgeConfig, fetchUpstream: Fetch, platform: Platform = {}): Promise<Response> {
+  const url = new URL(request.url);
+  const cors = corsHeaders(config, request.headers.get("origin"));
+  const withCors = (r: Response): Response => {
+    // A WebSocket upgrade's response has immutable headers, and CORS does not apply to it.
+    if (r.status === 101) return r;
+    for (const [k, v] of Object.entries(cors)) r.headers.set(k, v);
+    return r;
+  };
+
+  if (request.method === "OPTIONS") return withCors(new Response(null, { status: 204 }));
+  let route: Route | undefined;
+  let params: Record<string, string> = {};
+  for (const r of ROUTES) {
+    const m = r.path.exec(url.pathname);
+    if (m) {
+      route = r;
+      params = m.groups ?? {};
+      break;
+    }
+  }
+  if (!route) {
+    return withCors(errorResponse(404, { message: `Unknown path ${request.method} ${url.pathname}. This bridge serves POST /v1/responses, POST /v1/chat/completions and GET /v1/models.`, type: "invalid_request_error", param: null, code: "unknown_url" }));
+  }
+  const handler = route.methods[request.method];
+  if (!handler) {
+    const allowed = Object.keys(route.methods).join(", ");
+    return withCors(errorResponse(405, { message: `${request.method} is not allowed on ${url.pathname}; use ${allowed}.`, type: "invalid_request_error", param: null, code: "method_not_allowed" }, { allow: `${allowed}, OPTIONS` }));
+  }
+
+  if (config.proxyApiKeys.length) {
+    const key = presentedKey(request.headers);
+    if (!key || !(await matchesAnyKey(key, config.proxyApiKeys))) {
+      return withCors(errorResponse(401, { message: "Incorrect API key provided. This bridge requires one of its configured keys as a Bearer token.", type: "invalid_request_error", param: null, code: "invalid_api_key" }));
+    }
+  }
+  const ctx: ClientContext = {
+    config,
+    fetchUpstream,
+    // Without a key of its own, the bridge lends the client's key to the upstream; never a proxy key.
+    upstreamAuth: config.upstreamApiKey ? `Bearer ${config.upstreamApiKey}` : config.proxyApiKeys.length ? null : request.headers.get("authorization"),
+    clientHeaders: request.headers,
+    signal: request.signal,
+    waitUntil: platform.waitUntil ?? ((p) => void p.catch(() => {})),
+  };
+
+  try {
+    return withCors(await handler(request, ctx, params));
+  } catch (e) {
+    // Every ResponsesError leaves through here, so this one redaction covers them all.
+    if (e instanceof ResponsesError) {
+      const headers = e instanceof UpstreamHttpError ? e.headers : {};
+      return withCors(errorResponse(e.status, { ...e.payload, message: redact(e.message, config) }, headers));
+    }
+    throw e;
+  }
+}

@@ -1,0 +1,16 @@
+import { parseResponsesRequest } from "../../src/index.ts";
+import type { ClientContext } from "../context.ts";
+import { EVENT_STREAM_HEADERS, json } from "../http.ts";
+import { completeResponse, prepareResponse, streamResponse } from "../run-response.ts";
+
+/** `POST /v1/responses`: SSE when `stream: true`, else one JSON Response object. */
+export async function postResponses(request: Request, ctx: ClientContext): Promise<Response> {
+  const body = parseResponsesRequest(await request.text());
+  const prepared = prepareResponse(body, ctx);
+  if (body.stream === true) {
+    const stream = await streamResponse(prepared, ctx);
+    return new Response(stream, { status: 200, headers: { ...prepared.headers, ...EVENT_STREAM_HEADERS } });
+  }
+  const response = await completeResponse(prepared, ctx);
+  return json(200, response, prepared.headers);
+}

@@ -1,0 +1,86 @@
+import {
+  type ChatCompletion,
+  ChatToResponsesStream,
+  type ChatRequestTranslation,
+  type ConvertOptions,
+  fromChatCompletion,
+  ResponsesError,
+  type ResponseResource,
+  type ResponsesRequest,
+  toChatRequest,
+} from "../src/index.ts";
+import type { ModelRoute } from "./config.ts";
+import type { ClientContext } from "./context.ts";
+import { callUpstream, forwardedHeaders, redact, upstreamError } from "./upstream.ts";
+
+/**
+ * The one way a response is run, whatever carries it (SSE over HTTP, JSON over
+ * HTTP, WebSocket frames): translate the request, call the upstream, convert.
+ * Transports only frame what this produces.
+ */
+export interface PreparedResponse {
+  /** The request as the client sent it (its settings are echoed in the envelope). */
+  request: ResponsesRequest;
+  route: ModelRoute;
+  translation: ChatRequestTranslation;
+  options: ConvertOptions;
+  /** Headers for the client: dropped hosted tools, then the upstream's rate-limit hints. */
+  headers: Record<string, string>;
+}
+
+/** Codex says who it is in `originator` (`codex_exec`, `codex_cli_rs`, …) and its user agent. */
+function isCodex(headers: Headers): boolean {
+  return /^codex/i.test(headers.get("originator") ?? "") || /^codex/i.test(headers.get("user-agent") ?? "");
+}
+
+/** Request → everything needed to call the upstream and convert its answer. Throws `ResponsesError` (400) on bad input. */
+export function prepareResponse(request: ResponsesRequest, ctx: ClientContext): PreparedResponse {
+  const { config } = ctx;
+  const route = config.route(typeof request.model === "string" ? request.model : "");
+  const translation = toChatRequest(request, { ...config.translate, model: () => route.model });
+  const headers: Record<string, string> = {};
+  if (translation.dropped.length) headers["x-responses-bridge-dropped-tools"] = translation.dropped.join(", ");
+  const options: ConvertOptions = {
+    ...config.convert,
+    refusalAsText: config.refusalAsText === "auto" ? isCodex(ctx.clientHeaders) : config.refusalAsText,
+    request,
+    tools: translation.tools,
+    redact: (text: string) => redact(text, config),
+  };
+  return { request, route, translation, options, headers };
+}
+
+/** Calls the upstream; its HTTP errors become `UpstreamHttpError`s (status and back-off headers kept). */
+async function openUpstream(prepared: PreparedResponse, ctx: ClientContext, stream: boolean): Promise<Response> {
+  // The transport decides, not the body's `stream` (a WebSocket always streams).
+  const { stream: _stream, stream_options: _options, ...rest } = prepared.translation.request;
+  const body = JSON.stringify(stream ? { ...rest, stream: true, stream_options: { include_usage: true } } : rest);
+  const upstream = await callUpstream(
+    { target: `${prepared.route.baseUrl}/chat/completions`, method: "POST", body, stream, auth: ctx.upstreamAuth, clientSignal: ctx.signal },
+    ctx.config,
+    ctx.fetchUpstream,
+  );
+  Object.assign(prepared.headers, forwardedHeaders(upstream.headers));
+  if (!upstream.ok) throw await upstreamError(upstream, prepared.headers, ctx.config);
+  return upstream;
+}
+
+/** Streams the response as Responses SSE bytes. Failures before the first byte throw; after it they are events. */
+export async function streamResponse(prepared: PreparedResponse, ctx: ClientContext): Promise<ReadableStream<Uint8Array>> {
+  const upstream = await openUpstream(prepared, ctx, true);
+  if (!upstream.body) throw new ResponsesError(502, { message: "Upstream answered without a body.", type: "upstream_error", code: "server_error" });
+  return upstream.body.pipeThrough(new ChatToResponsesStream(prepared.options));
+}
+
+/** Runs the response to the end and returns the finished Response object. */
+export async function completeResponse(prepared: PreparedResponse, ctx: ClientContext): Promise<ResponseResource> {
+  const upstream = await openUpstream(prepared, ctx, false);
+  const text = await upstream.text();
+  let completion: ChatCompletion;
+  try {
+    completion = JSON.parse(text) as ChatCompletion;
+  } catch {
+    throw new ResponsesError(502, { message: `Upstream sent a body that is not JSON: ${text.slice(0, 300)}`, type: "upstream_error", code: "server_error" });
+  }
+  return fromChatCompletion(completion, prepared.options);
+}
