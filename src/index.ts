@@ -14,3 +14,4 @@ export type * from "./chat-types.ts";
 export type * from "./responses-types.ts";
 export { fromChatCompletion } from "./from-chat-completion.ts";
 export { type ChatRequestTranslation, flatToolName, parseResponsesRequest, toChatRequest, type ToChatOptions } from "./to-chat-request.ts";
+export { createSealer, type Sealer, type SealPurpose } from "./seal.ts";

@@ -28,6 +28,12 @@ export interface Env {
   DEVELOPER_ROLE?: string;
   /** `drop` (default) or `reasoning_content`. */
   REASONING_HISTORY?: string;
+  /**
+   * Secret. Keys the sealed tokens (compaction `encrypted_content`, reasoning
+   * `encrypted_content`). Unset: derived from UPSTREAM_API_KEY, else from the
+   * client's own credential (see README, "Sealed tokens").
+   */
+  BRIDGE_SECRET?: string;
   /** Comma-separated chat fields to leave out (for strict upstreams). */
   OMIT_PARAMS?: string;
   /** Comma-separated Responses-only fields to forward (e.g. `service_tier,metadata,store`). */
@@ -49,6 +55,8 @@ export interface BridgeConfig {
   convert: Pick<ConvertOptions, "reasoning" | "thinkTags">;
   refusalAsText: boolean | "auto";
   translate: ToChatOptions;
+  /** Key material for sealed tokens that does not depend on the client; null when the Worker has neither BRIDGE_SECRET nor UPSTREAM_API_KEY. */
+  sealSecret: string | null;
 }
 
 /** A configuration mistake, reported as a 500 that says which variable is wrong. */
@@ -99,6 +107,8 @@ export function configFromEnv(env: Env): BridgeConfig {
   return {
     upstreamBaseUrl: base,
     upstreamApiKey: env.UPSTREAM_API_KEY ? env.UPSTREAM_API_KEY : null,
+    // Labelled so the same string used as both never yields the same key; HKDF keeps the key itself out of every token.
+    sealSecret: env.BRIDGE_SECRET ? `bridge-secret:${env.BRIDGE_SECRET}` : env.UPSTREAM_API_KEY ? `upstream-key:${env.UPSTREAM_API_KEY}` : null,
     proxyApiKeys: list(env.PROXY_API_KEYS),
     route(model) {
       const entry = map[model] ?? map["*"];

@@ -1,3 +1,4 @@
+import type { Sealer } from "../src/index.ts";
 import type { BridgeConfig } from "./config.ts";
 import type { Fetch } from "./upstream.ts";
 
@@ -15,6 +16,13 @@ export interface ClientContext {
   clientHeaders: Headers;
   /** Aborts when the client goes away. */
   signal?: AbortSignal | undefined;
+  /**
+   * Seals and opens compaction and reasoning tokens. Keyed by the Worker's
+   * secret, or, when it has none, by the client's own credential (so a token
+   * opens only for the client it was made for); null for an anonymous client
+   * of a Worker without any secret.
+   */
+  sealer: Sealer | null;
   /** Work that may outlive the answer (a Worker's `ctx.waitUntil`); runs inline where there is none. */
   waitUntil(promise: Promise<unknown>): void;
 }

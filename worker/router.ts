@@ -1,4 +1,4 @@
-import { ResponsesError } from "../src/index.ts";
+import { createSealer, ResponsesError, type Sealer } from "../src/index.ts";
 import { matchesAnyKey, presentedKey } from "./auth.ts";
 import type { BridgeConfig } from "./config.ts";
 import type { ClientContext } from "./context.ts";
@@ -24,6 +24,22 @@ const ROUTES: Route[] = [
   { path: /^(?:\/v1)?\/chat\/completions$/, methods: { POST: passThrough } },
   { path: /^(?:\/v1)?\/models$/, methods: { GET: passThrough } },
 ];
+
+/**
+ * One sealer per key material: deriving the key costs a few Web Crypto calls,
+ * so it is done once per isolate, not per request. Bounded, since without a
+ * Worker secret every client credential is its own key.
+ */
+const sealers = new Map<string, Sealer>();
+function sealerFor(secret: string): Sealer {
+  let sealer = sealers.get(secret);
+  if (!sealer) {
+    if (sealers.size >= 64) sealers.clear();
+    sealer = createSealer(secret);
+    sealers.set(secret, sealer);
+  }
+  return sealer;
+}
 
 /** Host facilities a route may use; all optional so tests and other hosts can run `handle` as is. */
 export interface Platform {
@@ -70,6 +86,8 @@ export async function handle(request: Request, config: BridgeConfig, fetchUpstre
       return withCors(errorResponse(401, { message: "Incorrect API key provided. This bridge requires one of its configured keys as a Bearer token.", type: "invalid_request_error", param: null, code: "invalid_api_key" }));
     }
   }
+  const credential = presentedKey(request.headers);
+  const sealSecret = config.sealSecret ?? (credential ? `client-key:${credential}` : null);
   const ctx: ClientContext = {
     config,
     fetchUpstream,
@@ -77,6 +95,7 @@ export async function handle(request: Request, config: BridgeConfig, fetchUpstre
     upstreamAuth: config.upstreamApiKey ? `Bearer ${config.upstreamApiKey}` : config.proxyApiKeys.length ? null : request.headers.get("authorization"),
     clientHeaders: request.headers,
     signal: request.signal,
+    sealer: sealSecret ? sealerFor(sealSecret) : null,
     waitUntil: platform.waitUntil ?? ((p) => void p.catch(() => {})),
   };
 
