@@ -1,7 +1,17 @@
 import type { ChatCompletion, ChatCompletionChunk, ChatToolCallDelta } from "./chat-types.ts";
 import { type ConvertOptions, createChatToResponsesConverter } from "./convert-stream.ts";
 import { normalizeUpstreamError, ResponsesError } from "./errors.ts";
+import { isObject } from "./is-object.ts";
 import type { ResponseResource } from "./responses-types.ts";
+
+function str(v: unknown): string {
+  return typeof v === "string" ? v : "";
+}
+
+/** Arguments as text; a server that sends them as an object gets them serialized rather than lost. */
+function args(v: unknown): string {
+  return typeof v === "string" ? v : v === undefined || v === null ? "" : JSON.stringify(v);
+}
 
 /**
  * A whole ChatCompletion as the one chunk that would have streamed it, or a
@@ -23,8 +33,13 @@ export function completionToChunk(completion: ChatCompletion): ChatCompletionChu
     });
   }
   const m = choice.message;
+  // Calls are numbered by position: a whole message's calls are never interleaved, and some
+  // servers (Gemini) send them without `index`, or with entries that are not objects.
   const tool_calls: ChatToolCallDelta[] | undefined = Array.isArray(m.tool_calls)
-    ? m.tool_calls.map((t, index) => ({ index, id: t.id, type: "function", function: { name: t.function?.name ?? "", arguments: t.function?.arguments ?? "" } }))
+    ? m.tool_calls.filter(isObject).map((t, index) => {
+        const fn: Record<string, unknown> = isObject(t.function) ? t.function : {};
+        return { index, id: typeof t.id === "string" ? t.id : undefined, type: "function", function: { name: str(fn["name"]), arguments: args(fn["arguments"]) } };
+      })
     : undefined;
   return {
     id: completion.id,

@@ -1,4 +1,5 @@
 import type { ChatUsage } from "./chat-types.ts";
+import { isObject } from "./is-object.ts";
 import type { ResponseResource, ResponsesRequest, Usage } from "./responses-types.ts";
 
 function str(v: unknown): string | null {
@@ -40,7 +41,7 @@ export function createEnvelope(
     instructions: str(r.instructions),
     output: [],
     error: null,
-    tools: Array.isArray(r.tools) ? r.tools : [],
+    tools: Array.isArray(r.tools) ? r.tools.map(echoTool) : [],
     tool_choice: r.tool_choice ?? "auto",
     truncation: r.truncation === "auto" ? "auto" : "disabled",
     parallel_tool_calls: typeof r.parallel_tool_calls === "boolean" ? r.parallel_tool_calls : true,
@@ -67,6 +68,23 @@ export function createEnvelope(
   };
   if (typeof r.user === "string") envelope.user = r.user;
   return envelope;
+}
+
+/**
+ * A request tool as the response lists it. A function tool takes the
+ * response's own `FunctionTool` shape: `name`, `description`, `parameters`
+ * and `strict` always present, `null` where the request left one out (never
+ * a made-up value). Other tool types are echoed as sent.
+ */
+function echoTool(tool: unknown): unknown {
+  if (!isObject(tool) || tool["type"] !== "function") return tool;
+  return {
+    type: "function",
+    name: tool["name"],
+    description: tool["description"] ?? null,
+    parameters: tool["parameters"] ?? null,
+    strict: typeof tool["strict"] === "boolean" ? tool["strict"] : null,
+  };
 }
 
 function count(v: unknown): number {

@@ -79,6 +79,7 @@ export const requiredPartFields: Record<string, readonly string[]> = {
   url_citation: ["type", "url", "start_index", "end_index", "title"],
   usage: ["input_tokens", "output_tokens", "total_tokens", "input_tokens_details", "output_tokens_details"],
   error_payload: ["type", "code", "message", "param"],
+  function_tool: ["type", "name", "description", "parameters", "strict"],
 };
 
 export const partSchemaNames: Record<string, string> = {
@@ -89,4 +90,5 @@ export const partSchemaNames: Record<string, string> = {
   url_citation: "UrlCitationBody",
   usage: "Usage",
   error_payload: "ErrorPayload",
+  function_tool: "FunctionTool",
 };
