@@ -7,7 +7,7 @@ export default defineConfig({
     reporters: ["default", "./test/support/plain-summary-reporter.ts"],
     projects: [
       {
-        test: { name: "library", include: ["test/**/*.test.ts"], exclude: ["test/worker/**", "test/e2e/**"], environment: "node" },
+        test: { name: "library", include: ["test/**/*.test.ts"], exclude: ["test/worker/**", "test/e2e/**", "test/clients/**", "test/runtimes/**"], environment: "node" },
       },
       {
         // The Worker runs inside workerd; its upstream is the scripted server, mounted as the outbound service.
@@ -28,6 +28,10 @@ export default defineConfig({
       {
         // Real processes: wrangler dev, a local HTTP upstream, the openai SDK.
         test: { name: "e2e", include: ["test/e2e/**/*.test.ts"], environment: "node", testTimeout: 60_000, hookTimeout: 90_000 },
+      },
+      {
+        // Real agent clients (Codex CLI, Agents SDK, AI SDK) from the separate package in test/clients.
+        test: { name: "clients", include: ["test/clients/*.test.ts"], environment: "node", testTimeout: 90_000, hookTimeout: 90_000 },
       },
     ],
   },

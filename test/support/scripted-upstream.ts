@@ -31,12 +31,15 @@ function usage(model: string): string {
   return `data: ${JSON.stringify({ id: "chatcmpl-scripted", object: "chat.completion.chunk", created, model, choices: [], usage: { prompt_tokens: 11, completion_tokens: 7, total_tokens: 18 } })}\n\n`;
 }
 
+/** What the scripted model writes into Codex's freeform `apply_patch` tool (its custom-tool stand-in's `input`). */
+export const PATCH = "*** Begin Patch\n*** Add File: bridged.txt\n+written through the bridge\n*** End Patch\n";
+
 function argsFor(tool: NonNullable<ChatBody["tools"]>[number]): string {
   const props = tool.function.parameters?.properties ?? {};
   const args: Record<string, unknown> = {};
   for (const name of tool.function.parameters?.required ?? Object.keys(props).slice(0, 1)) {
     const type = props[name]?.type;
-    args[name] = type === "number" || type === "integer" ? 1 : type === "array" ? [] : name === "command" || name === "cmd" ? "echo bridged" : "Paris";
+    args[name] = type === "number" || type === "integer" ? 1 : type === "array" ? [] : name === "command" || name === "cmd" ? "echo bridged" : tool.function.name === "apply_patch" && name === "input" ? PATCH : "Paris";
   }
   return JSON.stringify(args);
 }

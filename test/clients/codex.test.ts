@@ -1,0 +1,56 @@
+import { readFile } from "node:fs/promises";
+import { join } from "node:path";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { seen } from "../support/scripted-upstream.ts";
+import { type Stack, startStack } from "../support/stack.ts";
+import { codexConfig, type CodexRun, runCodex } from "./codex.ts";
+
+// Codex CLI (`codex exec`, the real binary from npm) → wrangler dev → the scripted chat server.
+let stack: Stack;
+beforeAll(async () => {
+  // Codex offers its freeform apply_patch tool only to models whose built-in metadata has it (gpt-5.5):
+  // the client asks for gpt-5.5, the Worker routes it to the scripted model that calls apply_patch.
+  stack = await startStack({ MODEL_MAP: JSON.stringify({ "gpt-5.5": "scripted-tools@apply_patch" }) });
+});
+afterAll(() => stack?.stop());
+
+function explain(run: CodexRun): string {
+  return `codex exit ${run.exitCode}\n${JSON.stringify(run.events, null, 1)}\n${run.stderr}\n${stack.output()}`;
+}
+
+describe("codex exec through the bridge", () => {
+  it("runs a command the model asked for and answers with its output", async () => {
+    const run = await runCodex({ config: codexConfig({ baseURL: stack.baseURL, model: "scripted-tools@exec_command" }), prompt: "Run a command" });
+    await run.cleanup();
+    expect(run.exitCode, explain(run)).toBe(0);
+    const command = run.items.find((i) => i.type === "command_execution");
+    expect(command, explain(run)).toMatchObject({ status: "completed", exit_code: 0, aggregated_output: "bridged\n" });
+    expect(run.items.at(-1)).toMatchObject({ type: "agent_message" });
+    expect(run.items.at(-1)!.text).toMatch(/^The tool said: [\s\S]*bridged/);
+    expect(run.events.at(-1)).toMatchObject({ type: "turn.completed", usage: { input_tokens: 22, output_tokens: 14 } });
+  });
+
+  it("shows a reasoning model's reasoning, then its answer", async () => {
+    const run = await runCodex({ config: codexConfig({ baseURL: stack.baseURL, model: "scripted-reasoning" }), prompt: "Say hello" });
+    await run.cleanup();
+    expect(run.exitCode, explain(run)).toBe(0);
+    const kinds = run.items.filter((i) => i.type !== "error").map((i) => i.type);
+    expect(kinds, explain(run)).toEqual(["reasoning", "agent_message"]);
+    expect(run.items.find((i) => i.type === "reasoning")!.text).toContain("The user wants a greeting. Keep it short.");
+    expect(run.items.at(-1)!.text).toBe("Hello from the scripted upstream.");
+  });
+
+  it("creates a file with its freeform apply_patch tool (gpt-5.5 routed by MODEL_MAP)", async () => {
+    const run = await runCodex({ config: codexConfig({ baseURL: stack.baseURL, model: "gpt-5.5" }), prompt: "Create bridged.txt" });
+    try {
+      expect(run.exitCode, explain(run)).toBe(0);
+      // What Codex offered: apply_patch as a custom (freeform) tool, sent upstream as its function stand-in.
+      const offered = seen.requests.findLast((r) => (r.body as { model?: string }).model === "scripted-tools@apply_patch")!.body as { tools: Array<{ function: { name: string } }> };
+      expect(offered.tools.map((t) => t.function.name)).toContain("apply_patch");
+      expect(run.items.find((i) => i.type === "file_change"), explain(run)).toMatchObject({ status: "completed", changes: [{ kind: "add" }] });
+      expect(await readFile(join(run.cwd, "bridged.txt"), "utf8")).toBe("written through the bridge\n");
+    } finally {
+      await run.cleanup();
+    }
+  });
+});

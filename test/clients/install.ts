@@ -1,0 +1,24 @@
+/**
+ * `npm ci` in test/clients (the real agent clients, Deno, Bun and the browser
+ * driver the tests use, kept out of the library's own install), skipped when
+ * node_modules already matches the lock, so repeated `npm test` runs stay quick.
+ * Install scripts stay off: every tool here ships its binary as a package.
+ */
+import { execFileSync } from "node:child_process";
+import { copyFileSync, readFileSync } from "node:fs";
+
+const dir = new URL(".", import.meta.url).pathname;
+const lock = `${dir}package-lock.json`;
+const stamp = `${dir}node_modules/.installed-lock.json`;
+const read = (f: string) => {
+  try {
+    return readFileSync(f, "utf8");
+  } catch {
+    return null;
+  }
+};
+
+if (read(stamp) !== read(lock)) {
+  execFileSync("npm", ["ci", "--no-audit", "--no-fund", "--ignore-scripts", "--loglevel=error"], { cwd: dir, stdio: "inherit" });
+  copyFileSync(lock, stamp);
+}
