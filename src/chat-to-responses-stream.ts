@@ -36,7 +36,8 @@ export class ChatToResponsesStream extends TransformStream<Uint8Array, Uint8Arra
       controller.enqueue(encoder.encode(pending));
       pending = "";
     };
-    super({
+    // `cancel` is in the Streams standard (Node 21+, workerd, browsers) but not yet in TypeScript's DOM types.
+    const transformer: Transformer<Uint8Array, Uint8Array> & { cancel(): void } = {
       transform(bytes, controller) {
         sse.feed(decoder.decode(bytes, { stream: true }));
         send(controller);
@@ -49,9 +50,17 @@ export class ChatToResponsesStream extends TransformStream<Uint8Array, Uint8Arra
         add(converter.finish());
         send(controller);
       },
-    });
+      // The reader went away: end the response anyway, so `onEnd` sees what was produced (events go nowhere).
+      cancel() {
+        converter.fail(CANCELLED);
+      },
+    };
+    super(transformer);
   }
 }
+
+/** How a response ends when its reader cancels the stream; hosts recognise it by `code`. */
+export const CANCELLED = { code: "cancelled", type: "cancelled", message: "The client closed the stream before the response finished." } as const;
 
 /**
  * Parsed chunks in (e.g. from the `openai` SDK's `chat.completions.create({stream: true})`),

@@ -52,6 +52,8 @@ export interface ConvertOptions {
   redact?: (text: string) => string;
   /** Unix seconds; used when the upstream gives no `created`, and for `completed_at`. */
   now?: () => number;
+  /** Called once, with the final Response object, as the terminal event is emitted: where a host stores it. */
+  onEnd?: (response: ResponseResource) => void;
 }
 
 /**
@@ -472,6 +474,7 @@ export function createChatToResponsesConverter(options: ConvertOptions = {}): Ch
     else r.status = "failed";
     ended = true;
     emit({ type, response: r });
+    options.onEnd?.(r);
   }
 
   function abort(error: Partial<ErrorPayload> & { message: string }): void {

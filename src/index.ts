@@ -1,4 +1,4 @@
-export { ChatChunksToResponsesEventsStream, ChatToResponsesStream, type ChatToResponsesStreamOptions } from "./chat-to-responses-stream.ts";
+export { CANCELLED, ChatChunksToResponsesEventsStream, ChatToResponsesStream, type ChatToResponsesStreamOptions } from "./chat-to-responses-stream.ts";
 export {
   type ChatToResponsesConverter,
   type ConvertOptions,
@@ -15,3 +15,23 @@ export type * from "./responses-types.ts";
 export { fromChatCompletion } from "./from-chat-completion.ts";
 export { type ChatRequestTranslation, flatToolName, parseResponsesRequest, toChatRequest, type ToChatOptions } from "./to-chat-request.ts";
 export { createSealer, type Sealer, type SealPurpose } from "./seal.ts";
+export {
+  type ConversationItem,
+  type ItemPage,
+  type ListOptions,
+  MemoryResponseStore,
+  pageItems,
+  type ResponseStore,
+  type StoredResponse,
+  storedResponse,
+} from "./store.ts";
+export {
+  type ExpandedInput,
+  expandInput,
+  type ExpandOptions,
+  type HistoryResolver,
+  type ItemExpander,
+  layerResolvers,
+  previousResponseNotFound,
+  storeResolver,
+} from "./history.ts";

@@ -57,8 +57,8 @@ export function createEnvelope(
     usage: null,
     max_output_tokens: int(r.max_output_tokens),
     max_tool_calls: int(r.max_tool_calls),
-    // Nothing is stored by this bridge; echoing `true` would promise a retrievable response.
-    store: r.store === true,
+    // As OpenAI: stored unless the client said `false`. A host that stores nothing passes `store: false` on.
+    store: r.store !== false,
     background: r.background === true,
     service_tier: serviceTier ?? (r.service_tier && r.service_tier !== "auto" ? r.service_tier : "default"),
     metadata: r.metadata ?? {},

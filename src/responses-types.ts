@@ -78,7 +78,8 @@ export interface Usage {
   output_tokens_details: { reasoning_tokens: number };
 }
 
-export type ResponseStatus = "in_progress" | "completed" | "incomplete" | "failed";
+/** `cancelled`: the client went away before the end (only ever stored, never streamed). */
+export type ResponseStatus = "in_progress" | "completed" | "incomplete" | "failed" | "cancelled";
 
 export interface ResponseError { code: string; message: string }
 

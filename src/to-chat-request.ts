@@ -66,7 +66,7 @@ export function toChatRequest(body: ResponsesRequest, options: ToChatOptions = {
   if (typeof body.model !== "string" || body.model === "") throw invalidRequest("Missing required parameter: 'model'.", "model", "missing_required_parameter");
   if (body.previous_response_id != null) {
     throw invalidRequest(
-      "previous_response_id needs stored conversation state, which this bridge does not keep; send the whole conversation in `input` (with store: false).",
+      "previous_response_id needs stored conversation state: resolve it before translating (`expandInput` with a store), or send the whole conversation in `input` (with store: false).",
       "previous_response_id",
       "unsupported_parameter",
     );
@@ -312,7 +312,7 @@ function convertInput(body: ResponsesRequest, options: ToChatOptions): ChatMessa
       case "item_reference":
         // The Vercel AI SDK (store: true) refers to earlier reasoning by id; with reasoning history dropped anyway, so is the reference.
         if (typeof raw.id === "string" && raw.id.startsWith("rs_") && options.reasoningHistory !== "reasoning_content") return;
-        throw invalidRequest("item_reference needs stored items, which this bridge does not keep; send the item itself.", param, "unsupported_parameter");
+        throw invalidRequest("item_reference needs stored items: resolve it before translating (`expandInput` with a store), or send the item itself.", param, "unsupported_parameter");
       default:
         throw invalidRequest(`Invalid value for '${param}.type': '${String(type)}' is not an input item type this bridge can translate.`, `${param}.type`, "invalid_value");
     }

@@ -65,7 +65,7 @@ describe("text (OpenAI)", () => {
       reasoning: null,
       max_output_tokens: null,
       max_tool_calls: null,
-      store: false,
+      store: true, // as OpenAI: stored unless the request says false
       background: false,
       service_tier: "default",
       metadata: {},

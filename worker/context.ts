@@ -1,4 +1,4 @@
-import type { Sealer } from "../src/index.ts";
+import type { HistoryResolver, ItemExpander, ResponseStore, Sealer, StoredResponse } from "../src/index.ts";
 import type { BridgeConfig } from "./config.ts";
 import type { Fetch } from "./upstream.ts";
 
@@ -25,4 +25,12 @@ export interface ClientContext {
   sealer: Sealer | null;
   /** Work that may outlive the answer (a Worker's `ctx.waitUntil`); runs inline where there is none. */
   waitUntil(promise: Promise<unknown>): void;
+  /** Stored responses of this client's credential (already partitioned by it); null where the host keeps none. */
+  store: ResponseStore | null;
+  /** Where `previous_response_id` / `item_reference` resolve; defaults to `store`. A WebSocket layers its own memory over it. */
+  resolver?: HistoryResolver | undefined;
+  /** Extra input expansions (sealed reasoning, compaction items), run by `expandInput` in order. */
+  expanders?: ItemExpander[] | undefined;
+  /** Told of every response as it ends, stored or not (a WebSocket keeps `store: false` ones for the connection). */
+  onRecord?: ((record: StoredResponse) => void) | undefined;
 }

@@ -1,4 +1,4 @@
-import { createSealer, ResponsesError, type Sealer } from "../src/index.ts";
+import { createSealer, type ResponseStore, ResponsesError, type Sealer } from "../src/index.ts";
 import { matchesAnyKey, presentedKey } from "./auth.ts";
 import type { BridgeConfig } from "./config.ts";
 import type { ClientContext } from "./context.ts";
@@ -44,6 +44,8 @@ function sealerFor(secret: string): Sealer {
 /** Host facilities a route may use; all optional so tests and other hosts can run `handle` as is. */
 export interface Platform {
   waitUntil?(promise: Promise<unknown>): void;
+  /** The stored responses of whoever presents `credential` (null: none presented); absent: nothing is stored. */
+  storeFor?(credential: string | null): ResponseStore;
 }
 
 /**
@@ -97,6 +99,7 @@ export async function handle(request: Request, config: BridgeConfig, fetchUpstre
     signal: request.signal,
     sealer: sealSecret ? sealerFor(sealSecret) : null,
     waitUntil: platform.waitUntil ?? ((p) => void p.catch(() => {})),
+    store: platform.storeFor?.(credential) ?? null,
   };
 
   try {

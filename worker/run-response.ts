@@ -1,12 +1,19 @@
 import {
+  CANCELLED,
   type ChatCompletion,
   ChatToResponsesStream,
   type ChatRequestTranslation,
+  type ConversationItem,
   type ConvertOptions,
+  createIdGenerator,
+  expandInput,
   fromChatCompletion,
+  type IdGenerator,
   ResponsesError,
   type ResponseResource,
   type ResponsesRequest,
+  storedResponse,
+  storeResolver,
   toChatRequest,
 } from "../src/index.ts";
 import type { ModelRoute } from "./config.ts";
@@ -26,6 +33,8 @@ export interface PreparedResponse {
   options: ConvertOptions;
   /** Headers for the client: dropped hosted tools, then the upstream's rate-limit hints. */
   headers: Record<string, string>;
+  /** The whole conversation the upstream sees (after expansion): what is stored as this response's input. */
+  input: ConversationItem[];
 }
 
 /** Codex says who it is in `originator` (`codex_exec`, `codex_cli_rs`, …) and its user agent. */
@@ -33,21 +42,48 @@ function isCodex(headers: Headers): boolean {
   return /^codex/i.test(headers.get("originator") ?? "") || /^codex/i.test(headers.get("user-agent") ?? "");
 }
 
-/** Request → everything needed to call the upstream and convert its answer. Throws `ResponsesError` (400) on bad input. */
-export function prepareResponse(request: ResponsesRequest, ctx: ClientContext): PreparedResponse {
-  const { config } = ctx;
+/**
+ * Request → everything needed to call the upstream and convert its answer.
+ * Stored state is resolved here (`expandInput`: `previous_response_id`,
+ * `item_reference`, and the context's item expanders), and the response is
+ * stored when it ends, however it ends. Throws `ResponsesError` (400) on bad input.
+ */
+export async function prepareResponse(request: ResponsesRequest, ctx: ClientContext): Promise<PreparedResponse> {
+  const { config, store } = ctx;
+  const resolver = ctx.resolver ?? (store ? storeResolver(store) : null);
+  const expanded = await expandInput(request, { resolver, expanders: ctx.expanders ?? [] });
   const route = config.route(typeof request.model === "string" ? request.model : "");
-  const translation = toChatRequest(request, { ...config.translate, model: () => route.model });
+  const translation = toChatRequest(expanded.request, { ...config.translate, model: () => route.model });
   const headers: Record<string, string> = {};
   if (translation.dropped.length) headers["x-responses-bridge-dropped-tools"] = translation.dropped.join(", ");
+  const ids = store?.ids?.(typeof request.previous_response_id === "string" ? request.previous_response_id : null) ?? createIdGenerator();
   const options: ConvertOptions = {
     ...config.convert,
     refusalAsText: config.refusalAsText === "auto" ? isCodex(ctx.clientHeaders) : config.refusalAsText,
-    request,
+    // The envelope promises storage only when there is a store to keep it.
+    request: store ? request : { ...request, store: false },
     tools: translation.tools,
+    ids,
     redact: (text: string) => redact(text, config),
+    onEnd: (response) => recordEnd(request, expanded.input, response, ids, ctx),
   };
-  return { request, route, translation, options, headers };
+  return { request, route, translation, options, headers, input: expanded.input };
+}
+
+/** Hands the finished response to the context (a connection's memory) and, unless `store: false`, to the store, after the answer. */
+function recordEnd(request: ResponsesRequest, input: ConversationItem[], response: ResponseResource, ids: IdGenerator, ctx: ClientContext): void {
+  // A reader that went away ends the stream as failed with CANCELLED; the API calls that status `cancelled`.
+  const final: ResponseResource = response.error?.code === CANCELLED.code ? { ...response, status: "cancelled", error: null } : structuredClone(response);
+  const record = storedResponse(input, final, ids);
+  ctx.onRecord?.(record);
+  const store = ctx.store;
+  if (!store || request.store === false) return;
+  ctx.waitUntil(
+    store.put(record).catch((e: unknown) => {
+      // The client has its answer; a lost write shows up as an unknown id later, and here once.
+      console.error(`responses-bridge: storing ${final.id} failed: ${redact(String((e as Error)?.message ?? e), ctx.config)}`);
+    }),
+  );
 }
 
 /** Calls the upstream; its HTTP errors become `UpstreamHttpError`s (status and back-off headers kept). */

@@ -6,7 +6,7 @@ import { completeResponse, prepareResponse, streamResponse } from "../run-respon
 /** `POST /v1/responses`: SSE when `stream: true`, else one JSON Response object. */
 export async function postResponses(request: Request, ctx: ClientContext): Promise<Response> {
   const body = parseResponsesRequest(await request.text());
-  const prepared = prepareResponse(body, ctx);
+  const prepared = await prepareResponse(body, ctx);
   if (body.stream === true) {
     const stream = await streamResponse(prepared, ctx);
     return new Response(stream, { status: 200, headers: { ...prepared.headers, ...EVENT_STREAM_HEADERS } });
