@@ -33,6 +33,10 @@ export default defineConfig({
         // Real agent clients (Codex CLI, Agents SDK, AI SDK) from the separate package in test/clients.
         test: { name: "clients", include: ["test/clients/*.test.ts"], environment: "node", testTimeout: 90_000, hookTimeout: 90_000 },
       },
+      {
+        // The built package and the source in Deno, Bun and Chromium (binaries from test/clients).
+        test: { name: "runtimes", include: ["test/runtimes/*.test.ts"], environment: "node", testTimeout: 90_000, hookTimeout: 90_000 },
+      },
     ],
   },
 });

@@ -2,7 +2,7 @@
  * `npm ci` in test/clients (the real agent clients, Deno, Bun and the browser
  * driver the tests use, kept out of the library's own install), skipped when
  * node_modules already matches the lock, so repeated `npm test` runs stay quick.
- * Install scripts stay off: every tool here ships its binary as a package.
+ * Install scripts run: Bun's and Deno's link the binary their platform package shipped.
  */
 import { execFileSync } from "node:child_process";
 import { copyFileSync, readFileSync } from "node:fs";
@@ -19,6 +19,6 @@ const read = (f: string) => {
 };
 
 if (read(stamp) !== read(lock)) {
-  execFileSync("npm", ["ci", "--no-audit", "--no-fund", "--ignore-scripts", "--loglevel=error"], { cwd: dir, stdio: "inherit" });
+  execFileSync("npm", ["ci", "--no-audit", "--no-fund", "--loglevel=error"], { cwd: dir, stdio: "inherit" });
   copyFileSync(lock, stamp);
 }

@@ -1,0 +1,55 @@
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { type BrowserContext, launchChromium } from "../clients/browser.ts";
+import { scriptedUpstream } from "../support/scripted-upstream.ts";
+import { comparable, expectSameConversions, fixtureServer, readmeSnippet, referenceConversions, staticFile, userProject } from "./harness.ts";
+
+// A real browser (Debian's Chromium): a plain page loads the built ESM through an import map
+// (no bundler) and converts streams it fetches from a local server.
+
+const RUNNER = `<!doctype html><title>fixtures</title>
+<script type="importmap">{ "imports": { "responses-bridge": "/node_modules/responses-bridge/dist/index.js", "eventsource-parser": "/node_modules/eventsource-parser/dist/index.js" } }</script>
+<script type="module">
+  import { convertFixtures } from "/convert-fixtures.js";
+  window.results = convertFixtures(location.origin);
+</script>`;
+
+let server: Awaited<ReturnType<typeof fixtureServer>>;
+let user: ReturnType<typeof userProject>;
+let browser: Awaited<ReturnType<typeof launchChromium>>;
+let context: BrowserContext;
+
+beforeAll(async () => {
+  user = userProject({ "runner.html": RUNNER, "snippet.html": `<!doctype html><title>snippet</title>\n${readmeSnippet("browser")}` });
+  server = await fixtureServer(async (request) => (await staticFile(user.dir, request)) ?? scriptedUpstream(request));
+  browser = await launchChromium();
+  context = browser.context;
+});
+afterAll(async () => {
+  await browser?.close();
+  await server?.close();
+  user?.remove();
+});
+
+describe("Chromium", () => {
+  it("converts every fixture fetched from a server, as Node does", async () => {
+    const page = await context.newPage();
+    const errors: string[] = [];
+    page.on("pageerror", (e) => errors.push(String(e)));
+    await page.goto(`${server.url}/runner.html`);
+    const got = await page.evaluate(() => (window as unknown as { results: Promise<Record<string, string>> }).results);
+    expect(errors).toEqual([]);
+    expectSameConversions(got, await referenceConversions());
+    await page.close();
+  });
+
+  it("runs the README's browser snippet", async () => {
+    const page = await context.newPage();
+    await page.goto(`${server.url}/snippet.html`);
+    await page.waitForFunction(() => document.querySelector("#events")?.textContent?.includes("data: [DONE]"), undefined, { timeout: 30_000 });
+    const raw = (await page.textContent("#events"))!;
+    const events = comparable(raw) as Array<{ type: string; delta?: string }>;
+    expect(events.at(-1)).toMatchObject({ type: "response.completed" });
+    expect(events.filter((e) => e.type === "response.output_text.delta").map((e) => e.delta).join("")).toBe("Hello from the scripted upstream.");
+    await page.close();
+  });
+});

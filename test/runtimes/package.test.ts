@@ -1,0 +1,36 @@
+import { readFileSync } from "node:fs";
+import { join } from "node:path";
+import { gzipSync } from "node:zlib";
+import { build } from "esbuild";
+import { describe, expect, it } from "vitest";
+import { DENO, denoEnv, ROOT, run } from "./harness.ts";
+
+/** The library as a browser app ships it: src bundled with its one dependency, minified. Raise only with a reason. */
+const BUDGET = { minified: 48 * 1024, gzipped: 16 * 1024 };
+
+const pkg = JSON.parse(readFileSync(join(ROOT, "package.json"), "utf8")) as { version: string; dependencies: Record<string, string> };
+const deno = JSON.parse(readFileSync(join(ROOT, "deno.json"), "utf8")) as { version: string; exports: string; imports: Record<string, string> };
+
+describe("the package", () => {
+  it(`minified bundle stays within ${BUDGET.minified / 1024} KiB (${BUDGET.gzipped / 1024} KiB gzipped)`, async () => {
+    const result = await build({ entryPoints: [join(ROOT, "src/index.ts")], bundle: true, minify: true, format: "esm", platform: "neutral", write: false, logLevel: "silent" });
+    const code = result.outputFiles[0]!.contents;
+    // Bundled for real: the converter and the SSE parser are both in it.
+    expect(new TextDecoder().decode(code)).toContain("response.output_text.delta");
+    expect(code.byteLength).toBeLessThan(BUDGET.minified);
+    expect(gzipSync(code, { level: 9 }).byteLength).toBeLessThan(BUDGET.gzipped);
+  });
+
+  it("deno.json describes the same package as package.json (version, dependency ranges)", () => {
+    expect(deno.version).toBe(pkg.version);
+    expect(deno.exports).toBe("./src/index.ts");
+    for (const [name, range] of Object.entries(pkg.dependencies)) expect(deno.imports[name]).toBe(`npm:${name}@${range}`);
+  });
+
+  it("deno publish --dry-run accepts it (types, no slow types, files)", async () => {
+    const { stdout, stderr } = await run(DENO, ["publish", "--dry-run", "--allow-dirty"], { cwd: ROOT, env: denoEnv(), timeoutMs: 120_000 });
+    const out = stdout + stderr;
+    expect(out).toContain("Dry run complete");
+    expect(out).toContain("src/index.ts");
+  });
+});
