@@ -1,4 +1,4 @@
-import { invalidRequest } from "./errors.ts";
+import { invalidRequest, type ResponsesError } from "./errors.ts";
 import { isObject } from "./is-object.ts";
 import type { ResponsesInputItem, ResponsesRequest } from "./responses-types.ts";
 import type { ConversationItem, ResponseStore, StoredResponse } from "./store.ts";
@@ -75,7 +75,7 @@ export function layerResolvers(...resolvers: Array<HistoryResolver | null | unde
 }
 
 /** The 400 OpenAI answers for an unknown `previous_response_id`; clients (Codex) key their recovery on its code. */
-export function previousResponseNotFound(id: string) {
+export function previousResponseNotFound(id: string): ResponsesError {
   return invalidRequest(`Previous response with id '${id}' not found.`, "previous_response_id", "previous_response_not_found");
 }
 
