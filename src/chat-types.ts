@@ -158,7 +158,10 @@ export type ChatMessage =
       content: string | null;
       tool_calls?: ChatToolCall[];
       refusal?: string;
+      /** DeepSeek, llama.cpp, older vLLM: the reasoning of this turn, sent back. */
       reasoning_content?: string;
+      /** vLLM, Groq, OpenRouter, Ollama: the same under their name. */
+      reasoning?: string;
     }
   | { role: "tool"; tool_call_id: string; content: string | ChatTextPart[] };
 

@@ -20,6 +20,7 @@ import type {
   TopLogprob,
   UrlCitation,
 } from "./responses-types.ts";
+import { markReasoningId, type ReasoningField, upstreamTag } from "./reasoning-origin.ts";
 import { ThinkTagSplitter, type ThinkSegment } from "./think-tags.ts";
 
 /** Where an upstream function name really points (see `toChatRequest`). */
@@ -47,6 +48,12 @@ export interface ConvertOptions {
   refusalAsText?: boolean;
   /** Maps upstream function names back to namespace and custom tools. */
   tools?: ToolRouting;
+  /**
+   * Names the upstream (any string; the Worker uses base URL and model; default: the requested model).
+   * Hashed into reasoning item ids with the field the reasoning came in, so that
+   * `toChatRequest` given the same `upstream` sends it back there and nowhere else.
+   */
+  upstream?: string;
   ids?: IdGenerator;
   /** Applied to every error message before it is sent (the Worker strips its upstream key). */
   redact?: (text: string) => string;
@@ -105,6 +112,7 @@ export function createChatToResponsesConverter(options: ConvertOptions = {}): Ch
   const rawReasoning = options.reasoning === "raw";
   const think = options.thinkTags ? new ThinkTagSplitter() : null;
   const segments: ThinkSegment[] = [];
+  const upstream = upstreamTag(options.upstream ?? (typeof options.request?.model === "string" ? options.request.model : ""));
 
   let out: ResponseStreamEvent[] = [];
   let seq = 0;
@@ -199,9 +207,9 @@ export function createChatToResponsesConverter(options: ConvertOptions = {}): Ch
     o.text = "";
   }
 
-  function openReasoning(): Extract<Open, { kind: "reasoning" }> {
+  function openReasoning(field: ReasoningField): Extract<Open, { kind: "reasoning" }> {
     closeOpen("completed");
-    const item: ReasoningItem = { id: ids("rs"), type: "reasoning", summary: [], status: "in_progress" };
+    const item: ReasoningItem = { id: markReasoningId(ids("rs"), { field, upstream }), type: "reasoning", summary: [], status: "in_progress" };
     if (rawReasoning) item.content = [];
     const index = addItem(item);
     const o = { kind: "reasoning" as const, item, index, text: "" };
@@ -214,9 +222,9 @@ export function createChatToResponsesConverter(options: ConvertOptions = {}): Ch
     return o;
   }
 
-  function onReasoning(text: string): void {
+  function onReasoning(text: string, field: ReasoningField): void {
     if (!text) return;
-    const o = open?.kind === "reasoning" ? open : openReasoning();
+    const o = open?.kind === "reasoning" ? open : openReasoning(field);
     o.text += text;
     if (rawReasoning) {
       emit({ type: "response.reasoning_text.delta", item_id: o.item.id, output_index: o.index, content_index: 0, delta: text });
@@ -414,13 +422,13 @@ export function createChatToResponsesConverter(options: ConvertOptions = {}): Ch
   // ---- the chunk ----
 
   function onDelta(delta: ChatDelta, logprobs: Logprob[] | null): void {
-    const reasoning = delta.reasoning_content ?? delta.reasoning;
-    if (typeof reasoning === "string") onReasoning(reasoning);
+    if (typeof delta.reasoning_content === "string") onReasoning(delta.reasoning_content, "reasoning_content");
+    else if (typeof delta.reasoning === "string") onReasoning(delta.reasoning, "reasoning");
     // OpenRouter sends `reasoning` and `reasoning_details` together; the details only count alone.
     else if (Array.isArray(delta.reasoning_details)) {
       for (const d of delta.reasoning_details) {
-        if (d?.type === "reasoning.text" && typeof d.text === "string") onReasoning(d.text);
-        else if (d?.type === "reasoning.summary" && typeof d.summary === "string") onReasoning(d.summary);
+        if (d?.type === "reasoning.text" && typeof d.text === "string") onReasoning(d.text, "reasoning_details");
+        else if (d?.type === "reasoning.summary" && typeof d.summary === "string") onReasoning(d.summary, "reasoning_details");
       }
     }
     if (typeof delta.content === "string") {
@@ -443,7 +451,7 @@ export function createChatToResponsesConverter(options: ConvertOptions = {}): Ch
   function routeSegments(logprobs: Logprob[] | null): void {
     let lp = logprobs;
     for (const s of segments) {
-      if (s.reasoning) onReasoning(s.text);
+      if (s.reasoning) onReasoning(s.text, "think");
       else {
         onText(s.text, lp);
         lp = null;

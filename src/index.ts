@@ -13,7 +13,7 @@ export { DONE_FRAME, encodeEvent, encodeEvents } from "./sse-encode.ts";
 export type * from "./chat-types.ts";
 export type * from "./responses-types.ts";
 export { fromChatCompletion } from "./from-chat-completion.ts";
-export { type ChatRequestTranslation, flatToolName, parseResponsesRequest, toChatRequest, type ToChatOptions } from "./to-chat-request.ts";
+export { type ChatRequestTranslation, flatToolName, parseResponsesRequest, type ReasoningHistory, toChatRequest, type ToChatOptions } from "./to-chat-request.ts";
 export { createSealer, type Sealer, type SealPurpose } from "./seal.ts";
 export {
   type ConversationItem,

@@ -11,13 +11,26 @@ import type {
 import type { ToolTarget } from "./convert-stream.ts";
 import { invalidRequest } from "./errors.ts";
 import { isObject } from "./is-object.ts";
+import { reasoningOrigin, type ReasoningReturnField, returnField, upstreamTag } from "./reasoning-origin.ts";
 import type { ResponsesRequest } from "./responses-types.ts";
+
+/**
+ * What happens to `reasoning` items in the input. `"auto"`: each goes back in
+ * the field it came from, to the upstream that produced it (both read from its
+ * id, see `reasoning-origin.ts`), and is dropped everywhere else, as is
+ * reasoning this bridge did not produce. `"drop"`: none goes back.
+ * `"reasoning_content"` / `"reasoning"`: every item's text goes back in that
+ * field, whatever its origin (an upstream known to need it).
+ */
+export type ReasoningHistory = "auto" | "drop" | ReasoningReturnField;
 
 export interface ToChatOptions {
   /** `developer` messages become `system` (most chat providers reject `developer`) unless this is `"developer"`. */
   developerRole?: "system" | "developer";
-  /** Reasoning items from history are dropped, or sent back as the next assistant message's `reasoning_content` (DeepSeek tool use requires it). */
-  reasoningHistory?: "drop" | "reasoning_content";
+  /** Reasoning items from history (default `"auto"`: back to the upstream that produced them, in their own field; see `ReasoningHistory`). */
+  reasoningHistory?: ReasoningHistory;
+  /** Names the upstream this request goes to, as the converter's `upstream` option did (default: the requested model). */
+  upstream?: string;
   /** Which field carries `max_output_tokens`: `max_tokens` (default; every provider reads it) or `max_completion_tokens` (OpenAI, Azure). */
   maxTokensField?: "max_tokens" | "max_completion_tokens";
   /** Hosted tools (web_search, file_search, mcp …) are dropped and reported, or rejected with 400 when `"reject"`. */
@@ -241,7 +254,7 @@ function convertInput(body: ResponsesRequest, options: ToChatOptions): ChatMessa
 
   // The assistant message the next function_call joins, if nothing came in between.
   let assistant: AssistantMessage | null = null;
-  let reasoning = "";
+  const reasoning = reasoningCollector(options, typeof body.model === "string" ? body.model : "");
   let toolImages: ChatContentPart[] = [];
   const flushToolImages = () => {
     if (!toolImages.length) return;
@@ -250,10 +263,7 @@ function convertInput(body: ResponsesRequest, options: ToChatOptions): ChatMessa
   };
   const newAssistant = (content: string | null): AssistantMessage => {
     const m: AssistantMessage = { role: "assistant", content };
-    if (reasoning) {
-      m.reasoning_content = reasoning;
-      reasoning = "";
-    }
+    reasoning.attach(m);
     messages.push(m);
     return m;
   };
@@ -302,16 +312,14 @@ function convertInput(body: ResponsesRequest, options: ToChatOptions): ChatMessa
         toolImages.push(...images);
         return;
       }
-      case "reasoning": {
-        if (options.reasoningHistory === "reasoning_content") {
-          const parts = [...(Array.isArray(raw.content) ? raw.content : []), ...(Array.isArray(raw.summary) && !Array.isArray(raw.content) ? raw.summary : [])];
-          reasoning += parts.filter(isObject).map((p) => (typeof p.text === "string" ? p.text : "")).join("");
-        }
+      case "reasoning":
+        // Reasoning between an answer and its calls starts a new assistant turn, as it did upstream.
+        if (reasoning.add(raw)) assistant = null;
         return;
-      }
       case "item_reference":
-        // The Vercel AI SDK (store: true) refers to earlier reasoning by id; with reasoning history dropped anyway, so is the reference.
-        if (typeof raw.id === "string" && raw.id.startsWith("rs_") && options.reasoningHistory !== "reasoning_content") return;
+        // The Vercel AI SDK (store: true) refers to earlier reasoning by id. Left unresolved (no stored
+        // state), it is dropped: its text is not here to send, and asking the client for it helps nobody.
+        if (typeof raw.id === "string" && raw.id.startsWith("rs_")) return;
         throw invalidRequest("item_reference needs stored items: resolve it before translating (`expandInput` with a store), or send the item itself.", param, "unsupported_parameter");
       default:
         throw invalidRequest(`Invalid value for '${param}.type': '${String(type)}' is not an input item type this bridge can translate.`, `${param}.type`, "invalid_value");
@@ -319,6 +327,41 @@ function convertInput(body: ResponsesRequest, options: ToChatOptions): ChatMessa
   });
   flushToolImages();
   return messages;
+}
+
+/**
+ * Reasoning items, held until the assistant message they preceded: the text
+ * of each goes into the field the policy picks for it (see `ReasoningHistory`).
+ */
+function reasoningCollector(options: ToChatOptions, model: string) {
+  const policy = options.reasoningHistory ?? "auto";
+  const here = upstreamTag(options.upstream ?? model);
+  const pending: Partial<Record<ReasoningReturnField, string>> = {};
+  const fieldFor = (item: Record<string, unknown>): ReasoningReturnField | undefined => {
+    if (policy === "drop") return undefined;
+    if (policy !== "auto") return policy;
+    const origin = reasoningOrigin(item.id);
+    return origin && origin.upstream === here ? returnField(origin.field) : undefined;
+  };
+  return {
+    /** Holds the item's text for the next assistant message; true when it is kept. */
+    add(item: Record<string, unknown>): boolean {
+      const field = fieldFor(item);
+      if (!field) return false;
+      // Raw reasoning text when the client kept it, else the summary (what this bridge streams by default).
+      const parts = Array.isArray(item.content) ? item.content : Array.isArray(item.summary) ? item.summary : [];
+      const text = parts.filter(isObject).map((p) => (typeof p.text === "string" ? p.text : "")).join("");
+      if (!text) return false;
+      pending[field] = (pending[field] ?? "") + text;
+      return true;
+    },
+    attach(message: AssistantMessage): void {
+      for (const field of ["reasoning_content", "reasoning"] as const) {
+        if (pending[field]) message[field] = pending[field];
+        delete pending[field];
+      }
+    },
+  };
 }
 
 function textOf(content: unknown, param: string, allowed: readonly string[]): string {

@@ -1,5 +1,6 @@
 import { describe, expect, it } from "vitest";
 import type { FunctionCallItem, MessageItem, ReasoningItem, ResponseStreamEvent } from "../src/index.ts";
+import { upstreamTag } from "../src/reasoning-origin.ts";
 import * as up from "./fixtures/upstreams.ts";
 import { convert, deltaText, FIXED_NOW, testOptions } from "./helpers.ts";
 
@@ -234,7 +235,8 @@ describe("reasoning", () => {
       ...TEXT_ITEM_END,
       "response.completed",
     ]);
-    expect(r.final.output[0]).toEqual({ id: "rs_2", type: "reasoning", summary: [{ type: "summary_text", text: "The user greets me; answer briefly." }], status: "completed" });
+    // The id says where the reasoning came from: `_c` = reasoning_content, then the upstream's tag (no `upstream` given: "").
+    expect(r.final.output[0]).toEqual({ id: `rs_2_c${upstreamTag("")}`, type: "reasoning", summary: [{ type: "summary_text", text: "The user greets me; answer briefly." }], status: "completed" });
     expect((r.final.output[1] as MessageItem).content[0]).toMatchObject({ text: "Hi there." });
     expect(r.final.usage).toEqual({ input_tokens: 10, output_tokens: 30, total_tokens: 40, input_tokens_details: { cached_tokens: 8, cache_write_tokens: 0 }, output_tokens_details: { reasoning_tokens: 22 } });
   });
@@ -249,7 +251,7 @@ describe("reasoning", () => {
       "response.reasoning_text.done",
       "response.content_part.done",
     ]);
-    expect(r.final.output[0]).toEqual({ id: "rs_2", type: "reasoning", summary: [], content: [{ type: "reasoning_text", text: "The user greets me; answer briefly." }], status: "completed" });
+    expect(r.final.output[0]).toEqual({ id: `rs_2_c${upstreamTag("")}`, type: "reasoning", summary: [], content: [{ type: "reasoning_text", text: "The user greets me; answer briefly." }], status: "completed" });
   });
 
   it("vLLM / Ollama delta.reasoning", async () => {

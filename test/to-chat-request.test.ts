@@ -205,9 +205,11 @@ describe("bad input → 400 in OpenAI's error shape, naming the field", () => {
   it("unknown role", () => rejects({ model: "m", input: [{ role: "critic", content: "x" }] }, "input[0].role"));
   it("previous_response_id without state", () => rejects({ model: "m", input: "x", previous_response_id: "resp_1" }, "previous_response_id"));
   it("item_reference without state", () => rejects({ model: "m", input: [{ type: "item_reference", id: "msg_1" }] }, "input[0]"));
-  it("item_reference to reasoning is dropped like reasoning itself (AI SDK with store: true)", () => {
-    expect(toChatRequest({ model: "m", input: [{ type: "item_reference", id: "rs_1" }, { role: "user", content: "x" }] }).request.messages).toEqual([{ role: "user", content: "x" }]);
-    expect(() => toChatRequest({ model: "m", input: [{ type: "item_reference", id: "rs_1" }] }, { reasoningHistory: "reasoning_content" })).toThrow(ResponsesError);
+  it("an unresolved item_reference to reasoning is dropped, in every reasoning mode (AI SDK with store: true)", () => {
+    for (const reasoningHistory of ["auto", "drop", "reasoning_content", "reasoning"] as const) {
+      const input = [{ type: "item_reference" as const, id: "rs_1" }, { role: "user" as const, content: "x" }];
+      expect(toChatRequest({ model: "m", input }, { reasoningHistory }).request.messages).toEqual([{ role: "user", content: "x" }]);
+    }
   });
   it("a file_id that cannot be resolved", () => rejects({ model: "m", input: [{ role: "user", content: [{ type: "input_image", file_id: "file-1" }] }] }, "input[0].content[0].file_id"));
   it("input_file by id", () => rejects({ model: "m", input: [{ role: "user", content: [{ type: "input_file", file_id: "file-1" }] }] }, "input[0].content[0].file_id"));

@@ -1,4 +1,4 @@
-import type { ConvertOptions, ToChatOptions } from "../src/index.ts";
+import type { ConvertOptions, ReasoningHistory, ToChatOptions } from "../src/index.ts";
 
 /** The Worker's bindings: `[vars]` in wrangler.toml, secrets, or `.dev.vars`. */
 export interface Env {
@@ -8,7 +8,10 @@ export interface Env {
   UPSTREAM_API_KEY?: string;
   /** Comma-separated keys clients must present as `Authorization: Bearer …`. */
   PROXY_API_KEYS?: string;
-  /** JSON: `{"gpt-5-codex": "deepseek-chat", "local": {"model": "qwen3", "base_url": "http://127.0.0.1:11434/v1"}, "*": "fallback"}`. */
+  /**
+   * JSON: `{"gpt-5-codex": "deepseek-chat", "local": {"model": "qwen3", "base_url": "http://127.0.0.1:11434/v1"}, "*": "fallback"}`;
+   * an object entry may also set `reasoning_history` (as REASONING_HISTORY, for that model only).
+   */
   MODEL_MAP?: string;
   /** Milliseconds to wait for the upstream's response headers (default 60000). */
   UPSTREAM_TIMEOUT_MS?: string;
@@ -26,7 +29,7 @@ export interface Env {
   MAX_TOKENS_FIELD?: string;
   /** `system` (default) or `developer`. */
   DEVELOPER_ROLE?: string;
-  /** `drop` (default) or `reasoning_content`. */
+  /** `auto` (default: reasoning goes back only to the upstream that produced it, in its own field), `drop`, `reasoning_content` or `reasoning`. */
   REASONING_HISTORY?: string;
   /**
    * Secret. Keys the sealed tokens (compaction `encrypted_content`, reasoning
@@ -43,7 +46,11 @@ export interface Env {
 export interface ModelRoute {
   model: string;
   baseUrl: string;
+  /** MODEL_MAP's per-model `reasoning_history`, overriding REASONING_HISTORY. */
+  reasoningHistory?: ReasoningHistory;
 }
+
+const REASONING_HISTORIES = ["auto", "drop", "reasoning_content", "reasoning"] as const;
 
 export interface BridgeConfig {
   upstreamBaseUrl: string;
@@ -78,7 +85,7 @@ function oneOf<T extends string>(name: string, v: string | undefined, allowed: r
 export function configFromEnv(env: Env): BridgeConfig {
   const base = (env.UPSTREAM_BASE_URL ?? "").trim().replace(/\/+$/, "");
   if (!base) throw new ConfigError("UPSTREAM_BASE_URL is not set: point it at a chat-completions server, e.g. http://127.0.0.1:11434/v1.");
-  let map: Record<string, string | { model?: string; base_url?: string }> = {};
+  let map: Record<string, string | { model?: string; base_url?: string; reasoning_history?: string }> = {};
   if (env.MODEL_MAP) {
     try {
       map = JSON.parse(env.MODEL_MAP) as typeof map;
@@ -98,10 +105,16 @@ export function configFromEnv(env: Env): BridgeConfig {
   if (maxField) translate.maxTokensField = maxField;
   const dev = oneOf("DEVELOPER_ROLE", env.DEVELOPER_ROLE, ["system", "developer"] as const);
   if (dev) translate.developerRole = dev;
-  const hist = oneOf("REASONING_HISTORY", env.REASONING_HISTORY, ["drop", "reasoning_content"] as const);
+  const hist = oneOf("REASONING_HISTORY", env.REASONING_HISTORY, REASONING_HISTORIES);
   if (hist) translate.reasoningHistory = hist;
   if (forward.length) translate.forward = forward;
   if (omit.length) translate.omit = omit;
+  // Checked now, so that a typo fails every request with a clear message rather than only that model's.
+  const perModelHistory = new Map<string, ReasoningHistory>();
+  for (const [name, entry] of Object.entries(map)) {
+    const h = typeof entry === "object" && entry !== null ? oneOf(`MODEL_MAP["${name}"].reasoning_history`, entry.reasoning_history, REASONING_HISTORIES) : undefined;
+    if (h) perModelHistory.set(name, h);
+  }
   const reasoning = oneOf("REASONING_MODE", env.REASONING_MODE, ["summary", "raw"] as const);
   const refusal = oneOf("REFUSAL_AS_TEXT", env.REFUSAL_AS_TEXT, ["auto", "true", "false"] as const);
   return {
@@ -111,10 +124,14 @@ export function configFromEnv(env: Env): BridgeConfig {
     sealSecret: env.BRIDGE_SECRET ? `bridge-secret:${env.BRIDGE_SECRET}` : env.UPSTREAM_API_KEY ? `upstream-key:${env.UPSTREAM_API_KEY}` : null,
     proxyApiKeys: list(env.PROXY_API_KEYS),
     route(model) {
-      const entry = map[model] ?? map["*"];
-      if (entry === undefined) return { model, baseUrl: base };
+      const key = map[model] != null ? model : "*";
+      const entry = map[key];
+      if (entry == null) return { model, baseUrl: base };
       if (typeof entry === "string") return { model: entry, baseUrl: base };
-      return { model: entry.model ?? model, baseUrl: (entry.base_url ?? base).replace(/\/+$/, "") };
+      const route: ModelRoute = { model: entry.model ?? model, baseUrl: (entry.base_url ?? base).replace(/\/+$/, "") };
+      const history = perModelHistory.get(key);
+      if (history) route.reasoningHistory = history;
+      return route;
     },
     timeoutMs: timeout,
     corsOrigins: cors === "*" ? "*" : list(cors),

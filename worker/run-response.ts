@@ -43,6 +43,15 @@ function isCodex(headers: Headers): boolean {
 }
 
 /**
+ * What identifies an upstream for reasoning round trips: the server and the model on it. Reasoning
+ * goes back only where this matches (a model switch on the same server can meet a model that
+ * rejects the field: Groq's non-reasoning models answer 400 to `reasoning`).
+ */
+function upstreamIdentity(route: ModelRoute): string {
+  return `${route.baseUrl} ${route.model}`;
+}
+
+/**
  * Request → everything needed to call the upstream and convert its answer.
  * Stored state is resolved here (`expandInput`: `previous_response_id`,
  * `item_reference`, and the context's item expanders), and the response is
@@ -53,7 +62,13 @@ export async function prepareResponse(request: ResponsesRequest, ctx: ClientCont
   const resolver = ctx.resolver ?? (store ? storeResolver(store) : null);
   const expanded = await expandInput(request, { resolver, expanders: ctx.expanders ?? [] });
   const route = config.route(typeof request.model === "string" ? request.model : "");
-  const translation = toChatRequest(expanded.request, { ...config.translate, model: () => route.model });
+  const upstream = upstreamIdentity(route);
+  const translation = toChatRequest(expanded.request, {
+    ...config.translate,
+    reasoningHistory: route.reasoningHistory ?? config.translate.reasoningHistory ?? "auto",
+    upstream,
+    model: () => route.model,
+  });
   const headers: Record<string, string> = {};
   if (translation.dropped.length) headers["x-responses-bridge-dropped-tools"] = translation.dropped.join(", ");
   const ids = store?.ids?.(typeof request.previous_response_id === "string" ? request.previous_response_id : null) ?? createIdGenerator();
@@ -64,6 +79,7 @@ export async function prepareResponse(request: ResponsesRequest, ctx: ClientCont
     request: store ? request : { ...request, store: false },
     tools: translation.tools,
     ids,
+    upstream,
     redact: (text: string) => redact(text, config),
     onEnd: (response) => recordEnd(request, expanded.input, response, ids, ctx),
   };

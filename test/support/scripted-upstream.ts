@@ -14,7 +14,7 @@ interface ChatBody {
   model?: string;
   stream?: boolean;
   stream_options?: { include_usage?: boolean };
-  messages?: Array<{ role: string; content?: unknown; tool_calls?: unknown[] }>;
+  messages?: Array<{ role: string; content?: unknown; tool_calls?: unknown[]; [field: string]: unknown }>;
   tools?: Array<{ function: { name: string; parameters?: { properties?: Record<string, { type?: string }>; required?: string[] } } }>;
 }
 
@@ -46,13 +46,41 @@ function argsFor(tool: NonNullable<ChatBody["tools"]>[number]): string {
 
 type Step = { delta: Record<string, unknown>; finish?: string };
 
-/** The turn a script plays, as chat deltas. */
+/** DeepSeek's words when a thinking-mode tool loop comes back without its reasoning (400, `invalid_request_error`). */
+export const DEEPSEEK_REASONING_REQUIRED = "The `reasoning_content` in the thinking mode must be passed back to the API.";
+
+/**
+ * DeepSeek's thinking-mode rule (API docs, "Thinking Mode", tool calls):
+ * between two user messages in which the model called tools, every assistant
+ * message must carry its `reasoning_content` back, in all later requests.
+ */
+function missesDeepSeekReasoning(messages: NonNullable<ChatBody["messages"]>): boolean {
+  let span: typeof messages = [];
+  const broken = () => span.some((m) => m.role === "tool" || m.tool_calls?.length) && span.some((m) => m.role === "assistant" && typeof m.reasoning_content !== "string");
+  for (const m of messages) {
+    if (m.role !== "user") span.push(m);
+    else if (broken()) return true;
+    else span = [];
+  }
+  return broken();
+}
+
+/** The message fields OpenAI documents; a strict server (Azure OpenAI, OpenAI itself) rejects any other. */
+const KNOWN_MESSAGE_FIELDS = new Set(["role", "content", "name", "tool_calls", "tool_call_id", "refusal"]);
+
+function unknownMessageField(messages: NonNullable<ChatBody["messages"]>): string | undefined {
+  for (const m of messages) for (const k of Object.keys(m)) if (!KNOWN_MESSAGE_FIELDS.has(k)) return k;
+  return undefined;
+}
+
+/** The turn a script plays, as chat deltas. Models named `…deepseek…` think first, in `reasoning_content`, every turn. */
 function script(body: ChatBody): Step[] {
   const model = body.model ?? "";
   const last = body.messages?.at(-1);
-  if (last?.role === "tool") return [{ delta: { role: "assistant", content: "" } }, { delta: { content: `The tool said: ${String(last.content)}` } }, { delta: {}, finish: "stop" }];
+  const thinking: Step[] = model.includes("deepseek") ? [{ delta: { reasoning_content: "Thinking it over" } }, { delta: { reasoning_content: ` (turn ${body.messages?.filter((m) => m.role === "assistant").length ?? 0}).` } }] : [];
+  if (last?.role === "tool") return [{ delta: { role: "assistant", content: "" } }, ...thinking, { delta: { content: `The tool said: ${String(last.content)}` } }, { delta: {}, finish: "stop" }];
   if (model.includes("tools") && body.tools?.length) {
-    const steps: Step[] = [{ delta: { role: "assistant", content: null } }];
+    const steps: Step[] = [{ delta: { role: "assistant", content: null } }, ...thinking];
     // `scripted-tools@name` calls the tool of that name; otherwise the first (two, for parallel).
     const wanted = model.split("@")[1];
     const tools = wanted ? body.tools.filter((t) => t.function.name === wanted) : model.includes("parallel") ? body.tools.slice(0, 2) : body.tools.slice(0, 1);
@@ -66,7 +94,7 @@ function script(body: ChatBody): Step[] {
     return steps;
   }
   if (model.includes("refusal")) return [{ delta: { role: "assistant", content: null, refusal: "" } }, { delta: { refusal: "I can't help with that." } }, { delta: {}, finish: "stop" }];
-  const steps: Step[] = [{ delta: { role: "assistant", content: "" } }];
+  const steps: Step[] = [{ delta: { role: "assistant", content: "" } }, ...thinking];
   if (model.includes("reasoning")) steps.push({ delta: { reasoning_content: "The user wants a greeting." } }, { delta: { reasoning_content: " Keep it short." } });
   for (const piece of ["Hello", " from the", " scripted", " upstream."]) steps.push({ delta: { content: piece } });
   steps.push({ delta: {}, finish: model.includes("length") ? "length" : "stop" });
@@ -129,6 +157,12 @@ export async function scriptedUpstream(request: Request): Promise<Response> {
   if (model === "scripted-404") return openaiError(404, `The model \`${model}\` does not exist.`, "invalid_request_error", "model_not_found");
   if (model === "scripted-500") return new Response("<html><body>502 Bad Gateway</body></html>", { status: 500, headers: { "content-type": "text/html" } });
   if (model === "scripted-slow") await sleep(2_000);
+  if (model.includes("deepseek") && missesDeepSeekReasoning(body.messages ?? [])) {
+    return openaiError(400, DEEPSEEK_REASONING_REQUIRED, "invalid_request_error", "invalid_request_error");
+  }
+  // `…strict…`: an upstream that rejects fields it does not know, as OpenAI-strict servers do.
+  const unknown = model.includes("strict") ? unknownMessageField(body.messages ?? []) : undefined;
+  if (unknown) return openaiError(400, `Unrecognized request argument supplied: messages[].${unknown}`, "invalid_request_error", null);
 
   if (!body.stream) return Response.json(completion(body));
 

@@ -1,41 +1,11 @@
 import { exports } from "cloudflare:workers";
 import { beforeEach, describe, expect, it } from "vitest";
-import { configFromEnv, type Env } from "../../worker/config.ts";
+import { configFromEnv } from "../../worker/config.ts";
 import { type Fetch, handle } from "../../worker/router.ts";
 import { SCRIPTED_KEY } from "../support/scripted-upstream.ts";
+import { BRIDGE, events, post, resetSeen, seen, UPSTREAM, withEnv } from "./bridge.ts";
 
-const BRIDGE = "http://bridge.test";
-const UPSTREAM = "http://upstream.test";
-
-interface Seen {
-  requests: Array<{ url: string; method: string; headers: Record<string, string>; body: Record<string, unknown> }>;
-  cancelled: number;
-}
-
-async function seen(): Promise<Seen> {
-  return (await (await fetch(`${UPSTREAM}/__seen`)).json()) as Seen;
-}
-
-function post(path: string, body: unknown, headers: Record<string, string> = {}): Promise<Response> {
-  return exports.default.fetch(`${BRIDGE}${path}`, { method: "POST", headers: { "content-type": "application/json", ...headers }, body: typeof body === "string" ? body : JSON.stringify(body) });
-}
-
-function events(text: string): Array<{ type: string; [k: string]: unknown }> {
-  return text
-    .split("\n\n")
-    .filter((f) => f.startsWith("event: "))
-    .map((f) => JSON.parse(f.split("\n")[1]!.slice(6)) as { type: string });
-}
-
-/** The handler with a custom environment, reaching the scripted upstream through the global fetch. */
-function withEnv(env: Partial<Env>) {
-  const config = configFromEnv({ UPSTREAM_BASE_URL: `${UPSTREAM}/v1`, ...env });
-  return (path: string, init: RequestInit = {}) => handle(new Request(`${BRIDGE}${path}`, init), config, (input, i) => fetch(input, i));
-}
-
-beforeEach(async () => {
-  await fetch(`${UPSTREAM}/__reset`);
-});
+beforeEach(resetSeen);
 
 describe("POST /v1/responses", () => {
   it("streams: SSE headers, converted events, upstream asked for an uncompressed stream with usage", async () => {

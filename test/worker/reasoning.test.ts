@@ -1,0 +1,144 @@
+import OpenAI from "openai";
+import { beforeEach, describe, expect, it } from "vitest";
+import { configFromEnv, type Env } from "../../worker/config.ts";
+import { DEEPSEEK_REASONING_REQUIRED } from "../support/scripted-upstream.ts";
+import { events, UPSTREAM, withEnv } from "./bridge.ts";
+
+// The scripted upstream plays DeepSeek's thinking mode for models named `…deepseek…` (reasoning in
+// `reasoning_content` every turn; 400 when a tool loop's reasoning is not passed back) and an
+// OpenAI-strict server for `…strict…` (400 on any message field it does not know).
+
+type Item = { type: string; id?: string; call_id?: string; summary?: Array<{ text: string }>; [k: string]: unknown };
+type Message = { role: string; content?: unknown; reasoning_content?: string; reasoning?: string; tool_calls?: unknown[] };
+
+const tools = [{ type: "function", name: "get_weather", parameters: { type: "object", properties: { city: { type: "string" } }, required: ["city"] } }];
+
+/** One request through the Worker; the final Response object (from the stream's terminal event, or the JSON body). */
+async function turn(call: ReturnType<typeof withEnv>, body: Record<string, unknown>): Promise<{ status: number; output: Item[]; error?: { message: string } }> {
+  const res = await call("/v1/responses", { method: "POST", body: JSON.stringify({ tools, ...body }) });
+  if (res.status !== 200) return { status: res.status, output: [], error: ((await res.json()) as { error: { message: string } }).error };
+  if (body.stream !== true) return { status: 200, output: ((await res.json()) as { output: Item[] }).output };
+  const terminal = events(await res.text()).at(-1) as { type: string; response: { output: Item[] } };
+  expect(terminal.type).toBe("response.completed");
+  return { status: 200, output: terminal.response.output };
+}
+
+/** The messages of each chat request the Worker sent upstream, recorded here (other test files share the scripted server's log). */
+let sent: Message[][] = [];
+function bridge(env: Partial<Env>) {
+  return withEnv(env, async (input, init) => {
+    sent.push((JSON.parse(String(init?.body)) as { messages: Message[] }).messages);
+    return fetch(input, init);
+  });
+}
+
+const call = bridge({});
+const output = (item: Item) => ({ type: "function_call_output", call_id: item.call_id, output: "18C and sunny" });
+
+beforeEach(() => {
+  sent = [];
+});
+
+describe("DeepSeek thinking mode through a tool loop, default settings", () => {
+  for (const stream of [true, false]) {
+    it(`the openai SDK's replay of response.output completes three requests (${stream ? "streamed" : "JSON"})`, async () => {
+      const model = "scripted-deepseek-tools";
+      const history: unknown[] = [{ role: "user", content: "Weather in Paris?" }];
+      const first = await turn(call, { model, input: history, stream });
+      expect(first.output.map((o) => o.type)).toEqual(["reasoning", "function_call"]);
+      history.push(...first.output, output(first.output[1]!));
+
+      const second = await turn(call, { model, input: history, stream });
+      expect(second.status).toBe(200);
+      expect(second.output.map((o) => o.type)).toEqual(["reasoning", "message"]);
+      history.push(...second.output, { role: "user", content: "And in Rome?" });
+
+      const third = await turn(call, { model, input: history, stream });
+      expect(third.status, third.error?.message).toBe(200);
+
+      // What DeepSeek got back: each assistant turn's own reasoning, in reasoning_content.
+      const assistants = sent.at(-1)!.filter((m) => m.role === "assistant");
+      expect(assistants.map((m) => m.reasoning_content)).toEqual([first.output[0]!.summary![0]!.text, second.output[0]!.summary![0]!.text]);
+      expect(assistants[0]!.reasoning_content).toBe("Thinking it over (turn 0).");
+      expect(assistants.every((m) => !("reasoning" in m))).toBe(true);
+    });
+  }
+
+  it("the openai SDK's own tool loop (responses.stream, output items passed back as documented)", async () => {
+    const handler = call;
+    const client = new OpenAI({ apiKey: "sk-client", baseURL: "http://bridge.test/v1", maxRetries: 0, fetch: (input, init) => handler(new URL(String(input)).pathname, init) });
+    const input: OpenAI.Responses.ResponseInputItem[] = [{ role: "user", content: "Weather in Paris?" }];
+    const params = { model: "scripted-deepseek-tools", tools: [{ ...tools[0]!, type: "function" as const, strict: false }] };
+    for (let i = 0; i < 3; i++) {
+      const response = await client.responses.stream({ ...params, input }).finalResponse();
+      input.push(...(response.output as OpenAI.Responses.ResponseInputItem[]));
+      const call = response.output.find((o) => o.type === "function_call");
+      if (call) input.push({ type: "function_call_output", call_id: call.call_id, output: "18C" });
+      else input.push({ role: "user", content: "And tomorrow?" });
+    }
+    expect(sent).toHaveLength(3);
+    expect(sent[2]!.filter((m) => m.role === "assistant").map((m) => m.reasoning_content)).toEqual(["Thinking it over (turn 0).", "Thinking it over (turn 1)."]);
+  });
+
+  it("the fixture enforces DeepSeek's rule: the same history without the bridge's reasoning ids gets DeepSeek's 400", async () => {
+    const model = "scripted-deepseek-tools";
+    const first = await turn(call, { model, input: "Weather in Paris?" });
+    const stripped = first.output.map(({ id: _id, ...item }) => item);
+    const second = await turn(call, { model, input: [{ role: "user", content: "Weather in Paris?" }, ...stripped, output(first.output[1]!)] });
+    expect(second.status).toBe(400);
+    expect(second.error?.message).toBe(DEEPSEEK_REASONING_REQUIRED);
+  });
+});
+
+describe("never to an upstream that did not produce it", () => {
+  it("a DeepSeek history continued on a strict upstream (another server, by MODEL_MAP) succeeds, without reasoning fields", async () => {
+    const mixed = bridge({ MODEL_MAP: JSON.stringify({ strict: { model: "scripted-strict-tools", base_url: "http://strict.test/v1" } }) });
+    const first = await turn(mixed, { model: "scripted-deepseek-tools", input: "Weather in Paris?", stream: true });
+    const next = await turn(mixed, { model: "strict", input: [{ role: "user", content: "Weather in Paris?" }, ...first.output, output(first.output[1]!)], stream: true });
+    expect(next.status, next.error?.message).toBe(200);
+    const [, toStrict] = sent;
+    expect(toStrict!.find((m) => m.role === "assistant")).toEqual({ role: "assistant", content: null, tool_calls: [expect.objectContaining({ id: first.output[1]!.call_id })] });
+    // The fixture is strict: the same request with the field forced in is refused.
+    const forced = bridge({ MODEL_MAP: JSON.stringify({ strict: { model: "scripted-strict-tools", reasoning_history: "reasoning_content" } }) });
+    const refused = await turn(forced, { model: "strict", input: [{ role: "user", content: "Weather in Paris?" }, ...first.output, output(first.output[1]!)] });
+    expect(refused.status).toBe(400);
+    expect(refused.error?.message).toBe("Unrecognized request argument supplied: messages[].reasoning_content");
+  });
+
+  it("the same server, another model: reasoning stays behind", async () => {
+    const first = await turn(call, { model: "scripted-deepseek-tools", input: "Weather in Paris?" });
+    const next = await turn(call, { model: "scripted-strict-tools", input: [{ role: "user", content: "Weather in Paris?" }, ...first.output, output(first.output[1]!)] });
+    expect(next.status, next.error?.message).toBe(200);
+  });
+});
+
+describe("REASONING_HISTORY and MODEL_MAP's reasoning_history override the automatic choice", () => {
+  const foreign = [
+    { role: "user", content: "Weather in Paris?" },
+    { type: "reasoning", id: "rs_68af4030592c8193b9f6ec5d2b1f61ba", summary: [{ type: "summary_text", text: "Reasoning from elsewhere." }] },
+    { type: "function_call", call_id: "call_1", name: "get_weather", arguments: '{"city":"Paris"}' },
+    { type: "function_call_output", call_id: "call_1", output: "18C" },
+  ];
+
+  it("REASONING_HISTORY=reasoning_content sends reasoning the bridge did not mark; drop sends none", async () => {
+    expect((await turn(bridge({ REASONING_HISTORY: "reasoning_content" }), { model: "scripted-deepseek-tools", input: foreign })).status).toBe(200);
+    expect(sent[0]!.find((m) => m.role === "assistant")!.reasoning_content).toBe("Reasoning from elsewhere.");
+    const first = await turn(call, { model: "scripted-deepseek-tools", input: "Weather in Paris?" });
+    const dropped = await turn(bridge({ REASONING_HISTORY: "drop" }), { model: "scripted-deepseek-tools", input: [{ role: "user", content: "Weather in Paris?" }, ...first.output, output(first.output[1]!)] });
+    expect(dropped.error?.message).toBe(DEEPSEEK_REASONING_REQUIRED);
+  });
+
+  it("per model in MODEL_MAP, which wins over REASONING_HISTORY", async () => {
+    const env = bridge({ REASONING_HISTORY: "drop", MODEL_MAP: JSON.stringify({ ds: { model: "scripted-deepseek-tools", reasoning_history: "reasoning_content" }, vllm: { model: "scripted-vllm-tools", reasoning_history: "reasoning" } }) });
+    expect((await turn(env, { model: "ds", input: foreign })).status).toBe(200);
+    expect((await turn(env, { model: "vllm", input: foreign })).status).toBe(200);
+    const [ds, vllm] = sent;
+    expect(ds!.find((m) => m.role === "assistant")!.reasoning_content).toBe("Reasoning from elsewhere.");
+    expect(vllm!.find((m) => m.role === "assistant")!.reasoning).toBe("Reasoning from elsewhere.");
+  });
+
+  it("a misspelt value is a configuration error naming the variable", () => {
+    expect(() => configFromEnv({ UPSTREAM_BASE_URL: `${UPSTREAM}/v1`, REASONING_HISTORY: "keep" })).toThrow(/REASONING_HISTORY/);
+    expect(() => configFromEnv({ UPSTREAM_BASE_URL: `${UPSTREAM}/v1`, MODEL_MAP: JSON.stringify({ ds: { reasoning_history: "keep" } }) })).toThrow(/MODEL_MAP\["ds"\]\.reasoning_history/);
+  });
+});
