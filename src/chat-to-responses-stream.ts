@@ -1,65 +1,63 @@
 import type { ChatCompletionChunk } from "./chat-types.ts";
 import { type ConvertOptions, createChatToResponsesConverter } from "./convert-stream.ts";
 import type { ResponseStreamEvent } from "./responses-types.ts";
-import { ChatSseDecoder } from "./sse-decode.ts";
-import { DONE_FRAME, encodeEvents } from "./sse-encode.ts";
+import { EventPump, type PumpOptions } from "./streams/event-pump.ts";
+import { SseSink } from "./streams/sse-sink.ts";
 
-export type ChatToResponsesStreamOptions = ConvertOptions;
-
-// Stateless, so one serves every stream.
-const encoder = new TextEncoder();
+export type ChatToResponsesStreamOptions = PumpOptions;
 
 /**
- * Chat Completions SSE bytes in, Responses SSE bytes out.
+ * Chat Completions SSE bytes in, Responses SSE bytes out, for `pipeThrough`.
  *
- * One JS stream hop for the whole conversion, and per upstream read: one
- * decode, one encode, at most one `enqueue`. Events leave in the same
- * `transform` call that read their chunk; nothing waits for the next read.
+ * Per upstream read: one decode, one encode, at most one `enqueue`; events
+ * leave in the same `transform` call that read their chunk.
+ *
+ * Its limit is `pipeThrough`'s: when the source errors (a connection reset
+ * mid-stream), the pipe errors this stream too, so no terminal event can be
+ * written and the client sees a transport error. `chatToResponsesSse`
+ * reads the upstream itself and turns that into `response.failed`; use it
+ * whenever you hold the upstream `Response` or body.
  */
 export class ChatToResponsesStream extends TransformStream<Uint8Array, Uint8Array> {
   constructor(options: ChatToResponsesStreamOptions = {}) {
-    const converter = createChatToResponsesConverter(options);
-    const decoder = new TextDecoder();
-    let pending = "";
-    const add = (events: ResponseStreamEvent[]) => {
-      if (events.length === 0) return;
-      pending += encodeEvents(events);
-      if (converter.ended) pending += DONE_FRAME;
-    };
-    const sse = new ChatSseDecoder({
-      chunk: (c) => add(converter.push(c)),
-      done: () => add(converter.done()),
-      error: (e) => add(converter.fail(e)),
-    });
+    const pump = new EventPump(options);
+    const sink = new SseSink();
+    let closed = false;
     const send = (controller: TransformStreamDefaultController<Uint8Array>) => {
-      if (pending === "") return;
-      controller.enqueue(encoder.encode(pending));
-      pending = "";
+      if (pump.ready) pump.flush(sink);
+      if (pump.ended && !closed) {
+        closed = true;
+        sink.done();
+      }
+      const bytes = sink.take();
+      if (bytes) controller.enqueue(bytes);
     };
     // `cancel` is in the Streams standard (Node 21+, workerd, browsers) but not yet in TypeScript's DOM types.
     const transformer: Transformer<Uint8Array, Uint8Array> & { cancel(): void } = {
       transform(bytes, controller) {
-        sse.feed(decoder.decode(bytes, { stream: true }));
+        pump.feed(bytes);
         send(controller);
         // The terminal event is out: stop reading so the upstream connection is released.
-        if (converter.ended) controller.terminate();
+        if (pump.ended) controller.terminate();
       },
       flush(controller) {
-        sse.feed(decoder.decode());
-        sse.end();
-        add(converter.finish());
+        pump.end();
         send(controller);
       },
-      // The reader went away: end the response anyway, so `onEnd` sees what was produced (events go nowhere).
+      // The reader went away: end the response anyway (status `cancelled`, open items `incomplete`),
+      // so `onEnd` sees what was produced; the events go nowhere.
       cancel() {
-        converter.fail(CANCELLED);
+        pump.core.cancel();
       },
     };
     super(transformer);
   }
 }
 
-/** How a response ends when its reader cancels the stream; hosts recognise it by `code`. */
+/**
+ * The error a host may use for a response its client abandoned. The stream shells themselves end
+ * such a response with status `cancelled` and no error (as OpenAI reports cancelled responses).
+ */
 export const CANCELLED = { code: "cancelled", type: "cancelled", message: "The client closed the stream before the response finished." } as const;
 
 /**

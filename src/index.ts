@@ -1,4 +1,14 @@
 export { CANCELLED, ChatChunksToResponsesEventsStream, ChatToResponsesStream, type ChatToResponsesStreamOptions } from "./chat-to-responses-stream.ts";
+export { chatToResponsesSse } from "./streams/responses-sse.ts";
+export {
+  createResponsesReader,
+  DEFAULT_IDLE_TIMEOUT_MS,
+  type ResponsesReader,
+  type ResponsesReaderOptions,
+  type UpstreamBody,
+} from "./streams/responses-reader.ts";
+export { DEFAULT_KEEP_ALIVE_MS, type EventSink, type PendingEvents } from "./streams/event-pump.ts";
+export type { ObfuscationOption } from "./convert/obfuscation.ts";
 export {
   type ChatToResponsesConverter,
   type ConvertOptions,

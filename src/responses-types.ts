@@ -78,7 +78,7 @@ export interface Usage {
   output_tokens_details: { reasoning_tokens: number };
 }
 
-/** `cancelled`: the client went away before the end (only ever stored, never streamed). */
+/** `cancelled`: the consumer went away before the end (reported to `onEnd` for storage, never streamed). */
 export type ResponseStatus = "in_progress" | "completed" | "incomplete" | "failed" | "cancelled";
 
 export interface ResponseError { code: string; message: string }
@@ -137,19 +137,19 @@ export type ResponseStreamEvent =
   | LifecycleEvent
   | Each<"response.output_item.added" | "response.output_item.done", { output_index: number; item: OutputItem }>
   | Each<"response.content_part.added" | "response.content_part.done", ItemFields & { content_index: number; part: OutputTextPart | RefusalPart | ReasoningTextPart }>
-  | (ItemRef & { type: "response.output_text.delta"; content_index: number; delta: string; logprobs: Logprob[] })
+  | (ItemRef & { type: "response.output_text.delta"; content_index: number; delta: string; logprobs: Logprob[]; obfuscation?: string })
   | (ItemRef & { type: "response.output_text.done"; content_index: number; text: string; logprobs: Logprob[] })
   | (ItemRef & { type: "response.output_text.annotation.added"; content_index: number; annotation_index: number; annotation: UrlCitation })
-  | (ItemRef & { type: "response.refusal.delta"; content_index: number; delta: string })
+  | (ItemRef & { type: "response.refusal.delta"; content_index: number; delta: string; obfuscation?: string })
   | (ItemRef & { type: "response.refusal.done"; content_index: number; refusal: string })
   | Each<"response.reasoning_summary_part.added" | "response.reasoning_summary_part.done", ItemFields & { summary_index: number; part: SummaryTextPart }>
-  | (ItemRef & { type: "response.reasoning_summary_text.delta"; summary_index: number; delta: string })
+  | (ItemRef & { type: "response.reasoning_summary_text.delta"; summary_index: number; delta: string; obfuscation?: string })
   | (ItemRef & { type: "response.reasoning_summary_text.done"; summary_index: number; text: string })
-  | (ItemRef & { type: "response.reasoning_text.delta"; content_index: number; delta: string })
+  | (ItemRef & { type: "response.reasoning_text.delta"; content_index: number; delta: string; obfuscation?: string })
   | (ItemRef & { type: "response.reasoning_text.done"; content_index: number; text: string })
-  | (ItemRef & { type: "response.function_call_arguments.delta"; delta: string })
+  | (ItemRef & { type: "response.function_call_arguments.delta"; delta: string; obfuscation?: string })
   | (ItemRef & { type: "response.function_call_arguments.done"; arguments: string; name: string })
-  | (ItemRef & { type: "response.custom_tool_call_input.delta"; delta: string })
+  | (ItemRef & { type: "response.custom_tool_call_input.delta"; delta: string; obfuscation?: string })
   | (ItemRef & { type: "response.custom_tool_call_input.done"; input: string })
   | ErrorEvent;
 

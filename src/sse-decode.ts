@@ -10,6 +10,8 @@ export interface ChatSseHandlers {
   done(): void;
   /** A frame that could not be read as a chunk, already in the error shape. */
   error(error: ErrorPayload): void;
+  /** An SSE comment (`: keep-alive`, OpenRouter's `: OPENROUTER PROCESSING`): the upstream is alive. */
+  comment?(): void;
 }
 
 const SNIPPET = 300;
@@ -31,6 +33,7 @@ export class ChatSseDecoder {
   constructor(on: ChatSseHandlers) {
     this.on = on;
     this.parser = createParser({
+      onComment: on.comment ? () => on.comment!() : undefined,
       onEvent: (msg) => {
         this.sawEvent = true;
         const data = msg.data;

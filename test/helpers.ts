@@ -11,7 +11,8 @@ export function counterIds(): IdGenerator {
 export const FIXED_NOW = 1_800_000_000;
 
 export function testOptions(extra: ConvertOptions = {}): ConvertOptions {
-  return { ids: counterIds(), now: () => FIXED_NOW, ...extra };
+  // Seeded padding: the same input gives the same bytes, and every delta still carries `obfuscation`.
+  return { ids: counterIds(), now: () => FIXED_NOW, obfuscation: { seed: 7 }, ...extra };
 }
 
 /** Chunks as a provider frames them: `data: {json}\n\n` … `data: [DONE]\n\n`. */
@@ -47,10 +48,16 @@ export interface Converted {
   types: string[];
 }
 
-export async function convert(input: string | Uint8Array[], options?: ConvertOptions): Promise<Converted> {
+/** Whether these options make delta events carry `obfuscation`. */
+export function obfuscated(options: ConvertOptions = {}): boolean {
+  const so = options.request?.["stream_options"] as { include_obfuscation?: boolean } | undefined;
+  return options.obfuscation !== false && so?.include_obfuscation !== false;
+}
+
+export async function convert(input: string | Uint8Array[], options: ConvertOptions = testOptions()): Promise<Converted> {
   const raw = await convertRaw(input, options);
   const events = parseResponsesSse(raw);
-  assertProtocol(raw, events);
+  assertProtocol(raw, events, obfuscated(options));
   const last = events[events.length - 1]!;
   return { raw, events, final: (last as { response: ResponseResource }).response, types: events.map((e) => e.type) };
 }
@@ -61,8 +68,8 @@ export function parseResponsesSse(raw: string): ResponseStreamEvent[] {
 }
 
 /** The invariants every produced stream must hold (see `support/invariants.ts`). */
-export function assertProtocol(raw: string, events: ResponseStreamEvent[]): void {
-  checkInvariants(raw, events);
+export function assertProtocol(raw: string, events: ResponseStreamEvent[], obfuscation?: boolean): void {
+  checkInvariants(raw, events, { obfuscated: obfuscation });
   expect(raw).not.toMatch(/^id:/m);
 }
 

@@ -227,6 +227,6 @@ describe("end of a response, however it ends", () => {
     await reader.read();
     await reader.cancel();
     expect(ended).toHaveLength(1);
-    expect(ended[0]).toMatchObject({ status: "failed", error: { code: CANCELLED.code }, output: [{ type: "message", status: "incomplete", content: [{ text: "partial" }] }] });
+    expect(ended[0]).toMatchObject({ status: "cancelled", error: null, output: [{ type: "message", status: "incomplete", content: [{ text: "partial" }] }] });
   });
 });

@@ -1,0 +1,207 @@
+import type { ResponseResource } from "../responses-types.ts";
+import { type EventSink, EventPump, type PendingEvents, type PumpOptions } from "./event-pump.ts";
+
+/** An upstream that sends nothing for this long (ms) is cancelled and the response fails. */
+export const DEFAULT_IDLE_TIMEOUT_MS = 120_000;
+
+/** The upstream as a `fetch` gives it: the `Response`, or its body. */
+export type UpstreamBody = Response | ReadableStream<Uint8Array> | null | undefined;
+
+export interface ResponsesReaderOptions extends PumpOptions {
+  /**
+   * Cancel the upstream and fail the response after this many ms without a
+   * byte from it (comments count as bytes). Default 120000; 0 turns it off.
+   * Checked by one watchdog timer against a last-activity time, not a timer per read.
+   */
+  idleTimeoutMs?: number;
+  /**
+   * Opt-in (default 0, off): after a read that produced events, keep reading
+   * for up to this many ms and write everything as one batch. Fewer writes
+   * (less CPU per token at the edge) for up to this much added latency.
+   */
+  coalesceMs?: number;
+  /**
+   * Runs over each batch before it is serialized; may be async (the batch
+   * waits). Event objects in it may be amended (e.g. an item in
+   * `response.output_item.done`); strings are hot deltas already serialized.
+   */
+  beforeFlush?: (pending: PendingEvents) => void | Promise<void>;
+}
+
+/**
+ * The transport-agnostic core: reads the upstream itself (so a reset or an
+ * error mid-stream becomes `error` + `response.failed`, which `pipeThrough`
+ * cannot do) and hands each batch of events to a sink. An SSE body and a
+ * WebSocket loop both drive it:
+ *
+ * ```ts
+ * const reader = createResponsesReader(upstream, { request, onEnd: store });
+ * while (await reader.pull({ event: (type, json) => ws.send(json) }));
+ * ```
+ */
+export interface ResponsesReader {
+  /**
+   * Reads the upstream until at least one event (or keep-alive) is ready, at
+   * most one batch, and writes it to `sink`. Resolves `false` once the
+   * terminal event has been written (nothing more will come).
+   */
+  pull(sink: EventSink): Promise<boolean>;
+  /** The consumer went away: the upstream is cancelled, `onEnd` gets the response as `cancelled`. Never rejects. */
+  cancel(reason?: unknown): Promise<void>;
+  readonly ended: boolean;
+  /** The response as it stands (final once `ended`). */
+  readonly response: ResponseResource;
+}
+
+const noop = () => {};
+
+function bodyOf(upstream: UpstreamBody): ReadableStream<Uint8Array> | null {
+  if (!upstream) return null;
+  return typeof (upstream as ReadableStream<Uint8Array>).getReader === "function" ? (upstream as ReadableStream<Uint8Array>) : (upstream as Response).body;
+}
+
+function describe(e: unknown): string {
+  const m = e instanceof Error ? e.message : String(e);
+  return m || (e instanceof Error ? e.name : "unknown error");
+}
+
+/** Resolves true when `p` settles within `ms`, false otherwise (`p` is left running). */
+function settlesWithin(p: Promise<unknown>, ms: number): Promise<boolean> {
+  return new Promise((resolve) => {
+    const timer = setTimeout(() => resolve(false), ms);
+    const done = () => {
+      clearTimeout(timer);
+      resolve(true);
+    };
+    p.then(done, done);
+  });
+}
+
+export function createResponsesReader(upstream: UpstreamBody, options: ResponsesReaderOptions = {}): ResponsesReader {
+  // `onEnd` waits until the terminal batch has been through `beforeFlush` and out.
+  const pump = new EventPump({ ...options, onEnd: undefined });
+  const core = pump.core;
+  const body = bodyOf(upstream);
+  const reader = body ? body.getReader() : null;
+  const idleMs = options.idleTimeoutMs ?? DEFAULT_IDLE_TIMEOUT_MS;
+  const coalesceMs = options.coalesceMs ?? 0;
+  const clock = options.clock ?? Date.now;
+
+  let lastActivity = 0;
+  let reading = false;
+  let timedOut = false;
+  let watchdog: ReturnType<typeof setTimeout> | undefined;
+  let started = false;
+  let finished = false;
+  /** A read left pending by a coalescing window that closed first; the next pull takes it. */
+  let pendingRead: Promise<ReadableStreamReadResult<Uint8Array>> | null = null;
+
+  // One timer for the whole stream: it wakes up when the idle time could have run out
+  // and re-arms itself for the remainder, so reads never touch a timer.
+  function arm(ms: number): void {
+    watchdog = setTimeout(check, Math.max(ms, 1));
+  }
+  function check(): void {
+    watchdog = undefined;
+    if (finished) return;
+    const idle = clock() - lastActivity;
+    if (reading && idle >= idleMs) {
+      timedOut = true;
+      // Resolves the pending read as done; `pull` then sees `timedOut`.
+      reader!.cancel(new Error(`idle for ${idle} ms`)).catch(noop);
+      return;
+    }
+    arm(reading ? idleMs - idle : idleMs);
+  }
+
+  function finish(): void {
+    if (finished) return;
+    finished = true;
+    if (watchdog !== undefined) clearTimeout(watchdog);
+    // Past the terminal event nothing more is read: release the upstream connection.
+    reader?.cancel().catch(noop);
+    options.onEnd?.(core.response);
+  }
+
+  async function read(): Promise<void> {
+    if (!reader) {
+      core.fail({ code: "server_error", type: "upstream_error", message: "Upstream answered without a body." });
+      return;
+    }
+    if (!started) {
+      started = true;
+      if (idleMs > 0) arm(idleMs);
+    }
+    lastActivity = clock();
+    let batchStart = -1;
+    while (!core.ended) {
+      let r: ReadableStreamReadResult<Uint8Array>;
+      reading = true;
+      try {
+        r = await (pendingRead ?? reader.read());
+      } catch (e) {
+        reading = false;
+        pendingRead = null;
+        core.fail({
+          code: "upstream_disconnected",
+          type: "upstream_error",
+          message: `Upstream connection failed mid-stream (${describe(e)}); what arrived was sent and the response is incomplete.`,
+        });
+        return;
+      }
+      reading = false;
+      pendingRead = null;
+      if (timedOut) {
+        core.fail({
+          code: "upstream_idle_timeout",
+          type: "upstream_error",
+          message: `Upstream sent nothing for ${Math.round(idleMs / 1000)} s (idle timeout); it was cancelled and the response is incomplete.`,
+        });
+        return;
+      }
+      const now = (lastActivity = clock());
+      if (r.done) {
+        pump.end();
+        return;
+      }
+      pump.feed(r.value);
+      if (!pump.ready || core.ended) continue;
+      if (coalesceMs <= 0) return;
+      // Coalescing (opt-in): more reads join this batch while the window is open.
+      if (batchStart < 0) batchStart = now;
+      const left = coalesceMs - (now - batchStart);
+      if (left <= 0) return;
+      reading = true;
+      pendingRead = reader.read();
+      if (!(await settlesWithin(pendingRead, left))) return;
+    }
+  }
+
+  return {
+    async pull(sink) {
+      if (finished) return false;
+      await read();
+      if (finished) return false; // cancelled meanwhile
+      if (options.beforeFlush) {
+        const wait = options.beforeFlush(pump.pending);
+        if (wait) await wait;
+      }
+      pump.flush(sink);
+      if (!core.ended) return true;
+      finish();
+      return false;
+    },
+    async cancel(reason) {
+      if (finished) return;
+      core.cancel();
+      finish();
+      await reader?.cancel(reason).catch(noop);
+    },
+    get ended() {
+      return core.ended;
+    },
+    get response() {
+      return core.response;
+    },
+  };
+}
