@@ -15,6 +15,14 @@ export interface Env {
   MODEL_MAP?: string;
   /** Milliseconds to wait for the upstream's response headers (default 60000). */
   UPSTREAM_TIMEOUT_MS?: string;
+  /** Milliseconds a stream may go without a byte from the upstream before it is cancelled and the response fails (default 120000; 0: never). */
+  UPSTREAM_IDLE_TIMEOUT_MS?: string;
+  /** Retries before the first byte, for a failed connection or a 429 (short Retry-After) / 502 / 503 (default 0, at most 5). */
+  UPSTREAM_RETRIES?: string;
+  /** The longest wait before a retry, and the longest Retry-After honoured (ms, default 2000). */
+  UPSTREAM_RETRY_MAX_WAIT_MS?: string;
+  /** Opt-in: join the events of upstream chunks arriving within this many ms into one write (less CPU per token; up to this much latency). Default 0: off. */
+  STREAM_COALESCE_MS?: string;
   /** `*` or a comma-separated list of origins; unset means no CORS headers. */
   CORS_ALLOWED_ORIGINS?: string;
   /** `summary` (default) or `raw`. */
@@ -58,6 +66,10 @@ export interface BridgeConfig {
   proxyApiKeys: string[];
   route(model: string): ModelRoute;
   timeoutMs: number;
+  /** The stream shell's settings (`chatToResponsesSse`). */
+  stream: { idleTimeoutMs: number; coalesceMs: number };
+  /** Retries before the first byte; `attempts` 0 = off. */
+  retry: { attempts: number; maxWaitMs: number };
   corsOrigins: "*" | string[];
   convert: Pick<ConvertOptions, "reasoning" | "thinkTags">;
   refusalAsText: boolean | "auto";
@@ -80,6 +92,14 @@ function oneOf<T extends string>(name: string, v: string | undefined, allowed: r
   if (v === undefined || v === "") return undefined;
   if (!(allowed as readonly string[]).includes(v)) throw new ConfigError(`${name} must be one of ${allowed.join(", ")}; got "${v}".`);
   return v as T;
+}
+
+/** A non-negative number from a variable, or the default when it is unset. */
+function millis(name: string, v: string | undefined, fallback: number): number {
+  if (v === undefined || v.trim() === "") return fallback;
+  const n = Number(v);
+  if (!Number.isFinite(n) || n < 0) throw new ConfigError(`${name} must be a non-negative number; got "${v}".`);
+  return n;
 }
 
 export function configFromEnv(env: Env): BridgeConfig {
@@ -118,6 +138,8 @@ export function configFromEnv(env: Env): BridgeConfig {
   const reasoning = oneOf("REASONING_MODE", env.REASONING_MODE, ["summary", "raw"] as const);
   const refusal = oneOf("REFUSAL_AS_TEXT", env.REFUSAL_AS_TEXT, ["auto", "true", "false"] as const);
   return {
+    stream: { idleTimeoutMs: millis("UPSTREAM_IDLE_TIMEOUT_MS", env.UPSTREAM_IDLE_TIMEOUT_MS, 120_000), coalesceMs: millis("STREAM_COALESCE_MS", env.STREAM_COALESCE_MS, 0) },
+    retry: { attempts: Math.min(5, Math.floor(millis("UPSTREAM_RETRIES", env.UPSTREAM_RETRIES, 0))), maxWaitMs: millis("UPSTREAM_RETRY_MAX_WAIT_MS", env.UPSTREAM_RETRY_MAX_WAIT_MS, 2_000) },
     upstreamBaseUrl: base,
     upstreamApiKey: env.UPSTREAM_API_KEY ? env.UPSTREAM_API_KEY : null,
     // Labelled so the same string used as both never yields the same key; HKDF keeps the key itself out of every token.

@@ -1,7 +1,7 @@
 import {
   CANCELLED,
   type ChatCompletion,
-  ChatToResponsesStream,
+  chatToResponsesSse,
   type ChatRequestTranslation,
   type ConversationItem,
   type ConvertOptions,
@@ -121,7 +121,8 @@ async function openUpstream(prepared: PreparedResponse, ctx: ClientContext, stre
 export async function streamResponse(prepared: PreparedResponse, ctx: ClientContext): Promise<ReadableStream<Uint8Array>> {
   const upstream = await openUpstream(prepared, ctx, true);
   if (!upstream.body) throw new ResponsesError(502, { message: "Upstream answered without a body.", type: "upstream_error", code: "server_error" });
-  return upstream.body.pipeThrough(new ChatToResponsesStream(prepared.options));
+  // Read by the shell itself (not `pipeThrough`), so a reset or a stall mid-stream ends in `response.failed`.
+  return chatToResponsesSse(upstream, { ...prepared.options, ...ctx.config.stream });
 }
 
 /** Runs the response to the end and returns the finished Response object. */

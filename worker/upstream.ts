@@ -44,10 +44,65 @@ export interface UpstreamCall {
 }
 
 /**
+ * The request to the upstream, retried within `config.retry` while nothing has
+ * reached the client yet: a failed connection, a 502 or 503, a 429 whose
+ * `Retry-After` is short. Once an answer is handed on it is never retried.
+ */
+export async function callUpstream(call: UpstreamCall, config: BridgeConfig, fetchUpstream: Fetch): Promise<Response> {
+  const { attempts, maxWaitMs } = config.retry;
+  for (let attempt = 0; ; attempt++) {
+    const last = attempt >= attempts;
+    let response: Response;
+    try {
+      response = await attemptUpstream(call, config, fetchUpstream);
+    } catch (e) {
+      // Only an unreachable upstream (502) is worth another try; a timeout already waited long enough.
+      if (last || !(e instanceof ResponsesError) || e.payload.code !== "upstream_unreachable" || call.clientSignal?.aborted) throw e;
+      await sleep(backoff(attempt, maxWaitMs));
+      continue;
+    }
+    const wait = last ? null : retryDelay(response, attempt, maxWaitMs);
+    if (wait === null) return response;
+    await response.body?.cancel().catch(() => {});
+    await sleep(wait);
+  }
+}
+
+function sleep(ms: number): Promise<void> {
+  return new Promise((r) => setTimeout(r, ms));
+}
+
+function backoff(attempt: number, maxWaitMs: number): number {
+  return Math.min(maxWaitMs, 250 * 2 ** attempt);
+}
+
+/** `Retry-After-Ms`, or `Retry-After` in seconds or as an HTTP date; null when absent or unreadable. */
+function retryAfterMs(headers: Headers): number | null {
+  const ms = Number(headers.get("retry-after-ms") ?? NaN);
+  if (Number.isFinite(ms) && ms >= 0) return ms;
+  const ra = headers.get("retry-after");
+  if (!ra) return null;
+  const s = Number(ra);
+  if (Number.isFinite(s) && s >= 0) return s * 1000;
+  const at = Date.parse(ra);
+  return Number.isNaN(at) ? null : Math.max(0, at - Date.now());
+}
+
+/** How long to wait before asking again, or null when this answer is the one to hand on. */
+function retryDelay(r: Response, attempt: number, maxWaitMs: number): number | null {
+  if (r.status !== 429 && r.status !== 502 && r.status !== 503) return null;
+  const after = retryAfterMs(r.headers);
+  // A 429 without a short Retry-After is a quota, not a blip: the client should see it.
+  if (r.status === 429) return after !== null && after <= maxWaitMs ? after : null;
+  if (after === null) return backoff(attempt, maxWaitMs);
+  return after <= maxWaitMs ? after : null;
+}
+
+/**
  * One request to the upstream. Unreachable → 502, no headers within the
  * timeout → 504 (`ResponsesError`s); HTTP errors come back as responses.
  */
-export async function callUpstream(call: UpstreamCall, config: BridgeConfig, fetchUpstream: Fetch): Promise<Response> {
+async function attemptUpstream(call: UpstreamCall, config: BridgeConfig, fetchUpstream: Fetch): Promise<Response> {
   const headers: Record<string, string> = {
     accept: call.stream ? "text/event-stream" : "application/json",
     // An uncompressed body can be converted and forwarded chunk by chunk.
