@@ -1,8 +1,11 @@
 /**
  * `npm run demo`: no provider needed. Starts the scripted chat-completions
- * server, the Worker in front of it (wrangler dev), and prints the Responses
- * event stream a client receives for a text turn and a tool-call turn.
+ * server, the Worker in front of it (wrangler dev), prints the Responses
+ * event stream a client receives for a text turn and a tool-call turn, then
+ * keeps serving the page at / (sample streams and prompts on a timeline)
+ * until Ctrl-C. `--once` stops after printing.
  */
+import { spawn } from "node:child_process";
 import { scriptedUpstream } from "./scripted-upstream.ts";
 import { serve } from "./serve.ts";
 import { startWorker } from "./start-worker.ts";
@@ -33,6 +36,7 @@ async function show(title: string, body: unknown): Promise<void> {
   console.log();
 }
 
+let stopping = false;
 try {
   await show("text with reasoning", { model: "scripted-reasoning", input: "Say hello", stream: true });
   await show("a tool call", {
@@ -41,7 +45,20 @@ try {
     stream: true,
     tools: [{ type: "function", name: "get_weather", parameters: { type: "object", properties: { city: { type: "string" } }, required: ["city"] } }],
   });
+  if (!process.argv.includes("--once")) {
+    const page = `${worker.url}/`;
+    console.log(`Watch it: ${page}  (pick a sample, or send a prompt to a scripted-* model; Ctrl-C stops)`);
+    // Open a browser where there is a desktop; harmless where there is none.
+    const opener = process.platform === "darwin" ? "open" : process.platform === "win32" ? "explorer" : process.env.DISPLAY || process.env.WAYLAND_DISPLAY ? "xdg-open" : null;
+    if (opener) spawn(opener, [page], { stdio: "ignore", detached: true }).on("error", () => {}).unref();
+    await new Promise<void>((resolve) => {
+      process.once("SIGINT", resolve);
+      process.once("SIGTERM", resolve);
+    });
+    stopping = true;
+  }
 } finally {
+  if (stopping) console.log("\nstopping…");
   await worker.stop();
   await upstream.close();
 }
