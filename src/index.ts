@@ -45,3 +45,4 @@ export {
   previousResponseNotFound,
   storeResolver,
 } from "./history.ts";
+export { reasoningExpander, sealReasoningEvents, sealReasoningItems, wantsEncryptedReasoning } from "./reasoning-seal.ts";

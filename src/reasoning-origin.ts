@@ -41,6 +41,11 @@ export function markReasoningId(id: string, origin: ReasoningOrigin): string {
   return `${id}_${CODES[origin.field]}${origin.upstream}`;
 }
 
+/** `id` without an origin mark (the id as the random generator made it). */
+export function unmarkedId(id: string): string {
+  return id.replace(MARK, "");
+}
+
 /** The origin written into a reasoning item's id, or undefined for ids this bridge did not mark (OpenAI's, other servers'). */
 export function reasoningOrigin(id: unknown): ReasoningOrigin | undefined {
   if (typeof id !== "string" || !id.startsWith("rs_")) return undefined;

@@ -64,6 +64,8 @@ export interface ReasoningItem {
   id: string;
   summary: SummaryTextPart[];
   content?: ReasoningTextPart[];
+  /** With `include: ["reasoning.encrypted_content"]`: the reasoning sealed for a later request (see `reasoning-seal.ts`). */
+  encrypted_content?: string | null;
   status: ItemStatus;
 }
 

@@ -4,17 +4,22 @@ import {
   chatToResponsesSse,
   type ChatRequestTranslation,
   type ConversationItem,
-  type ConvertOptions,
   createIdGenerator,
   expandInput,
   fromChatCompletion,
   type IdGenerator,
   ResponsesError,
   type ResponseResource,
+  type ResponsesReaderOptions,
   type ResponsesRequest,
+  reasoningExpander,
+  type Sealer,
+  sealReasoningEvents,
+  sealReasoningItems,
   storedResponse,
   storeResolver,
   toChatRequest,
+  wantsEncryptedReasoning,
 } from "../src/index.ts";
 import type { ModelRoute } from "./config.ts";
 import type { ClientContext } from "./context.ts";
@@ -30,7 +35,10 @@ export interface PreparedResponse {
   request: ResponsesRequest;
   route: ModelRoute;
   translation: ChatRequestTranslation;
-  options: ConvertOptions;
+  /** Converter options; with `include: ["reasoning.encrypted_content"]`, `beforeFlush` seals reasoning items as they finish. */
+  options: ResponsesReaderOptions;
+  /** Seals reasoning into `encrypted_content` when the client asked for it (and the context has a sealer); else null. */
+  reasoningSealer: Sealer | null;
   /** Headers for the client: dropped hosted tools, then the upstream's rate-limit hints. */
   headers: Record<string, string>;
   /** The whole conversation the upstream sees (after expansion): what is stored as this response's input. */
@@ -60,7 +68,8 @@ function upstreamIdentity(route: ModelRoute): string {
 export async function prepareResponse(request: ResponsesRequest, ctx: ClientContext): Promise<PreparedResponse> {
   const { config, store } = ctx;
   const resolver = ctx.resolver ?? (store ? storeResolver(store) : null);
-  const expanded = await expandInput(request, { resolver, expanders: ctx.expanders ?? [] });
+  // Sealed reasoning opens for every transport, before whatever else the context expands.
+  const expanded = await expandInput(request, { resolver, expanders: [reasoningExpander(ctx.sealer), ...(ctx.expanders ?? [])] });
   const route = config.route(typeof request.model === "string" ? request.model : "");
   const upstream = upstreamIdentity(route);
   const translation = toChatRequest(expanded.request, {
@@ -72,7 +81,8 @@ export async function prepareResponse(request: ResponsesRequest, ctx: ClientCont
   const headers: Record<string, string> = {};
   if (translation.dropped.length) headers["x-responses-bridge-dropped-tools"] = translation.dropped.join(", ");
   const ids = store?.ids?.(typeof request.previous_response_id === "string" ? request.previous_response_id : null) ?? createIdGenerator();
-  const options: ConvertOptions = {
+  const reasoningSealer = wantsEncryptedReasoning(request.include) ? ctx.sealer : null;
+  const options: ResponsesReaderOptions = {
     ...config.convert,
     refusalAsText: config.refusalAsText === "auto" ? isCodex(ctx.clientHeaders) : config.refusalAsText,
     // The envelope promises storage only when there is a store to keep it.
@@ -83,7 +93,8 @@ export async function prepareResponse(request: ResponsesRequest, ctx: ClientCont
     redact: (text: string) => redact(text, config),
     onEnd: (response) => recordEnd(request, expanded.input, response, ids, ctx),
   };
-  return { request, route, translation, options, headers, input: expanded.input };
+  if (reasoningSealer) options.beforeFlush = sealReasoningEvents(reasoningSealer);
+  return { request, route, translation, options, reasoningSealer, headers, input: expanded.input };
 }
 
 /** Hands the finished response to the context (a connection's memory) and, unless `store: false`, to the store, after the answer. */
@@ -135,5 +146,7 @@ export async function completeResponse(prepared: PreparedResponse, ctx: ClientCo
   } catch {
     throw new ResponsesError(502, { message: `Upstream sent a body that is not JSON: ${text.slice(0, 300)}`, type: "upstream_error", code: "server_error" });
   }
-  return fromChatCompletion(completion, prepared.options);
+  const response = fromChatCompletion(completion, prepared.options);
+  if (prepared.reasoningSealer) await sealReasoningItems(response.output, prepared.reasoningSealer);
+  return response;
 }

@@ -1,6 +1,6 @@
 import { exports } from "cloudflare:workers";
 import { configFromEnv, type Env } from "../../worker/config.ts";
-import { type Fetch, handle } from "../../worker/router.ts";
+import { type Fetch, handle, type Platform } from "../../worker/router.ts";
 
 /** How the worker tests reach the Worker and its scripted upstream (Miniflare's outbound service). */
 export const BRIDGE = "http://bridge.test";
@@ -34,7 +34,7 @@ export function events(text: string): Array<{ type: string; [k: string]: unknown
 }
 
 /** The handler with a custom environment, reaching the scripted upstream through `fetchUpstream` (default: the global fetch). */
-export function withEnv(env: Partial<Env>, fetchUpstream: Fetch = (input, i) => fetch(input, i)) {
+export function withEnv(env: Partial<Env>, fetchUpstream: Fetch = (input, i) => fetch(input, i), platform: Platform = {}) {
   const config = configFromEnv({ UPSTREAM_BASE_URL: `${UPSTREAM}/v1`, ...env });
-  return (path: string, init: RequestInit = {}) => handle(new Request(`${BRIDGE}${path}`, init), config, fetchUpstream);
+  return (path: string, init: RequestInit = {}) => handle(new Request(`${BRIDGE}${path}`, init), config, fetchUpstream, platform);
 }

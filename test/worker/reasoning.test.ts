@@ -1,6 +1,8 @@
 import OpenAI from "openai";
 import { beforeEach, describe, expect, it } from "vitest";
+import { MemoryResponseStore } from "../../src/index.ts";
 import { configFromEnv, type Env } from "../../worker/config.ts";
+import type { Platform } from "../../worker/router.ts";
 import { DEEPSEEK_REASONING_REQUIRED } from "../support/scripted-upstream.ts";
 import { events, UPSTREAM, withEnv } from "./bridge.ts";
 
@@ -25,11 +27,15 @@ async function turn(call: ReturnType<typeof withEnv>, body: Record<string, unkno
 
 /** The messages of each chat request the Worker sent upstream, recorded here (other test files share the scripted server's log). */
 let sent: Message[][] = [];
-function bridge(env: Partial<Env>) {
-  return withEnv(env, async (input, init) => {
-    sent.push((JSON.parse(String(init?.body)) as { messages: Message[] }).messages);
-    return fetch(input, init);
-  });
+function bridge(env: Partial<Env>, platform: Platform = {}) {
+  return withEnv(
+    env,
+    async (input, init) => {
+      sent.push((JSON.parse(String(init?.body)) as { messages: Message[] }).messages);
+      return fetch(input, init);
+    },
+    platform,
+  );
 }
 
 const call = bridge({});
@@ -140,5 +146,98 @@ describe("REASONING_HISTORY and MODEL_MAP's reasoning_history override the autom
   it("a misspelt value is a configuration error naming the variable", () => {
     expect(() => configFromEnv({ UPSTREAM_BASE_URL: `${UPSTREAM}/v1`, REASONING_HISTORY: "keep" })).toThrow(/REASONING_HISTORY/);
     expect(() => configFromEnv({ UPSTREAM_BASE_URL: `${UPSTREAM}/v1`, MODEL_MAP: JSON.stringify({ ds: { reasoning_history: "keep" } }) })).toThrow(/MODEL_MAP\["ds"\]\.reasoning_history/);
+  });
+});
+
+describe("include: reasoning.encrypted_content (store: false clients that keep only the token)", () => {
+  const sealed = bridge({ BRIDGE_SECRET: "worker-test-secret" });
+  const include = ["reasoning.encrypted_content"];
+
+  it("every reasoning item carries a sealed token, in output_item.done and the final response, streamed or not", async () => {
+    const res = await sealed("/v1/responses", { method: "POST", body: JSON.stringify({ model: "scripted-deepseek-tools", input: "hi", tools, include, store: false, stream: true }) });
+    const list = events(await res.text()) as Array<{ type: string; item?: Item; response?: { output: Item[] } }>;
+    const done = list.find((e) => e.type === "response.output_item.done" && e.item!.type === "reasoning")!.item!;
+    expect(done.encrypted_content).toMatch(/^rb1\./);
+    expect(list.at(-1)!.response!.output[0]!.encrypted_content).toBe(done.encrypted_content);
+    const json = await turn(sealed, { model: "scripted-deepseek-tools", input: "hi", include, store: false });
+    expect(json.output[0]!.encrypted_content).toMatch(/^rb1\./);
+    // Not asked for, not sent.
+    expect((await turn(sealed, { model: "scripted-deepseek-tools", input: "hi", store: false })).output[0]).not.toHaveProperty("encrypted_content");
+  });
+
+  it("a tool loop whose client sends back only the token (no summary, no id, as the AI SDK does) completes on DeepSeek", async () => {
+    const model = "scripted-deepseek-tools";
+    const history: unknown[] = [{ role: "user", content: "Weather in Paris?" }];
+    const tokenOnly = (item: Item) => (item.type === "reasoning" ? { type: "reasoning", summary: [], encrypted_content: item.encrypted_content } : item);
+    for (let i = 0; i < 3; i++) {
+      const r = await turn(sealed, { model, input: history, include, store: false, stream: true });
+      expect(r.status, r.error?.message).toBe(200);
+      history.push(...r.output.map(tokenOnly));
+      const fc = r.output.find((o) => o.type === "function_call");
+      history.push(fc ? output(fc) : { role: "user", content: "And tomorrow?" });
+    }
+    expect(sent[2]!.filter((m) => m.role === "assistant").map((m) => m.reasoning_content)).toEqual(["Thinking it over (turn 0).", "Thinking it over (turn 1)."]);
+    expect(JSON.stringify(sent)).not.toContain("rb1.");
+  });
+
+  it("forged, tampered and foreign tokens are dropped quietly: the request succeeds and no token goes upstream", async () => {
+    const first = await turn(sealed, { model: "scripted-deepseek-tools", input: "Weather in Paris?", include, store: false });
+    const real = first.output[0]!.encrypted_content as string;
+    const tokens = ["gAAAAABpOpenAIEncryptedReasoningFromAnotherProvider==", "rb1.Zm9yZ2VkLXRva2VuLWZvcmdlZC10b2tlbi1mb3JnZWQ", real.slice(0, -3) + (real.endsWith("abc") ? "xyz" : "abc")];
+    for (const token of tokens) {
+      sent = [];
+      const r = await turn(sealed, {
+        model: "scripted-strict-tools",
+        input: [{ role: "user", content: "Weather in Paris?" }, { type: "reasoning", summary: [], encrypted_content: token }, first.output[1], output(first.output[1]!)],
+        store: false,
+      });
+      expect(r.status, r.error?.message).toBe(200);
+      expect(JSON.stringify(sent)).not.toContain(token.slice(4, 20));
+    }
+    // A genuine token made for the DeepSeek route is not sent to another upstream either.
+    sent = [];
+    const elsewhere = await turn(sealed, { model: "scripted-strict-tools", input: [{ role: "user", content: "Weather in Paris?" }, { type: "reasoning", summary: [], encrypted_content: real }, first.output[1], output(first.output[1]!)] });
+    expect(elsewhere.status, elsewhere.error?.message).toBe(200);
+    // …while another Worker secret cannot open this one's tokens: DeepSeek then gets no reasoning, and says so.
+    const other = await turn(bridge({ BRIDGE_SECRET: "another-secret" }), {
+      model: "scripted-deepseek-tools",
+      input: [{ role: "user", content: "Weather in Paris?" }, { type: "reasoning", summary: [], encrypted_content: real }, first.output[1], output(first.output[1]!)],
+    });
+    expect(other.error?.message).toBe(DEEPSEEK_REASONING_REQUIRED);
+  });
+
+  it("a Worker without any secret and an anonymous client: no sealer, so no token (and none opens)", async () => {
+    const r = await turn(bridge({}), { model: "scripted-deepseek-tools", input: "hi", include, store: false });
+    expect(r.status).toBe(200);
+    expect(r.output[0]).not.toHaveProperty("encrypted_content");
+  });
+});
+
+describe("with stored state", () => {
+  it("an item_reference to a reasoning item restores its text (the AI SDK's default, store: true)", async () => {
+    const store = new MemoryResponseStore();
+    const stateful = bridge({}, { storeFor: () => store });
+    const first = await turn(stateful, { model: "scripted-deepseek-tools", input: [{ role: "user", content: "Weather in Paris?" }], stream: true });
+    const [rs, fc] = first.output;
+    const second = await turn(stateful, {
+      model: "scripted-deepseek-tools",
+      input: [{ role: "user", content: "Weather in Paris?" }, { type: "item_reference", id: rs!.id }, { type: "item_reference", id: fc!.id }, output(fc!)],
+      stream: true,
+    });
+    expect(second.status, second.error?.message).toBe(200);
+    expect(sent[1]!.find((m) => m.role === "assistant")!.reasoning_content).toBe("Thinking it over (turn 0).");
+  });
+
+  it("a tool loop by previous_response_id alone keeps each turn's reasoning", async () => {
+    const store = new MemoryResponseStore();
+    const stateful = bridge({}, { storeFor: () => store });
+    const res1 = await stateful("/v1/responses", { method: "POST", body: JSON.stringify({ model: "scripted-deepseek-tools", tools, input: "Weather in Paris?" }) });
+    const r1 = (await res1.json()) as { id: string; output: Item[] };
+    const res2 = await stateful("/v1/responses", { method: "POST", body: JSON.stringify({ model: "scripted-deepseek-tools", tools, previous_response_id: r1.id, input: [output(r1.output[1]!)] }) });
+    const r2 = (await res2.json()) as { id: string };
+    expect(res2.status, JSON.stringify(r2)).toBe(200);
+    const res3 = await stateful("/v1/responses", { method: "POST", body: JSON.stringify({ model: "scripted-deepseek-tools", tools, previous_response_id: r2.id, input: "And in Rome?" }) });
+    expect(res3.status, await res3.clone().text()).toBe(200);
+    expect(sent[2]!.filter((m) => m.role === "assistant").map((m) => m.reasoning_content)).toEqual(["Thinking it over (turn 0).", "Thinking it over (turn 1)."]);
   });
 });
