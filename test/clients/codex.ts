@@ -11,8 +11,9 @@ const BRIDGE_API_KEY = "sk-codex-client";
 /**
  * A `config.toml` pointing Codex at the bridge: a `wire_api = "responses"`
  * provider, no approvals, no sandbox (the tests run commands in a temp dir).
- * `extra` is appended verbatim (more top-level keys go *before* tables, so
- * pass them as `top`).
+ * `top` adds top-level keys; `extra` is appended right after the provider
+ * table, so its bare keys are provider settings (e.g. a transport flag) and
+ * any `[table]` in it starts a table of its own.
  */
 export function codexConfig(options: { baseURL: string; model: string; top?: string; extra?: string }): string {
   return `model = ${JSON.stringify(options.model)}

@@ -2,7 +2,8 @@ import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import { gzipSync } from "node:zlib";
 import { describe, expect, it } from "vitest";
-import { DENO, denoEnv, NODE, ROOT, run } from "./harness.ts";
+import { build } from "esbuild";
+import { DENO, denoEnv, NODE, ROOT, run, userProject } from "./harness.ts";
 
 /** The library as a browser app ships it: src bundled with its one dependency, minified. Raise only with a reason. */
 const BUDGET = { minified: 48 * 1024, gzipped: 16 * 1024 };
@@ -20,6 +21,18 @@ describe("the package", () => {
     expect(code.toString()).not.toMatch(/\bimport\s*[{("'*]|\bfrom\s*["']/);
     expect(code.byteLength).toBeLessThan(BUDGET.minified);
     expect(gzipSync(code, { level: 9 }).byteLength).toBeLessThan(BUDGET.gzipped);
+  });
+
+  it("a bundler resolves it by name through its exports (esbuild, browser platform)", async () => {
+    const project = userProject({ "entry.js": 'import { ChatToResponsesStream } from "responses-bridge";\nglobalThis.Bridge = ChatToResponsesStream;\n' });
+    try {
+      const result = await build({ entryPoints: [join(project.dir, "entry.js")], absWorkingDir: project.dir, bundle: true, platform: "browser", format: "esm", write: false, metafile: true, preserveSymlinks: true, logLevel: "silent" });
+      const inputs = Object.keys(result.metafile.inputs);
+      expect(inputs.some((i) => i.endsWith("node_modules/responses-bridge/dist/index.js"))).toBe(true);
+      expect(inputs.some((i) => i.includes("eventsource-parser"))).toBe(true);
+    } finally {
+      project.remove();
+    }
   });
 
   it("deno.json describes the same package as package.json (version, dependency ranges)", () => {
