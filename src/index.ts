@@ -46,3 +46,4 @@ export {
   storeResolver,
 } from "./history.ts";
 export { reasoningExpander, sealReasoningEvents, sealReasoningItems, wantsEncryptedReasoning } from "./reasoning-seal.ts";
+export { asksForReasoningContent, withReasoningContentEverywhere } from "./reasoning-required.ts";

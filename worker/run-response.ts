@@ -12,6 +12,7 @@ import {
   type ResponseResource,
   type ResponsesReaderOptions,
   type ResponsesRequest,
+  asksForReasoningContent,
   reasoningExpander,
   type Sealer,
   sealReasoningEvents,
@@ -20,6 +21,7 @@ import {
   storeResolver,
   toChatRequest,
   wantsEncryptedReasoning,
+  withReasoningContentEverywhere,
 } from "../src/index.ts";
 import type { ModelRoute } from "./config.ts";
 import type { ClientContext } from "./context.ts";
@@ -39,6 +41,12 @@ export interface PreparedResponse {
   options: ResponsesReaderOptions;
   /** Seals reasoning into `encrypted_content` when the client asked for it (and the context has a sealer); else null. */
   reasoningSealer: Sealer | null;
+  /**
+   * With the automatic reasoning policy: the translation to send once more when the upstream
+   * answers that it needs `reasoning_content` back (DeepSeek's 400); null once used, or when
+   * an explicit REASONING_HISTORY decides.
+   */
+  reasoningRetry: (() => ChatRequestTranslation) | null;
   /** Headers for the client: dropped hosted tools, then the upstream's rate-limit hints. */
   headers: Record<string, string>;
   /** The whole conversation the upstream sees (after expansion): what is stored as this response's input. */
@@ -72,12 +80,16 @@ export async function prepareResponse(request: ResponsesRequest, ctx: ClientCont
   const expanded = await expandInput(request, { resolver, expanders: [reasoningExpander(ctx.sealer), ...(ctx.expanders ?? [])] });
   const route = config.route(typeof request.model === "string" ? request.model : "");
   const upstream = upstreamIdentity(route);
-  const translation = toChatRequest(expanded.request, {
-    ...config.translate,
-    reasoningHistory: route.reasoningHistory ?? config.translate.reasoningHistory ?? "auto",
-    upstream,
-    model: () => route.model,
-  });
+  const reasoningHistory = route.reasoningHistory ?? config.translate.reasoningHistory ?? "auto";
+  const translate = (history: typeof reasoningHistory) => toChatRequest(expanded.request, { ...config.translate, reasoningHistory: history, upstream, model: () => route.model });
+  const translation = translate(reasoningHistory);
+  const reasoningRetry =
+    reasoningHistory === "auto"
+      ? () => {
+          const retry = translate("reasoning_content");
+          return { ...retry, request: withReasoningContentEverywhere(retry.request) };
+        }
+      : null;
   const headers: Record<string, string> = {};
   if (translation.dropped.length) headers["x-responses-bridge-dropped-tools"] = translation.dropped.join(", ");
   const ids = store?.ids?.(typeof request.previous_response_id === "string" ? request.previous_response_id : null) ?? createIdGenerator();
@@ -94,7 +106,7 @@ export async function prepareResponse(request: ResponsesRequest, ctx: ClientCont
     onEnd: (response) => recordEnd(request, expanded.input, response, ids, ctx),
   };
   if (reasoningSealer) options.beforeFlush = sealReasoningEvents(reasoningSealer);
-  return { request, route, translation, options, reasoningSealer, headers, input: expanded.input };
+  return { request, route, translation, options, reasoningSealer, reasoningRetry, headers, input: expanded.input };
 }
 
 /** Hands the finished response to the context (a connection's memory) and, unless `store: false`, to the store, after the answer. */
@@ -124,7 +136,17 @@ async function openUpstream(prepared: PreparedResponse, ctx: ClientContext, stre
     ctx.fetchUpstream,
   );
   Object.assign(prepared.headers, forwardedHeaders(upstream.headers));
-  if (!upstream.ok) throw await upstreamError(upstream, prepared.headers, ctx.config);
+  if (!upstream.ok) {
+    const error = await upstreamError(upstream, prepared.headers, ctx.config);
+    // Reasoning whose origin is unknown (or a turn without any) was held back; this upstream says it needs it.
+    const retry = prepared.reasoningRetry;
+    if (retry && asksForReasoningContent(error.status, error.message)) {
+      prepared.reasoningRetry = null;
+      prepared.translation = retry();
+      return openUpstream(prepared, ctx, stream);
+    }
+    throw error;
+  }
   return upstream;
 }
 

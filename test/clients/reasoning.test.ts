@@ -44,8 +44,10 @@ describe("reasoning survives real clients' tool loops (DeepSeek thinking mode, n
     expect(result.steps.map((s) => s.finishReason)).toEqual(["tool-calls", "stop"]);
     expect(result.text).toBe("The tool said: 18C in Paris");
     expect(lastAssistants("scripted-deepseek-tools").map((m) => m.reasoning_content)).toEqual(["Thinking it over (turn 0)."]);
-    // Without the token the AI SDK keeps nothing of the reasoning to send back, and DeepSeek refuses.
-    await expect(loop()).rejects.toThrow(/reasoning_content/);
+    // Without the token the AI SDK keeps nothing of the reasoning: the loop completes only on the
+    // bridge's second attempt, with an empty stand-in instead of the model's own reasoning.
+    expect((await loop()).text).toBe("The tool said: 18C in Paris");
+    expect(lastAssistants("scripted-deepseek-tools").map((m) => m.reasoning_content)).toEqual([""]);
   });
 
   it("codex exec: a command, then the answer", async () => {

@@ -86,13 +86,42 @@ describe("DeepSeek thinking mode through a tool loop, default settings", () => {
     expect(sent[2]!.filter((m) => m.role === "assistant").map((m) => m.reasoning_content)).toEqual(["Thinking it over (turn 0).", "Thinking it over (turn 1)."]);
   });
 
-  it("the fixture enforces DeepSeek's rule: the same history without the bridge's reasoning ids gets DeepSeek's 400", async () => {
+  it("reasoning of unknown origin (ids dropped by the client): DeepSeek's 400, then one more request with it, which succeeds", async () => {
     const model = "scripted-deepseek-tools";
     const first = await turn(call, { model, input: "Weather in Paris?" });
     const stripped = first.output.map(({ id: _id, ...item }) => item);
+    sent = [];
     const second = await turn(call, { model, input: [{ role: "user", content: "Weather in Paris?" }, ...stripped, output(first.output[1]!)] });
-    expect(second.status).toBe(400);
-    expect(second.error?.message).toBe(DEEPSEEK_REASONING_REQUIRED);
+    expect(second.status, second.error?.message).toBe(200);
+    // The first attempt went without (origin unknown), and the fixture refused it as DeepSeek does.
+    expect(sent.map((messages) => messages.find((m) => m.role === "assistant")!.reasoning_content)).toEqual([undefined, "Thinking it over (turn 0)."]);
+  });
+
+  it("a model switch on the same DeepSeek server (flash → pro) is refused once, then sent with the reasoning", async () => {
+    const first = await turn(call, { model: "scripted-deepseek-tools", input: "Weather in Paris?", stream: true });
+    sent = [];
+    const next = await turn(call, { model: "scripted-deepseek-pro-tools", input: [{ role: "user", content: "Weather in Paris?" }, ...first.output, output(first.output[1]!)], stream: true });
+    expect(next.status, next.error?.message).toBe(200);
+    expect(sent).toHaveLength(2);
+    expect(sent[1]!.find((m) => m.role === "assistant")!.reasoning_content).toBe("Thinking it over (turn 0).");
+  });
+
+  it("an assistant turn with no reasoning at all gets an empty reasoning_content on the second attempt", async () => {
+    const first = await turn(call, { model: "scripted-deepseek-tools", input: "Weather in Paris?" });
+    sent = [];
+    const next = await turn(call, { model: "scripted-deepseek-tools", input: [{ role: "user", content: "Weather in Paris?" }, first.output[1], output(first.output[1]!)] });
+    expect(next.status, next.error?.message).toBe(200);
+    expect(sent.map((messages) => messages.find((m) => m.role === "assistant")!.reasoning_content)).toEqual([undefined, ""]);
+  });
+
+  it("other 400s are not retried, and an explicit REASONING_HISTORY is not second-guessed", async () => {
+    const first = await turn(call, { model: "scripted-deepseek-tools", input: "Weather in Paris?" });
+    sent = [];
+    const dropped = await turn(bridge({ REASONING_HISTORY: "drop" }), { model: "scripted-deepseek-tools", input: [{ role: "user", content: "Weather in Paris?" }, ...first.output, output(first.output[1]!)] });
+    expect(dropped.error?.message).toBe(DEEPSEEK_REASONING_REQUIRED);
+    const forced = await turn(bridge({ REASONING_HISTORY: "reasoning_content" }), { model: "scripted-strict-tools", input: [{ role: "user", content: "Weather in Paris?" }, ...first.output, output(first.output[1]!)] });
+    expect(forced.status).toBe(400);
+    expect(sent).toHaveLength(2);
   });
 });
 
@@ -198,12 +227,13 @@ describe("include: reasoning.encrypted_content (store: false clients that keep o
     sent = [];
     const elsewhere = await turn(sealed, { model: "scripted-strict-tools", input: [{ role: "user", content: "Weather in Paris?" }, { type: "reasoning", summary: [], encrypted_content: real }, first.output[1], output(first.output[1]!)] });
     expect(elsewhere.status, elsewhere.error?.message).toBe(200);
-    // …while another Worker secret cannot open this one's tokens: DeepSeek then gets no reasoning, and says so.
-    const other = await turn(bridge({ BRIDGE_SECRET: "another-secret" }), {
+    // …while another Worker secret cannot open this one's tokens: DeepSeek gets no reasoning text, only the empty stand-in.
+    sent = [];
+    await turn(bridge({ BRIDGE_SECRET: "another-secret" }), {
       model: "scripted-deepseek-tools",
       input: [{ role: "user", content: "Weather in Paris?" }, { type: "reasoning", summary: [], encrypted_content: real }, first.output[1], output(first.output[1]!)],
     });
-    expect(other.error?.message).toBe(DEEPSEEK_REASONING_REQUIRED);
+    expect(sent.map((messages) => messages.find((m) => m.role === "assistant")!.reasoning_content)).toEqual([undefined, ""]);
   });
 
   it("a Worker without any secret and an anonymous client: no sealer, so no token (and none opens)", async () => {
