@@ -46,4 +46,3 @@ export {
   storeResolver,
 } from "./history.ts";
 export { reasoningExpander, sealReasoningEvents, sealReasoningItems, wantsEncryptedReasoning } from "./reasoning-seal.ts";
-export { asksForReasoningContent, withReasoningContentEverywhere } from "./reasoning-required.ts";

@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { asksForReasoningContent, type ChatMessage, type ConvertOptions, type ResponsesRequest, toChatRequest, type ToChatOptions, withReasoningContentEverywhere } from "../src/index.ts";
+import { type ChatMessage, type ConvertOptions, type ResponsesRequest, toChatRequest, type ToChatOptions } from "../src/index.ts";
 import { markReasoningId, reasoningOrigin, upstreamTag } from "../src/reasoning-origin.ts";
 import * as up from "./fixtures/upstreams.ts";
 import { convert, testOptions } from "./helpers.ts";
@@ -107,21 +107,5 @@ describe("reasoning goes back where it came from, with no configuration", () => 
     expect(reasoningOrigin("rs_abc0001")).toBeUndefined();
     expect(reasoningOrigin("msg_abc_c12345678")).toBeUndefined();
     expect(upstreamTag("a")).not.toBe(upstreamTag("b"));
-  });
-});
-
-describe("an upstream asking for its reasoning back", () => {
-  it("recognises DeepSeek's words (current and deepseek-reasoner's), and nothing else", () => {
-    expect(asksForReasoningContent(400, "The `reasoning_content` in the thinking mode must be passed back to the API.")).toBe(true);
-    expect(asksForReasoningContent(400, "Missing `reasoning_content` field in the assistant message at message index 2")).toBe(true);
-    expect(asksForReasoningContent(400, "Unrecognized request argument supplied: messages[].reasoning_content")).toBe(false);
-    expect(asksForReasoningContent(400, "'messages.2' : for 'role:assistant' the following must be satisfied[('messages.2' : property 'reasoning_content' is unsupported)]")).toBe(false);
-    expect(asksForReasoningContent(429, "The `reasoning_content` in the thinking mode must be passed back to the API.")).toBe(false);
-  });
-
-  it("fills an empty reasoning_content where an assistant message has none, leaving the rest", () => {
-    const request = { model: "m", messages: [{ role: "user", content: "x" }, { role: "assistant", content: null, reasoning_content: "kept" }, { role: "assistant", content: "y" }] as ChatMessage[] };
-    expect(withReasoningContentEverywhere(request).messages).toEqual([{ role: "user", content: "x" }, { role: "assistant", content: null, reasoning_content: "kept" }, { role: "assistant", content: "y", reasoning_content: "" }]);
-    expect(request.messages[2]).not.toHaveProperty("reasoning_content");
   });
 });

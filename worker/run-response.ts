@@ -12,7 +12,6 @@ import {
   type ResponseResource,
   type ResponsesReaderOptions,
   type ResponsesRequest,
-  asksForReasoningContent,
   reasoningExpander,
   type Sealer,
   sealReasoningEvents,
@@ -21,10 +20,10 @@ import {
   storeResolver,
   toChatRequest,
   wantsEncryptedReasoning,
-  withReasoningContentEverywhere,
 } from "../src/index.ts";
 import type { ModelRoute } from "./config.ts";
 import type { ClientContext } from "./context.ts";
+import { asksForReasoningContent, withReasoningContentEverywhere } from "./reasoning-retry.ts";
 import { callUpstream, forwardedHeaders, redact, upstreamError } from "./upstream.ts";
 
 /**

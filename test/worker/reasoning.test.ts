@@ -1,7 +1,8 @@
 import OpenAI from "openai";
 import { beforeEach, describe, expect, it } from "vitest";
-import { MemoryResponseStore } from "../../src/index.ts";
+import { type ChatMessage, MemoryResponseStore } from "../../src/index.ts";
 import { configFromEnv, type Env } from "../../worker/config.ts";
+import { asksForReasoningContent, withReasoningContentEverywhere } from "../../worker/reasoning-retry.ts";
 import type { Platform } from "../../worker/router.ts";
 import { DEEPSEEK_REASONING_REQUIRED } from "../support/scripted-upstream.ts";
 import { events, UPSTREAM, withEnv } from "./bridge.ts";
@@ -269,5 +270,21 @@ describe("with stored state", () => {
     const res3 = await stateful("/v1/responses", { method: "POST", body: JSON.stringify({ model: "scripted-deepseek-tools", tools, previous_response_id: r2.id, input: "And in Rome?" }) });
     expect(res3.status, await res3.clone().text()).toBe(200);
     expect(sent[2]!.filter((m) => m.role === "assistant").map((m) => m.reasoning_content)).toEqual(["Thinking it over (turn 0).", "Thinking it over (turn 1)."]);
+  });
+});
+
+describe("an upstream asking for its reasoning back", () => {
+  it("recognises DeepSeek's words (current and deepseek-reasoner's), and nothing else", () => {
+    expect(asksForReasoningContent(400, "The `reasoning_content` in the thinking mode must be passed back to the API.")).toBe(true);
+    expect(asksForReasoningContent(400, "Missing `reasoning_content` field in the assistant message at message index 2")).toBe(true);
+    expect(asksForReasoningContent(400, "Unrecognized request argument supplied: messages[].reasoning_content")).toBe(false);
+    expect(asksForReasoningContent(400, "'messages.2' : for 'role:assistant' the following must be satisfied[('messages.2' : property 'reasoning_content' is unsupported)]")).toBe(false);
+    expect(asksForReasoningContent(429, "The `reasoning_content` in the thinking mode must be passed back to the API.")).toBe(false);
+  });
+
+  it("fills an empty reasoning_content where an assistant message has none, leaving the rest", () => {
+    const request = { model: "m", messages: [{ role: "user", content: "x" }, { role: "assistant", content: null, reasoning_content: "kept" }, { role: "assistant", content: "y" }] as ChatMessage[] };
+    expect(withReasoningContentEverywhere(request).messages).toEqual([{ role: "user", content: "x" }, { role: "assistant", content: null, reasoning_content: "kept" }, { role: "assistant", content: "y", reasoning_content: "" }]);
+    expect(request.messages[2]).not.toHaveProperty("reasoning_content");
   });
 });

@@ -1,4 +1,4 @@
-import type { ChatCompletionRequest } from "./chat-types.ts";
+import type { ChatCompletionRequest } from "../src/index.ts";
 
 /**
  * DeepSeek's thinking mode (and Xiaomi MiMo's, which copies the rule) refuses
@@ -6,7 +6,7 @@ import type { ChatCompletionRequest } from "./chat-types.ts";
  * `400 The \`reasoning_content\` in the thinking mode must be passed back to
  * the API.` (older deepseek-reasoner: `Missing \`reasoning_content\` field in
  * the assistant message at message index 2`). Reasoning items normally carry
- * their origin (see `reasoning-origin.ts`), but some cannot: a model switch
+ * their origin (see `src/reasoning-origin.ts`), but some cannot: a model switch
  * on the same server (deepseek-v4-flash → -pro), a client that dropped ids, an
  * assistant turn that had no reasoning at all. The upstream's own words are
  * the signal to ask once more, with every reasoning item's text in
