@@ -183,7 +183,36 @@ export type ResponsesInputItem =
   | { type: "custom_tool_call"; id?: string; call_id: string; name: string; input: string; status?: string }
   | { type: "custom_tool_call_output"; id?: string; call_id: string; output: string | ResponsesContentPart[] }
   | { type: "reasoning"; id?: string; summary?: Array<{ type: string; text: string }>; content?: Array<{ type: string; text: string }> | null; encrypted_content?: string | null }
-  | { type: "item_reference"; id: string };
+  | { type: "item_reference"; id: string }
+  | CompactionItem;
+
+/** A compaction item (from `POST /v1/responses/compact`): the conversation it replaces, sealed. */
+// A type, not an interface, so it stays a member of the input union that `isObject` narrows to.
+export type CompactionItem = {
+  type: "compaction";
+  id?: string | null;
+  encrypted_content: string;
+  created_by?: string;
+};
+
+/** A user message as the compact endpoint returns it. */
+export interface UserMessageItem {
+  type: "message";
+  id: string;
+  status: "completed";
+  role: "user";
+  content: ResponsesContentPart[];
+}
+
+/** The answer of `POST /v1/responses/compact` (Open Responses `CompactResource`). */
+export interface CompactResource {
+  id: string;
+  object: "response.compaction";
+  created_at: number;
+  /** The user's messages, then one compaction item standing for everything else. */
+  output: Array<UserMessageItem | (CompactionItem & { id: string })>;
+  usage: Usage;
+}
 
 export interface ResponsesFunctionTool {
   type: "function";

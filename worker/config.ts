@@ -23,6 +23,8 @@ export interface Env {
   UPSTREAM_RETRY_MAX_WAIT_MS?: string;
   /** Opt-in: join the events of upstream chunks arriving within this many ms into one write (less CPU per token; up to this much latency). Default 0: off. */
   STREAM_COALESCE_MS?: string;
+  /** Milliseconds a Responses WebSocket may sit with no message and no response running before it is closed (default 600000). */
+  WS_IDLE_TIMEOUT_MS?: string;
   /** `*` or a comma-separated list of origins; unset means no CORS headers. */
   CORS_ALLOWED_ORIGINS?: string;
   /** `summary` (default) or `raw`. */
@@ -70,6 +72,8 @@ export interface BridgeConfig {
   stream: { idleTimeoutMs: number; coalesceMs: number };
   /** Retries before the first byte; `attempts` 0 = off. */
   retry: { attempts: number; maxWaitMs: number };
+  /** A WebSocket with nothing running and nothing received for this long is closed. */
+  wsIdleTimeoutMs: number;
   corsOrigins: "*" | string[];
   convert: Pick<ConvertOptions, "reasoning" | "thinkTags">;
   refusalAsText: boolean | "auto";
@@ -139,6 +143,7 @@ export function configFromEnv(env: Env): BridgeConfig {
   const refusal = oneOf("REFUSAL_AS_TEXT", env.REFUSAL_AS_TEXT, ["auto", "true", "false"] as const);
   return {
     stream: { idleTimeoutMs: millis("UPSTREAM_IDLE_TIMEOUT_MS", env.UPSTREAM_IDLE_TIMEOUT_MS, 120_000), coalesceMs: millis("STREAM_COALESCE_MS", env.STREAM_COALESCE_MS, 0) },
+    wsIdleTimeoutMs: millis("WS_IDLE_TIMEOUT_MS", env.WS_IDLE_TIMEOUT_MS, 600_000),
     retry: { attempts: Math.min(5, Math.floor(millis("UPSTREAM_RETRIES", env.UPSTREAM_RETRIES, 0))), maxWaitMs: millis("UPSTREAM_RETRY_MAX_WAIT_MS", env.UPSTREAM_RETRY_MAX_WAIT_MS, 2_000) },
     upstreamBaseUrl: base,
     upstreamApiKey: env.UPSTREAM_API_KEY ? env.UPSTREAM_API_KEY : null,

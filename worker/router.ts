@@ -4,8 +4,10 @@ import type { BridgeConfig } from "./config.ts";
 import type { ClientContext } from "./context.ts";
 import { corsHeaders } from "./cors.ts";
 import { errorResponse } from "./http.ts";
+import { postCompact } from "./routes/compact.ts";
 import { passThrough } from "./routes/passthrough.ts";
 import { postResponses } from "./routes/responses-http.ts";
+import { openResponsesSocket } from "./routes/responses-ws.ts";
 import { type Fetch, redact, UpstreamHttpError } from "./upstream.ts";
 
 export type { Fetch } from "./upstream.ts";
@@ -20,7 +22,8 @@ interface Route {
 
 /** Every path the bridge serves, each with one module per route family. */
 const ROUTES: Route[] = [
-  { path: /^(?:\/v1)?\/responses$/, methods: { POST: postResponses } },
+  { path: /^(?:\/v1)?\/responses$/, methods: { POST: postResponses, GET: openResponsesSocket } },
+  { path: /^(?:\/v1)?\/responses\/compact$/, methods: { POST: postCompact } },
   { path: /^(?:\/v1)?\/chat\/completions$/, methods: { POST: passThrough } },
   { path: /^(?:\/v1)?\/models$/, methods: { GET: passThrough } },
 ];
@@ -74,7 +77,7 @@ export async function handle(request: Request, config: BridgeConfig, fetchUpstre
     }
   }
   if (!route) {
-    return withCors(errorResponse(404, { message: `Unknown path ${request.method} ${url.pathname}. This bridge serves POST /v1/responses, POST /v1/chat/completions and GET /v1/models.`, type: "invalid_request_error", param: null, code: "unknown_url" }));
+    return withCors(errorResponse(404, { message: `Unknown path ${request.method} ${url.pathname}. This bridge serves POST /v1/responses (and a WebSocket on GET), POST /v1/responses/compact, POST /v1/chat/completions and GET /v1/models.`, type: "invalid_request_error", param: null, code: "unknown_url" }));
   }
   const handler = route.methods[request.method];
   if (!handler) {

@@ -4,7 +4,10 @@ import {
   chatToResponsesSse,
   type ChatRequestTranslation,
   type ConversationItem,
+  createChatToResponsesConverter,
   createIdGenerator,
+  createResponsesReader,
+  type EventSink,
   expandInput,
   fromChatCompletion,
   type IdGenerator,
@@ -21,6 +24,7 @@ import {
   toChatRequest,
   wantsEncryptedReasoning,
 } from "../src/index.ts";
+import { compactionExpander } from "../src/compaction.ts";
 import type { ModelRoute } from "./config.ts";
 import type { ClientContext } from "./context.ts";
 import { asksForReasoningContent, withReasoningContentEverywhere } from "./reasoning-retry.ts";
@@ -75,8 +79,9 @@ function upstreamIdentity(route: ModelRoute): string {
 export async function prepareResponse(request: ResponsesRequest, ctx: ClientContext): Promise<PreparedResponse> {
   const { config, store } = ctx;
   const resolver = ctx.resolver ?? (store ? storeResolver(store) : null);
-  // Sealed reasoning opens for every transport, before whatever else the context expands.
-  const expanded = await expandInput(request, { resolver, expanders: [reasoningExpander(ctx.sealer), ...(ctx.expanders ?? [])] });
+  // Sealed reasoning and compaction summaries open for every transport, before whatever else the context expands.
+  const expanders = [reasoningExpander(ctx.sealer), compactionExpander(ctx.sealer), ...(ctx.expanders ?? [])];
+  const expanded = await expandInput(request, { resolver, expanders });
   const route = config.route(typeof request.model === "string" ? request.model : "");
   const upstream = upstreamIdentity(route);
   const reasoningHistory = route.reasoningHistory ?? config.translate.reasoningHistory ?? "auto";
@@ -155,6 +160,34 @@ export async function streamResponse(prepared: PreparedResponse, ctx: ClientCont
   if (!upstream.body) throw new ResponsesError(502, { message: "Upstream answered without a body.", type: "upstream_error", code: "server_error" });
   // Read by the shell itself (not `pipeThrough`), so a reset or a stall mid-stream ends in `response.failed`.
   return chatToResponsesSse(upstream, { ...prepared.options, ...ctx.config.stream });
+}
+
+/**
+ * Streams the response into `sink`, one batch per upstream read, through the
+ * same reader core as the SSE path (the WebSocket's way), and returns the
+ * final Response. Failures before the upstream answered throw; after that
+ * they are events (`response.failed`). When `ctx.signal` aborts (the client
+ * left) the upstream is cancelled and the response ends as `cancelled`.
+ */
+export async function streamEvents(prepared: PreparedResponse, ctx: ClientContext, sink: EventSink): Promise<ResponseResource> {
+  const upstream = await openUpstream(prepared, ctx, true);
+  const reader = createResponsesReader(upstream, { ...prepared.options, ...ctx.config.stream });
+  const cancel = () => void reader.cancel(ctx.signal?.reason);
+  if (ctx.signal?.aborted) cancel();
+  ctx.signal?.addEventListener("abort", cancel);
+  try {
+    while (await reader.pull(sink));
+  } finally {
+    ctx.signal?.removeEventListener("abort", cancel);
+  }
+  return reader.response;
+}
+
+/** A response that generates nothing (a WebSocket prewarm, `generate: false`): created … completed, no upstream call. */
+export function emptyResponse(prepared: PreparedResponse, sink: EventSink): ResponseResource {
+  const converter = createChatToResponsesConverter(prepared.options);
+  for (const e of converter.done()) sink.event(e.type, JSON.stringify(e));
+  return converter.response;
 }
 
 /** Runs the response to the end and returns the finished Response object. */

@@ -192,9 +192,9 @@ describe("routing and CORS", () => {
     const nf = await exports.default.fetch(`${BRIDGE}/v1/embeddings`, { method: "POST", body: "{}" });
     expect(nf.status).toBe(404);
     expect(await nf.json()).toMatchObject({ error: { type: "invalid_request_error", code: "unknown_url" } });
-    const na = await exports.default.fetch(`${BRIDGE}/v1/responses`);
+    const na = await exports.default.fetch(`${BRIDGE}/v1/responses`, { method: "PUT", body: "{}" });
     expect(na.status).toBe(405);
-    expect(na.headers.get("allow")).toBe("POST, OPTIONS");
+    expect(na.headers.get("allow")).toBe("POST, GET, OPTIONS");
     expect(await na.json()).toMatchObject({ error: { code: "method_not_allowed" } });
   });
 

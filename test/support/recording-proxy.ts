@@ -1,0 +1,69 @@
+import { createServer, request as httpRequest } from "node:http";
+import { connect } from "node:net";
+
+export interface Recorded {
+  method: string;
+  path: string;
+  /** The `Upgrade` header, lowercased, or null for a plain HTTP request. */
+  upgrade: string | null;
+  /** For an upgrade: the status line the target answered with (`HTTP/1.1 101 Switching Protocols`). */
+  answer?: string;
+}
+
+/**
+ * A transparent HTTP proxy in front of `target` that records every request a
+ * client makes, WebSocket upgrades included (their bytes are relayed as they
+ * are, both ways). For tests that must show which transport a client used.
+ */
+export async function recordingProxy(target: string): Promise<{ url: string; requests: Recorded[]; close(): Promise<void> }> {
+  const to = new URL(target);
+  const requests: Recorded[] = [];
+  // Upgraded sockets leave the HTTP server's books; they are closed by hand.
+  const tunnels = new Set<{ destroy(): void }>();
+  const server = createServer((req, res) => {
+    requests.push({ method: req.method ?? "", path: req.url ?? "", upgrade: null });
+    const out = httpRequest({ host: to.hostname, port: to.port, method: req.method, path: req.url, headers: req.headers }, (answer) => {
+      res.writeHead(answer.statusCode ?? 502, answer.headers);
+      answer.pipe(res);
+    });
+    out.on("error", () => res.destroy());
+    req.pipe(out);
+  });
+  server.on("upgrade", (req, socket, head) => {
+    const record: Recorded = { method: req.method ?? "", path: req.url ?? "", upgrade: String(req.headers.upgrade ?? "").toLowerCase() };
+    requests.push(record);
+    const upstream = connect(Number(to.port), to.hostname, () => {
+      const lines = [`${req.method} ${req.url} HTTP/1.1`];
+      for (let i = 0; i < req.rawHeaders.length; i += 2) lines.push(`${req.rawHeaders[i]}: ${req.rawHeaders[i + 1]}`);
+      upstream.write(`${lines.join("\r\n")}\r\n\r\n`);
+      if (head.length) upstream.write(head);
+      upstream.once("data", (first: Buffer) => {
+        record.answer = first.toString("latin1").split("\r\n")[0];
+        socket.write(first);
+        upstream.pipe(socket);
+        socket.pipe(upstream);
+      });
+    });
+    const end = () => {
+      upstream.destroy();
+      socket.destroy();
+    };
+    tunnels.add({ destroy: end });
+    upstream.on("error", end);
+    socket.on("error", end);
+    upstream.on("close", end);
+    socket.on("close", end);
+  });
+  await new Promise<void>((r) => server.listen(0, "127.0.0.1", r));
+  const port = (server.address() as { port: number }).port;
+  return {
+    url: `http://127.0.0.1:${port}`,
+    requests,
+    close: () =>
+      new Promise<void>((r) => {
+        for (const t of tunnels) t.destroy();
+        server.closeAllConnections();
+        server.close(() => r());
+      }),
+  };
+}
