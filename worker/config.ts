@@ -1,4 +1,5 @@
 import type { ConvertOptions, ReasoningHistory, ToChatOptions } from "../src/index.ts";
+import type { ResponseStoreObject } from "./durable-store.ts";
 
 /** The Worker's bindings: `[vars]` in wrangler.toml, secrets, or `.dev.vars`. */
 export interface Env {
@@ -51,6 +52,10 @@ export interface Env {
   OMIT_PARAMS?: string;
   /** Comma-separated Responses-only fields to forward (e.g. `service_tier,metadata,store`). */
   FORWARD_PARAMS?: string;
+  /** The Durable Object namespace stored responses live in (wrangler.toml); unset: nothing is stored. */
+  RESPONSES_STORE?: DurableObjectNamespace<ResponseStoreObject>;
+  /** Days a stored response is kept (default 30; fractions allowed). */
+  STORE_RETENTION_DAYS?: string;
 }
 
 export interface ModelRoute {
@@ -80,6 +85,8 @@ export interface BridgeConfig {
   translate: ToChatOptions;
   /** Key material for sealed tokens that does not depend on the client; null when the Worker has neither BRIDGE_SECRET nor UPSTREAM_API_KEY. */
   sealSecret: string | null;
+  /** How long a stored response is kept, in milliseconds (STORE_RETENTION_DAYS). */
+  retentionMs: number;
 }
 
 /** A configuration mistake, reported as a 500 that says which variable is wrong. */
@@ -139,6 +146,8 @@ export function configFromEnv(env: Env): BridgeConfig {
     const h = typeof entry === "object" && entry !== null ? oneOf(`MODEL_MAP["${name}"].reasoning_history`, entry.reasoning_history, REASONING_HISTORIES) : undefined;
     if (h) perModelHistory.set(name, h);
   }
+  const retentionDays = env.STORE_RETENTION_DAYS ? Number(env.STORE_RETENTION_DAYS) : 30;
+  if (!Number.isFinite(retentionDays) || retentionDays <= 0) throw new ConfigError("STORE_RETENTION_DAYS must be a positive number of days.");
   const reasoning = oneOf("REASONING_MODE", env.REASONING_MODE, ["summary", "raw"] as const);
   const refusal = oneOf("REFUSAL_AS_TEXT", env.REFUSAL_AS_TEXT, ["auto", "true", "false"] as const);
   return {
@@ -165,5 +174,6 @@ export function configFromEnv(env: Env): BridgeConfig {
     convert: { reasoning: reasoning ?? "summary", thinkTags: env.THINK_TAGS === "true" },
     refusalAsText: refusal === undefined || refusal === "auto" ? "auto" : refusal === "true",
     translate,
+    retentionMs: retentionDays * 86_400_000,
   };
 }

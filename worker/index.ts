@@ -1,8 +1,11 @@
 import { ConfigError, configFromEnv, type Env } from "./config.ts";
+import { durableStore } from "./durable-store.ts";
 import { handle } from "./router.ts";
 import { redact } from "./upstream.ts";
 
 export type { Env } from "./config.ts";
+// The Durable Object class must be exported from the Worker's main module.
+export { ResponseStoreObject } from "./durable-store.ts";
 
 export default {
   async fetch(request: Request, env: Env, ctx: ExecutionContext): Promise<Response> {
@@ -17,7 +20,12 @@ export default {
       });
     }
     try {
-      return await handle(request, config, (input, init) => fetch(input, init), { waitUntil: (p) => ctx.waitUntil(p) });
+      const namespace = env.RESPONSES_STORE;
+      const retention = config.retentionMs;
+      return await handle(request, config, (input, init) => fetch(input, init), {
+        waitUntil: (p) => ctx.waitUntil(p),
+        ...(namespace ? { storeFor: (credential: string | null) => durableStore(namespace, credential, retention) } : {}),
+      });
     } catch (e) {
       // A bug, not an input problem: still an answer in the API's shape, and a log line without secrets.
       const message = redact(String((e as Error)?.stack ?? e), config);

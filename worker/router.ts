@@ -8,6 +8,7 @@ import { postCompact } from "./routes/compact.ts";
 import { passThrough } from "./routes/passthrough.ts";
 import { postResponses } from "./routes/responses-http.ts";
 import { openResponsesSocket } from "./routes/responses-ws.ts";
+import { deleteResponse, getResponse, listInputItems } from "./routes/stored.ts";
 import { type Fetch, redact, UpstreamHttpError } from "./upstream.ts";
 
 export type { Fetch } from "./upstream.ts";
@@ -24,6 +25,9 @@ interface Route {
 const ROUTES: Route[] = [
   { path: /^(?:\/v1)?\/responses$/, methods: { POST: postResponses, GET: openResponsesSocket } },
   { path: /^(?:\/v1)?\/responses\/compact$/, methods: { POST: postCompact } },
+  // Any id but `compact` (its own endpoint above; excluded so GET on it is not read as an id).
+  { path: /^(?:\/v1)?\/responses\/(?<id>(?!compact$)[^/]+)$/, methods: { GET: getResponse, DELETE: deleteResponse } },
+  { path: /^(?:\/v1)?\/responses\/(?<id>[^/]+)\/input_items$/, methods: { GET: listInputItems } },
   { path: /^(?:\/v1)?\/chat\/completions$/, methods: { POST: passThrough } },
   { path: /^(?:\/v1)?\/models$/, methods: { GET: passThrough } },
 ];

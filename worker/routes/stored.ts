@@ -1,0 +1,55 @@
+import { invalidRequest, type ListOptions, type ResponseStore, ResponsesError } from "../../src/index.ts";
+import type { ClientContext } from "../context.ts";
+import { json } from "../http.ts";
+
+/** OpenAI's answer for an id it does not know (or that another key stored). */
+function notFound(id: string): ResponsesError {
+  return new ResponsesError(404, { message: `Response with id '${id}' not found.`, type: "invalid_request_error", param: null, code: null });
+}
+
+function storeOf(ctx: ClientContext, id: string): ResponseStore {
+  if (!ctx.store) throw notFound(id);
+  return ctx.store;
+}
+
+/** `GET /v1/responses/{id}`: the Response object as the client received it. */
+export async function getResponse(_request: Request, ctx: ClientContext, params: Record<string, string>): Promise<Response> {
+  const id = params.id!;
+  const stored = await storeOf(ctx, id).get(id);
+  if (!stored) throw notFound(id);
+  return json(200, stored.response);
+}
+
+/** `DELETE /v1/responses/{id}`. */
+export async function deleteResponse(_request: Request, ctx: ClientContext, params: Record<string, string>): Promise<Response> {
+  const id = params.id!;
+  if (!(await storeOf(ctx, id).delete(id))) throw notFound(id);
+  return json(200, { id, object: "response", deleted: true });
+}
+
+/** The API's pagination parameters: `limit` 1–100 (default 20), `order` asc/desc (default desc), `after`. */
+function listOptions(query: URLSearchParams): ListOptions {
+  const rawLimit = query.get("limit");
+  const limit = rawLimit === null ? 20 : Number(rawLimit);
+  if (!Number.isInteger(limit) || limit < 1 || limit > 100) {
+    throw invalidRequest(`Invalid 'limit': integer between 1 and 100 expected, got '${rawLimit}'.`, "limit", "invalid_value");
+  }
+  const order = query.get("order") ?? "desc";
+  if (order !== "asc" && order !== "desc") throw invalidRequest(`Invalid 'order': 'asc' or 'desc' expected, got '${order}'.`, "order", "invalid_value");
+  return { limit, order, after: query.get("after") ?? undefined };
+}
+
+/** `GET /v1/responses/{id}/input_items`: the items the response was given, after expansion, as a list page. */
+export async function listInputItems(request: Request, ctx: ClientContext, params: Record<string, string>): Promise<Response> {
+  const id = params.id!;
+  const options = listOptions(new URL(request.url).searchParams);
+  let page;
+  try {
+    page = await storeOf(ctx, id).list(id, options);
+  } catch (e) {
+    if (e instanceof RangeError) throw invalidRequest(`Invalid 'after': no input item with id '${options.after}' in response '${id}'.`, "after", "invalid_value");
+    throw e;
+  }
+  if (!page) throw notFound(id);
+  return json(200, page);
+}
