@@ -1,5 +1,4 @@
 import {
-  CANCELLED,
   type ChatCompletion,
   chatToResponsesSse,
   type ChatRequestTranslation,
@@ -113,18 +112,21 @@ export async function prepareResponse(request: ResponsesRequest, ctx: ClientCont
   return { request, route, translation, options, reasoningSealer, reasoningRetry, headers, input: expanded.input };
 }
 
-/** Hands the finished response to the context (a connection's memory) and, unless `store: false`, to the store, after the answer. */
+/**
+ * Hands the finished response (any status; `cancelled` when the client went away) to the context
+ * (a connection's memory) and, unless `store: false`, to the store. Called as the terminal event
+ * goes out, so the write is on its way before the client can send a continuation; the answer
+ * never waits for it.
+ */
 function recordEnd(request: ResponsesRequest, input: ConversationItem[], response: ResponseResource, ids: IdGenerator, ctx: ClientContext): void {
-  // A reader that went away ends the stream as failed with CANCELLED; the API calls that status `cancelled`.
-  const final: ResponseResource = response.error?.code === CANCELLED.code ? { ...response, status: "cancelled", error: null } : structuredClone(response);
-  const record = storedResponse(input, final, ids);
+  const record = storedResponse(input, response, ids);
   ctx.onRecord?.(record);
   const store = ctx.store;
   if (!store || request.store === false) return;
   ctx.waitUntil(
     store.put(record).catch((e: unknown) => {
       // The client has its answer; a lost write shows up as an unknown id later, and here once.
-      console.error(`responses-bridge: storing ${final.id} failed: ${redact(String((e as Error)?.message ?? e), ctx.config)}`);
+      console.error(`responses-bridge: storing ${response.id} failed: ${redact(String((e as Error)?.message ?? e), ctx.config)}`);
     }),
   );
 }

@@ -75,3 +75,37 @@ describe("openai SDK → wrangler dev → local chat server", () => {
     expect(e.headers?.get("retry-after")).toBe("7");
   });
 });
+
+describe("stored state through wrangler dev (Durable Objects on Miniflare's storage)", () => {
+  it("a three-turn conversation by previous_response_id only: the upstream receives the full history each turn", async () => {
+    const before = seen.requests.length;
+    const one = await client.responses.create({ model: "scripted-text", instructions: "Be brief.", input: "My name is Ada." });
+    const two = await client.responses.stream({ model: "scripted-text", previous_response_id: one.id, input: "What is my name?" }).finalResponse();
+    const three = await client.responses.create({ model: "scripted-text", previous_response_id: two.id, input: "Spell it." });
+    expect(three.previous_response_id).toBe(two.id);
+    const answer = "Hello from the scripted upstream.";
+    const histories = seen.requests.slice(before).map((r) => (r.body as { messages: Array<{ role: string; content: unknown }> }).messages.map((m) => [m.role, m.content]));
+    expect(histories).toEqual([
+      [["system", "Be brief."], ["user", "My name is Ada."]],
+      [["user", "My name is Ada."], ["assistant", answer], ["user", "What is my name?"]],
+      [["user", "My name is Ada."], ["assistant", answer], ["user", "What is my name?"], ["assistant", answer], ["user", "Spell it."]],
+    ]);
+
+    // The SDK's own retrieve / input items / delete.
+    expect(await client.responses.retrieve(three.id)).toMatchObject({ id: three.id, status: "completed", output_text: answer });
+    const items = await client.responses.inputItems.list(three.id, { order: "asc", limit: 2 });
+    expect(items.data.map((i) => (i.type === "message" ? i.role : i.type))).toEqual(["user", "assistant"]);
+    expect(items.has_more).toBe(true);
+    const all: string[] = [];
+    for await (const item of client.responses.inputItems.list(three.id, { order: "asc", limit: 2 })) all.push(item.type === "message" ? item.role : item.type);
+    expect(all).toEqual(["user", "assistant", "user", "assistant", "user"]);
+    await client.responses.delete(one.id);
+    await expect(client.responses.retrieve(one.id)).rejects.toMatchObject({ status: 404 });
+    const gone = await client.responses.create({ model: "scripted-text", previous_response_id: one.id, input: "x" }).then(
+      () => null,
+      (e: unknown) => e,
+    );
+    expect(gone).toBeInstanceOf(OpenAI.BadRequestError);
+    expect((gone as InstanceType<typeof OpenAI.BadRequestError>).code).toBe("previous_response_not_found");
+  });
+});

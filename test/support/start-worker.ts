@@ -1,5 +1,8 @@
 import { type ChildProcess, spawn } from "node:child_process";
 import { once } from "node:events";
+import { mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 
 /**
  * Starts the Worker for real with `wrangler dev` (workerd, local mode) in front
@@ -7,7 +10,9 @@ import { once } from "node:events";
  * local mode, no metrics, loopback only.
  */
 export async function startWorker(upstream: string, port: number, vars: Record<string, string> = {}): Promise<{ url: string; stop(): Promise<void>; output(): string }> {
-  const args = ["dev", "--local", "--ip", "127.0.0.1", "--port", String(port), "--inspector-port", String(port + 1), "--show-interactive-dev-session=false", "--var", `UPSTREAM_BASE_URL:${upstream}/v1`];
+  // Each Worker its own storage (stored responses' Durable Objects), gone when it stops: runs never see each other's state.
+  const persist = mkdtempSync(join(tmpdir(), "responses-bridge-wrangler-"));
+  const args = ["dev", "--local", "--ip", "127.0.0.1", "--port", String(port), "--inspector-port", String(port + 1), "--show-interactive-dev-session=false", "--persist-to", persist, "--var", `UPSTREAM_BASE_URL:${upstream}/v1`];
   for (const [k, v] of Object.entries(vars)) args.push("--var", `${k}:${v}`);
   const child: ChildProcess = spawn("wrangler", args, {
     cwd: new URL("../..", import.meta.url).pathname,
@@ -37,11 +42,13 @@ export async function startWorker(upstream: string, port: number, vars: Record<s
     url,
     output: () => log,
     async stop() {
-      if (child.exitCode !== null) return;
-      child.kill("SIGTERM");
-      const timer = setTimeout(() => child.kill("SIGKILL"), 5000);
-      await once(child, "exit");
-      clearTimeout(timer);
+      if (child.exitCode === null) {
+        child.kill("SIGTERM");
+        const timer = setTimeout(() => child.kill("SIGKILL"), 5000);
+        await once(child, "exit");
+        clearTimeout(timer);
+      }
+      rmSync(persist, { recursive: true, force: true });
     },
   };
 }
