@@ -81,7 +81,7 @@ export async function handle(request: Request, config: BridgeConfig, fetchUpstre
     }
   }
   if (!route) {
-    return withCors(errorResponse(404, { message: `Unknown path ${request.method} ${url.pathname}. This bridge serves POST /v1/responses (and a WebSocket on GET), POST /v1/responses/compact, POST /v1/chat/completions and GET /v1/models.`, type: "invalid_request_error", param: null, code: "unknown_url" }));
+    return withCors(errorResponse(404, { message: `Unknown path ${request.method} ${url.pathname}. This bridge serves POST /v1/responses (and a WebSocket on GET), POST /v1/responses/compact, GET/DELETE /v1/responses/{id}, GET /v1/responses/{id}/input_items, POST /v1/chat/completions and GET /v1/models.`, type: "invalid_request_error", param: null, code: "unknown_url" }));
   }
   const handler = route.methods[request.method];
   if (!handler) {
