@@ -349,8 +349,7 @@ function reasoningCollector(options: ToChatOptions, model: string) {
       const field = fieldFor(item);
       if (!field) return false;
       // Raw reasoning text when the client kept it, else the summary (what this bridge streams by default).
-      const parts = Array.isArray(item.content) ? item.content : Array.isArray(item.summary) ? item.summary : [];
-      const text = parts.filter(isObject).map((p) => (typeof p.text === "string" ? p.text : "")).join("");
+      const text = partsText(item.content) || partsText(item.summary);
       if (!text) return false;
       pending[field] = (pending[field] ?? "") + text;
       return true;
@@ -362,6 +361,11 @@ function reasoningCollector(options: ToChatOptions, model: string) {
       }
     },
   };
+}
+
+/** The text of reasoning parts (`reasoning_text` or `summary_text`), joined; "" for anything else. */
+function partsText(parts: unknown): string {
+  return Array.isArray(parts) ? parts.filter(isObject).map((p) => (typeof p.text === "string" ? p.text : "")).join("") : "";
 }
 
 function textOf(content: unknown, param: string, allowed: readonly string[]): string {

@@ -46,6 +46,14 @@ describe("reasoning goes back where it came from, with no configuration", () => 
     expect(messages[0]).toMatchObject({ reasoning_content: "The user greets me; answer briefly." });
   });
 
+  it("an empty or null content falls back to the summary (Codex sends content: null)", () => {
+    const id = markReasoningId("rs_1", { field: "reasoning_content", upstream: upstreamTag("m") });
+    for (const content of [null, []]) {
+      const input = [{ type: "reasoning", id, content, summary: [{ type: "summary_text", text: "from summary" }] }, { role: "assistant", content: "a" }] as Input;
+      expect(toChatRequest({ model: "m", input }).request.messages[0]).toMatchObject({ reasoning_content: "from summary" });
+    }
+  });
+
   it("never to another upstream: a model switch, or an explicitly named other upstream, drops it", async () => {
     const switched = await roundTrip(withCall(up.deepseekReasoning), ds, { model: "gpt-strict" });
     expect(switched[0]).not.toHaveProperty("reasoning_content");
