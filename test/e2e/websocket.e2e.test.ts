@@ -1,4 +1,10 @@
+import { execFile } from "node:child_process";
+import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { promisify } from "node:util";
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
+import { readmeSnippet } from "../runtimes/harness.ts";
 import { seen } from "../support/scripted-upstream.ts";
 import { type Stack, startStack } from "../support/stack.ts";
 
@@ -96,5 +102,19 @@ describe("the Responses WebSocket, end to end", () => {
     const messages = (seen.requests.at(-1)!.body as { messages: Array<{ content: string }> }).messages;
     expect(messages[1]!.content).toContain("Hello from the scripted upstream.");
     ws.close();
+  });
+
+  it("the README's client example runs as written (against this Worker and the scripted model)", async () => {
+    const dir = mkdtempSync(join(tmpdir(), "ws-snippet-"));
+    try {
+      const code = readmeSnippet("websocket").replace("ws://127.0.0.1:8787", stack.url.replace("http", "ws")).replaceAll("deepseek-chat", "scripted-text");
+      writeFileSync(join(dir, "client.ts"), code);
+      const { stdout } = await promisify(execFile)(process.execPath, [join(dir, "client.ts")], { env: { ...process.env, BRIDGE_API_KEY: "sk-client" }, timeout: 30_000 });
+      expect(stdout).toBe("Hello from the scripted upstream.".repeat(2));
+      const messages = (seen.requests.at(-1)!.body as { messages: Array<{ content: string }> }).messages;
+      expect(messages.map((m) => m.content)).toEqual(["Name a colour.", "Hello from the scripted upstream.", "Another one."]);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 });
