@@ -3,6 +3,8 @@ import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { promisify } from "node:util";
+import OpenAI from "openai";
+import { ResponsesWS } from "openai/resources/responses/ws";
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
 import { readmeSnippet } from "../runtimes/harness.ts";
 import { seen } from "../support/scripted-upstream.ts";
@@ -116,5 +118,33 @@ describe("the Responses WebSocket, end to end", () => {
     } finally {
       rmSync(dir, { recursive: true, force: true });
     }
+  });
+
+  it("the openai SDK's own WebSocket client (ResponsesWS) runs a tool loop over one socket; compact() round-trips", async () => {
+    const client = new OpenAI({ apiKey: "sk-client", baseURL: stack.baseURL, maxRetries: 0 });
+    const socket = new ResponsesWS(client);
+    const errors: unknown[] = [];
+    socket.on("error", (e) => errors.push(e));
+    const completed = () => new Promise<OpenAI.Responses.Response>((resolve) => socket.once("response.completed", (e) => resolve(e.response)));
+    try {
+      const tools = [{ type: "function" as const, name: "get_weather", strict: false, parameters: { type: "object", properties: { city: { type: "string" } }, required: ["city"] } }];
+      let done = completed();
+      socket.send({ type: "response.create", model: "scripted-tools", store: false, tools, input: "Weather in Paris?" });
+      const first = await done;
+      const call = first.output.find((o) => o.type === "function_call")!;
+      expect(call).toMatchObject({ name: "get_weather", arguments: '{"city":"Paris"}' });
+      done = completed();
+      socket.send({ type: "response.create", model: "scripted-tools", store: false, tools, previous_response_id: first.id, input: [{ type: "function_call_output", call_id: call.type === "function_call" ? call.call_id : "", output: "18°C" }] });
+      expect(JSON.stringify((await done).output)).toContain("The tool said: 18°C");
+      expect(errors).toEqual([]);
+    } finally {
+      socket.close();
+    }
+    // The SDK's compact(): its CompactedResponse parses, and its output starts the next request.
+    const compacted = await client.responses.compact({ model: "scripted-text", input: [{ role: "user", content: "Plan a trip" }] });
+    expect(compacted.object).toBe("response.compaction");
+    const next = await client.responses.create({ model: "scripted-text", input: [...(compacted.output as OpenAI.Responses.ResponseInputItem[]), { role: "user", content: "Go on." }] });
+    expect(next.status).toBe("completed");
+    expect(JSON.stringify(seen.requests.at(-1)!.body)).toContain("Summary of the earlier part of this conversation");
   });
 });
