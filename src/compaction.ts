@@ -6,7 +6,8 @@
  * context, as a user message the upstream can read.
  *
  * The summary is sealed (`seal.ts`, purpose `"compaction"`), so a client can
- * neither read nor forge what it carries back.
+ * neither read nor forge what it carries back. Not exported from `index.ts`:
+ * only the Worker compacts, and a browser bundle has no use for the prompt.
  */
 import { invalidRequest, ResponsesError } from "./errors.ts";
 import type { ItemExpander } from "./history.ts";

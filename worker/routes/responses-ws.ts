@@ -167,7 +167,7 @@ async function runCreate(frame: ResponsesRequest & { generate?: unknown }, ctx: 
   // The spec forbids `stream`/`stream_options` here, but Codex sends `stream: true`: a socket always streams, so both are ignored.
   const { generate, stream: _stream, stream_options: _options, ...body } = frame;
   if (body.background === true) {
-    throw invalidRequest("Background responses are not available over the WebSocket; send `background: true` to POST /v1/responses.", "background", "unsupported_parameter");
+    throw invalidRequest("`background` cannot be used on the WebSocket: a socket streams each response as it runs (Open Responses forbids the field here).", "background", "unsupported_parameter");
   }
   const prepared = await prepareResponse(body, ctx);
   // A prewarm (`generate: false`): the request is checked and remembered, nothing is generated, the upstream is not called.
