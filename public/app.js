@@ -176,7 +176,6 @@ class Timeline {
     this.close(lane, response.status);
     const usage = response.usage;
     const facts = [["after", `${(this.now() / 1000).toFixed(2)} s`]];
-    if (response.error) facts.push(["error", `${response.error.code}: ${response.error.message}`]);
     if (response.incomplete_details) facts.push(["reason", response.incomplete_details.reason]);
     if (usage) {
       facts.push(["input tokens", usage.input_tokens], ["output tokens", usage.output_tokens], ["total", usage.total_tokens]);
@@ -185,7 +184,8 @@ class Timeline {
     } else facts.push(["usage", "not sent"]);
     const list = el("dl", {}, ...facts.flatMap(([k, v]) => [el("dt", { textContent: k }), el("dd", { textContent: String(v) })]));
     const terminal = $("#terminal");
-    terminal.replaceChildren(el("span", { className: `badge badge--${response.status}`, textContent: `response.${response.status}` }), list);
+    const error = response.error ? el("p", { className: "terminal-error", textContent: `${response.error.code}: ${response.error.message}` }) : null;
+    terminal.replaceChildren(...[el("span", { className: `badge badge--${response.status}`, textContent: `response.${response.status}` }), list, error].filter(Boolean));
     terminal.hidden = false;
     this.showOutput(response);
   }
