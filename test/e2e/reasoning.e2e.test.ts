@@ -36,6 +36,8 @@ describe("reasoning round trip through wrangler dev, no configuration", () => {
       const call = response.output.find((o) => o.type === "function_call");
       input.push(call ? { type: "function_call_output", call_id: call.call_id, output: "18C" } : { role: "user", content: "And tomorrow?" });
     }
+    // Three requests, no second attempts: the reasoning went back the first time, every time.
+    expect(seen.requests.filter((r) => (r.body as { model?: string }).model === "scripted-deepseek-tools")).toHaveLength(3);
     const last = seen.requests.at(-1)!.body as { messages: Message[] };
     expect(last.messages.filter((m) => m.role === "assistant").map((m) => m.reasoning_content)).toEqual(["Thinking it over (turn 0).", "Thinking it over (turn 1)."]);
 

@@ -63,7 +63,8 @@ describe("DeepSeek thinking mode through a tool loop, default settings", () => {
       const third = await turn(call, { model, input: history, stream });
       expect(third.status, third.error?.message).toBe(200);
 
-      // What DeepSeek got back: each assistant turn's own reasoning, in reasoning_content.
+      // What DeepSeek got back, first time every time: each assistant turn's own reasoning, in reasoning_content.
+      expect(sent).toHaveLength(3);
       const assistants = sent.at(-1)!.filter((m) => m.role === "assistant");
       expect(assistants.map((m) => m.reasoning_content)).toEqual([first.output[0]!.summary![0]!.text, second.output[0]!.summary![0]!.text]);
       expect(assistants[0]!.reasoning_content).toBe("Thinking it over (turn 0).");
@@ -206,6 +207,7 @@ describe("include: reasoning.encrypted_content (store: false clients that keep o
       const fc = r.output.find((o) => o.type === "function_call");
       history.push(fc ? output(fc) : { role: "user", content: "And tomorrow?" });
     }
+    expect(sent).toHaveLength(3);
     expect(sent[2]!.filter((m) => m.role === "assistant").map((m) => m.reasoning_content)).toEqual(["Thinking it over (turn 0).", "Thinking it over (turn 1)."]);
     expect(JSON.stringify(sent)).not.toContain("rb1.");
   });
@@ -256,6 +258,7 @@ describe("with stored state", () => {
       stream: true,
     });
     expect(second.status, second.error?.message).toBe(200);
+    expect(sent).toHaveLength(2);
     expect(sent[1]!.find((m) => m.role === "assistant")!.reasoning_content).toBe("Thinking it over (turn 0).");
   });
 
@@ -269,6 +272,7 @@ describe("with stored state", () => {
     expect(res2.status, JSON.stringify(r2)).toBe(200);
     const res3 = await stateful("/v1/responses", { method: "POST", body: JSON.stringify({ model: "scripted-deepseek-tools", tools, previous_response_id: r2.id, input: "And in Rome?" }) });
     expect(res3.status, await res3.clone().text()).toBe(200);
+    expect(sent).toHaveLength(3);
     expect(sent[2]!.filter((m) => m.role === "assistant").map((m) => m.reasoning_content)).toEqual(["Thinking it over (turn 0).", "Thinking it over (turn 1)."]);
   });
 });
