@@ -23,3 +23,20 @@ export function withReasoningContentEverywhere(request: ChatCompletionRequest): 
     messages: request.messages.map((m) => (m.role === "assistant" && typeof m.reasoning_content !== "string" ? { ...m, reasoning_content: "" } : m)),
   };
 }
+
+/**
+ * Upstreams (by identity: base URL + model) that have asked: later requests to
+ * them send reasoning that way the first time, instead of paying for a refused
+ * request each turn (after a model switch the older turns' reasoning never
+ * matches again). Per isolate, bounded like the sealer cache.
+ */
+const asked = new Set<string>();
+
+export function rememberAskedForReasoning(upstream: string): void {
+  if (asked.size >= 256) asked.clear();
+  asked.add(upstream);
+}
+
+export function hasAskedForReasoning(upstream: string): boolean {
+  return asked.has(upstream);
+}

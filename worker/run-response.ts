@@ -26,7 +26,7 @@ import {
 import { compactionExpander } from "../src/compaction.ts";
 import type { ModelRoute } from "./config.ts";
 import type { ClientContext } from "./context.ts";
-import { asksForReasoningContent, withReasoningContentEverywhere } from "./reasoning-retry.ts";
+import { asksForReasoningContent, hasAskedForReasoning, rememberAskedForReasoning, withReasoningContentEverywhere } from "./reasoning-retry.ts";
 import { callUpstream, forwardedHeaders, redact, upstreamError } from "./upstream.ts";
 
 /**
@@ -45,8 +45,9 @@ export interface PreparedResponse {
   reasoningSealer: Sealer | null;
   /**
    * With the automatic reasoning policy: the translation to send once more when the upstream
-   * answers that it needs `reasoning_content` back (DeepSeek's 400); null once used, or when
-   * an explicit REASONING_HISTORY decides.
+   * answers that it needs `reasoning_content` back (DeepSeek's 400); null once used, when this
+   * upstream already asked before (it then gets that translation first), or when an explicit
+   * REASONING_HISTORY decides.
    */
   reasoningRetry: (() => ChatRequestTranslation) | null;
   /** Headers for the client: dropped hosted tools, then the upstream's rate-limit hints. */
@@ -85,14 +86,15 @@ export async function prepareResponse(request: ResponsesRequest, ctx: ClientCont
   const upstream = upstreamIdentity(route);
   const reasoningHistory = route.reasoningHistory ?? config.translate.reasoningHistory ?? "auto";
   const translate = (history: typeof reasoningHistory) => toChatRequest(expanded.request, { ...config.translate, reasoningHistory: history, upstream, model: () => route.model });
-  const translation = translate(reasoningHistory);
-  const reasoningRetry =
-    reasoningHistory === "auto"
-      ? () => {
-          const retry = translate("reasoning_content");
-          return { ...retry, request: withReasoningContentEverywhere(retry.request) };
-        }
-      : null;
+  // What DeepSeek's thinking mode asks for: every item's text in reasoning_content, an empty one where a turn has none.
+  const everyReasoning = () => {
+    const t = translate("reasoning_content");
+    return { ...t, request: withReasoningContentEverywhere(t.request) };
+  };
+  const auto = reasoningHistory === "auto";
+  const learned = auto && hasAskedForReasoning(upstream);
+  const translation = learned ? everyReasoning() : translate(reasoningHistory);
+  const reasoningRetry = auto && !learned ? everyReasoning : null;
   const headers: Record<string, string> = {};
   if (translation.dropped.length) headers["x-responses-bridge-dropped-tools"] = translation.dropped.join(", ");
   const ids = store?.ids?.(typeof request.previous_response_id === "string" ? request.previous_response_id : null) ?? createIdGenerator();
@@ -147,6 +149,7 @@ async function openUpstream(prepared: PreparedResponse, ctx: ClientContext, stre
     // Reasoning whose origin is unknown (or a turn without any) was held back; this upstream says it needs it.
     const retry = prepared.reasoningRetry;
     if (retry && asksForReasoningContent(error.status, error.message)) {
+      rememberAskedForReasoning(upstreamIdentity(prepared.route));
       prepared.reasoningRetry = null;
       prepared.translation = retry();
       return openUpstream(prepared, ctx, stream);

@@ -88,8 +88,9 @@ describe("DeepSeek thinking mode through a tool loop, default settings", () => {
     expect(sent[2]!.filter((m) => m.role === "assistant").map((m) => m.reasoning_content)).toEqual(["Thinking it over (turn 0).", "Thinking it over (turn 1)."]);
   });
 
+  // A DeepSeek upstream that asked once is remembered (per isolate), so the tests that make it ask use models of their own.
   it("reasoning of unknown origin (ids dropped by the client): DeepSeek's 400, then one more request with it, which succeeds", async () => {
-    const model = "scripted-deepseek-tools";
+    const model = "scripted-deepseek-tools-ids";
     const first = await turn(call, { model, input: "Weather in Paris?" });
     const stripped = first.output.map(({ id: _id, ...item }) => item);
     sent = [];
@@ -99,19 +100,27 @@ describe("DeepSeek thinking mode through a tool loop, default settings", () => {
     expect(sent.map((messages) => messages.find((m) => m.role === "assistant")!.reasoning_content)).toEqual([undefined, "Thinking it over (turn 0)."]);
   });
 
-  it("a model switch on the same DeepSeek server (flash → pro) is refused once, then sent with the reasoning", async () => {
+  it("a model switch on the same DeepSeek server (flash → pro) is refused once, then sent with the reasoning; later turns go right the first time", async () => {
     const first = await turn(call, { model: "scripted-deepseek-tools", input: "Weather in Paris?", stream: true });
     sent = [];
-    const next = await turn(call, { model: "scripted-deepseek-pro-tools", input: [{ role: "user", content: "Weather in Paris?" }, ...first.output, output(first.output[1]!)], stream: true });
+    const history: unknown[] = [{ role: "user", content: "Weather in Paris?" }, ...first.output, output(first.output[1]!)];
+    const next = await turn(call, { model: "scripted-deepseek-pro-tools", input: history, stream: true });
     expect(next.status, next.error?.message).toBe(200);
     expect(sent).toHaveLength(2);
     expect(sent[1]!.find((m) => m.role === "assistant")!.reasoning_content).toBe("Thinking it over (turn 0).");
+    // The flash turn's reasoning never matches pro; pro has asked once, so it now gets reasoning without asking.
+    history.push(...next.output, { role: "user", content: "And in Rome?" });
+    sent = [];
+    const third = await turn(call, { model: "scripted-deepseek-pro-tools", input: history, stream: true });
+    expect(third.status, third.error?.message).toBe(200);
+    expect(sent).toHaveLength(1);
+    expect(sent[0]!.filter((m) => m.role === "assistant").map((m) => m.reasoning_content)).toEqual(["Thinking it over (turn 0).", "Thinking it over (turn 1)."]);
   });
 
   it("an assistant turn with no reasoning at all gets an empty reasoning_content on the second attempt", async () => {
-    const first = await turn(call, { model: "scripted-deepseek-tools", input: "Weather in Paris?" });
+    const first = await turn(call, { model: "scripted-deepseek-tools-bare", input: "Weather in Paris?" });
     sent = [];
-    const next = await turn(call, { model: "scripted-deepseek-tools", input: [{ role: "user", content: "Weather in Paris?" }, first.output[1], output(first.output[1]!)] });
+    const next = await turn(call, { model: "scripted-deepseek-tools-bare", input: [{ role: "user", content: "Weather in Paris?" }, first.output[1], output(first.output[1]!)] });
     expect(next.status, next.error?.message).toBe(200);
     expect(sent.map((messages) => messages.find((m) => m.role === "assistant")!.reasoning_content)).toEqual([undefined, ""]);
   });
@@ -233,7 +242,7 @@ describe("include: reasoning.encrypted_content (store: false clients that keep o
     // …while another Worker secret cannot open this one's tokens: DeepSeek gets no reasoning text, only the empty stand-in.
     sent = [];
     await turn(bridge({ BRIDGE_SECRET: "another-secret" }), {
-      model: "scripted-deepseek-tools",
+      model: "scripted-deepseek-tools-other",
       input: [{ role: "user", content: "Weather in Paris?" }, { type: "reasoning", summary: [], encrypted_content: real }, first.output[1], output(first.output[1]!)],
     });
     expect(sent.map((messages) => messages.find((m) => m.role === "assistant")!.reasoning_content)).toEqual([undefined, ""]);
