@@ -36,6 +36,10 @@ export function upstreamTag(identity: string): string {
   return (h >>> 0).toString(16).padStart(8, "0");
 }
 
+export function isReasoningField(v: unknown): v is ReasoningField {
+  return typeof v === "string" && Object.hasOwn(CODES, v);
+}
+
 /** `id` with the origin appended. */
 export function markReasoningId(id: string, origin: ReasoningOrigin): string {
   return `${id}_${CODES[origin.field]}${origin.upstream}`;

@@ -1,15 +1,15 @@
 import type { ConversationItem } from "./store.ts";
 import type { ItemExpander } from "./history.ts";
 import { isObject } from "./is-object.ts";
-import { markReasoningId, type ReasoningField, reasoningOrigin, unmarkedId } from "./reasoning-origin.ts";
+import { isReasoningField, markReasoningId, type ReasoningField, reasoningOrigin, unmarkedId } from "./reasoning-origin.ts";
 import type { OutputItem, ReasoningItem } from "./responses-types.ts";
 import type { PendingEvents } from "./streams/event-pump.ts";
 import type { Sealer } from "./seal.ts";
 
 /**
- * Reasoning carried by the client as `encrypted_content`, for clients that
- * keep nothing else (`store: false` clients asking for
- * `include: ["reasoning.encrypted_content"]`: Codex, the AI SDK). The token is
+ * Reasoning carried by the client as `encrypted_content`, for `store: false`
+ * clients asking for `include: ["reasoning.encrypted_content"]` (Codex sends
+ * the token back with the summary; the AI SDK keeps nothing else). The token is
  * a `Sealer` token (purpose `"reasoning"`) holding the text and where it came
  * from, so a later request restores both; a token this bridge did not make
  * (OpenAI's own, another deployment's, a forged one) is dropped quietly and
@@ -22,10 +22,8 @@ interface SealedReasoning {
   upstream: string;
 }
 
-const FIELDS: readonly string[] = ["reasoning_content", "reasoning", "reasoning_details", "think"];
-
 function isSealedReasoning(v: unknown): v is SealedReasoning {
-  return isObject(v) && typeof v.text === "string" && typeof v.field === "string" && FIELDS.includes(v.field) && typeof v.upstream === "string";
+  return isObject(v) && typeof v.text === "string" && isReasoningField(v.field) && typeof v.upstream === "string";
 }
 
 /** Did the request ask for `encrypted_content` on reasoning items? */
