@@ -7,6 +7,8 @@ import { DENO, denoEnv, NODE, ROOT, run, userProject } from "./harness.ts";
 
 /** The library as a browser app ships it: src bundled with its one dependency, minified. Raise only with a reason. */
 const BUDGET = { minified: 48 * 1024, gzipped: 16 * 1024 };
+/** The same for an app that imports only the stream (the package is `sideEffects: false`). */
+const STREAM_BUDGET = { minified: 32 * 1024, gzipped: 11 * 1024 };
 
 const pkg = JSON.parse(readFileSync(join(ROOT, "package.json"), "utf8")) as { version: string; dependencies: Record<string, string> };
 const deno = JSON.parse(readFileSync(join(ROOT, "deno.json"), "utf8")) as { version: string; exports: string; imports: Record<string, string> };
@@ -21,6 +23,21 @@ describe("the package", () => {
     expect(code.toString()).not.toMatch(/\bimport\s*[{("'*]|\bfrom\s*["']/);
     expect(code.byteLength).toBeLessThan(BUDGET.minified);
     expect(gzipSync(code, { level: 9 }).byteLength).toBeLessThan(BUDGET.gzipped);
+  });
+
+  it(`what a page that only streams ships (ChatToResponsesStream, tree-shaken) stays within ${STREAM_BUDGET.minified / 1024} KiB (${STREAM_BUDGET.gzipped / 1024} KiB gzipped)`, async () => {
+    const result = await build({
+      stdin: { contents: 'export { ChatToResponsesStream } from "./src/index.ts";', resolveDir: ROOT, loader: "js" },
+      bundle: true,
+      minify: true,
+      format: "esm",
+      platform: "neutral",
+      write: false,
+      logLevel: "silent",
+    });
+    const code = result.outputFiles[0]!.contents;
+    expect(code.byteLength).toBeLessThan(STREAM_BUDGET.minified);
+    expect(gzipSync(code, { level: 9 }).byteLength).toBeLessThan(STREAM_BUDGET.gzipped);
   });
 
   it("a bundler resolves it by name through its exports (esbuild, browser platform)", async () => {
