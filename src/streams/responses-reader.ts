@@ -123,6 +123,14 @@ export function createResponsesReader(upstream: UpstreamBody, options: Responses
     options.onEnd?.(core.response);
   }
 
+  function failIdle(): void {
+    core.fail({
+      code: "upstream_idle_timeout",
+      type: "upstream_error",
+      message: `Upstream sent nothing for ${idleMs / 1000} s (idle timeout); it was cancelled and the response is incomplete.`,
+    });
+  }
+
   async function read(): Promise<void> {
     if (!reader) {
       core.fail({ code: "server_error", type: "upstream_error", message: "Upstream answered without a body." });
@@ -142,6 +150,8 @@ export function createResponsesReader(upstream: UpstreamBody, options: Responses
       } catch (e) {
         reading = false;
         pendingRead = null;
+        // workerd rejects a read pending when the watchdog cancels; the cause is still the timeout.
+        if (timedOut) return failIdle();
         core.fail({
           code: "upstream_disconnected",
           type: "upstream_error",
@@ -151,14 +161,7 @@ export function createResponsesReader(upstream: UpstreamBody, options: Responses
       }
       reading = false;
       pendingRead = null;
-      if (timedOut) {
-        core.fail({
-          code: "upstream_idle_timeout",
-          type: "upstream_error",
-          message: `Upstream sent nothing for ${Math.round(idleMs / 1000)} s (idle timeout); it was cancelled and the response is incomplete.`,
-        });
-        return;
-      }
+      if (timedOut) return failIdle();
       const now = (lastActivity = clock());
       if (r.done) {
         pump.end();
