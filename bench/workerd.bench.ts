@@ -1,0 +1,220 @@
+/**
+ * `npm run bench:workerd`: what the Worker costs in workerd, where it really
+ * runs, against a do-nothing stream, measured side by side in one run.
+ *
+ * Starts a local chat-completions server (one token per chunk, one chunk per
+ * HTTP write, paced) and `wrangler dev` over `bench/workerd/worker.ts` (the
+ * product Worker plus two baselines), then streams the same answer through
+ * `POST /v1/responses`, a do-nothing `TransformStream` proxy and native
+ * pass-through, interleaved, and reads the CPU time of the workerd processes
+ * from /proc/<pid>/stat around each stream. Prints CPU per 1,000 tokens and
+ * ratios as Markdown (paste into the README), then the same for the opt-in
+ * coalescing (STREAM_COALESCE_MS) off/on at 50 and 500 tokens per second.
+ *
+ * Linux only (/proc). Environment: BENCH_TOKENS (default 4000), BENCH_TPS
+ * (default 1000), BENCH_REPS (default 3).
+ */
+import { type ChildProcess, execFileSync, spawn } from "node:child_process";
+import { once } from "node:events";
+import { readdirSync, readFileSync } from "node:fs";
+import { createServer, type Server } from "node:http";
+
+const TOKENS = Number(process.env.BENCH_TOKENS ?? 4000);
+const TPS = Number(process.env.BENCH_TPS ?? 1000);
+const REPS = Number(process.env.BENCH_REPS ?? 3);
+const TICK_MS = 1000 / Number(execFileSync("getconf", ["CLK_TCK"]).toString().trim());
+const root = new URL("..", import.meta.url).pathname;
+
+// ---- the upstream: `model` says how many tokens at what rate, e.g. "bench-4000-1000" ----
+
+const chunk = (delta: Record<string, unknown>, finish: string | null = null) =>
+  `data: ${JSON.stringify({ id: "chatcmpl-bench", object: "chat.completion.chunk", created: 1_761_000_000, model: "bench", system_fingerprint: "fp_bench", choices: [{ index: 0, delta, logprobs: null, finish_reason: finish }] })}\n\n`;
+
+function startUpstream(): Promise<{ server: Server; url: string }> {
+  const server = createServer(async (req, res) => {
+    let body = "";
+    for await (const c of req) body += c;
+    if (!req.url?.endsWith("/chat/completions")) {
+      res.writeHead(200, { "content-type": "application/json" });
+      return res.end('{"object":"list","data":[]}');
+    }
+    const [, n, tps] = ((JSON.parse(body) as { model: string }).model.match(/^bench-(\d+)-(\d+)$/) ?? []).map(Number);
+    res.writeHead(200, { "content-type": "text/event-stream" });
+    res.write(chunk({ role: "assistant", content: "" }));
+    const start = performance.now();
+    for (let i = 0; i < n!; i++) {
+      // Paced against the clock, so a late timer does not slow the whole answer down.
+      const due = start + (i * 1000) / tps!;
+      const wait = due - performance.now();
+      if (wait > 0) await new Promise((r) => setTimeout(r, wait));
+      res.write(chunk({ content: ` tok${i}` }));
+    }
+    res.write(chunk({}, "stop"));
+    res.write(`data: ${JSON.stringify({ id: "chatcmpl-bench", object: "chat.completion.chunk", created: 1_761_000_000, model: "bench", choices: [], usage: { prompt_tokens: 10, completion_tokens: n, total_tokens: n! + 10 } })}\n\n`);
+    res.end("data: [DONE]\n\n");
+  });
+  return new Promise((resolve) => server.listen(0, "127.0.0.1", () => resolve({ server, url: `http://127.0.0.1:${(server.address() as { port: number }).port}` })));
+}
+
+// ---- workerd under wrangler dev, and its CPU ----
+
+async function startWrangler(upstream: string, vars: Record<string, string>): Promise<{ url: string; child: ChildProcess; stop(): Promise<void> }> {
+  const port = 30_000 + Math.floor(Math.random() * 10_000);
+  const args = ["dev", "--local", "--config", "bench/workerd/wrangler.toml", "--ip", "127.0.0.1", "--port", String(port), "--inspector-port", String(port + 1), "--show-interactive-dev-session=false", "--var", `UPSTREAM_BASE_URL:${upstream}/v1`];
+  for (const [k, v] of Object.entries(vars)) args.push("--var", `${k}:${v}`);
+  const child = spawn(`${root}node_modules/.bin/wrangler`, args, {
+    cwd: root,
+    env: { ...process.env, WRANGLER_SEND_METRICS: "false", CLOUDFLARE_CF_FETCH_ENABLED: "false", WRANGLER_LOG: "warn", CI: "true", NO_UPDATE_NOTIFIER: "1" },
+    stdio: ["ignore", "pipe", "pipe"],
+  });
+  let log = "";
+  child.stdout!.on("data", (d) => (log += d));
+  child.stderr!.on("data", (d) => (log += d));
+  const url = `http://127.0.0.1:${port}`;
+  const deadline = Date.now() + 90_000;
+  for (;;) {
+    if (child.exitCode !== null) throw new Error(`wrangler dev exited:\n${log}`);
+    try {
+      await (await fetch(`${url}/v1/models`)).arrayBuffer();
+      break;
+    } catch {
+      if (Date.now() > deadline) throw new Error(`wrangler dev did not start:\n${log}`);
+      await new Promise((r) => setTimeout(r, 250));
+    }
+  }
+  return {
+    url,
+    child,
+    async stop() {
+      if (child.exitCode !== null) return;
+      child.kill("SIGTERM");
+      const t = setTimeout(() => child.kill("SIGKILL"), 5000);
+      await once(child, "exit");
+      clearTimeout(t);
+    },
+  };
+}
+
+/** CPU ticks (user + system) of every workerd process under `pid`. */
+function workerdTicks(pid: number): number {
+  const procs: Array<{ pid: number; ppid: number; comm: string; ticks: number }> = [];
+  for (const d of readdirSync("/proc")) {
+    if (!/^\d+$/.test(d)) continue;
+    try {
+      const stat = readFileSync(`/proc/${d}/stat`, "utf8");
+      const close = stat.lastIndexOf(")");
+      const comm = stat.slice(stat.indexOf("(") + 1, close);
+      const f = stat.slice(close + 2).split(" ");
+      // Fields after the name: state(3) ppid(4) … utime(14) stime(15), numbered from 1 in proc(5).
+      procs.push({ pid: Number(d), ppid: Number(f[1]), comm, ticks: Number(f[11]) + Number(f[12]) });
+    } catch {
+      // Gone meanwhile.
+    }
+  }
+  const under = new Set([pid]);
+  for (let grew = true; grew; ) {
+    grew = false;
+    for (const p of procs) if (!under.has(p.pid) && under.has(p.ppid)) (under.add(p.pid), (grew = true));
+  }
+  return procs.filter((p) => under.has(p.pid) && p.comm.includes("workerd")).reduce((n, p) => n + p.ticks, 0);
+}
+
+interface Sample {
+  cpuMs: number;
+  tokens: number;
+  reads: number;
+}
+
+/**
+ * workerd's own CPU rate while idle (ms of CPU per ms of wall time): wrangler dev's
+ * runtime ticks along without requests too, and slow streams would be charged for it.
+ */
+async function idleRate(pid: number): Promise<number> {
+  const t0 = performance.now();
+  const before = workerdTicks(pid);
+  await new Promise((r) => setTimeout(r, 3000));
+  return ((workerdTicks(pid) - before) * TICK_MS) / (performance.now() - t0);
+}
+
+/** Streams `streams` answers at once through `path`; the workerd CPU they cost, less its idle rate over the same time. */
+async function measure(base: string, pid: number, path: string, tokens: number, tps: number, streams = 1, idle = 0): Promise<Sample> {
+  const t0 = performance.now();
+  const before = workerdTicks(pid);
+  let reads = 0;
+  await Promise.all(
+    Array.from({ length: streams }, async () => {
+      const res = await fetch(`${base}${path}`, { method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify({ model: `bench-${tokens}-${tps}`, input: "hi", stream: true, stream_options: { include_usage: true } }) });
+      const reader = res.body!.getReader();
+      let text = "";
+      const dec = new TextDecoder();
+      for (;;) {
+        const { value, done } = await reader.read();
+        if (done) break;
+        reads++;
+        text += dec.decode(value, { stream: true });
+      }
+      if (!text.includes("[DONE]")) throw new Error(`${path}: stream did not finish: …${text.slice(-300)}`);
+      if (path === "/v1/responses" && !text.includes("response.completed")) throw new Error(`${path}: no response.completed: …${text.slice(-300)}`);
+    }),
+  );
+  // Let workerd finish its bookkeeping for the request before reading its CPU.
+  await new Promise((r) => setTimeout(r, 100));
+  return { cpuMs: (workerdTicks(pid) - before) * TICK_MS - idle * (performance.now() - t0), tokens: tokens * streams, reads };
+}
+
+const per1k = (s: Sample[]) => (s.reduce((n, x) => n + x.cpuMs, 0) / s.reduce((n, x) => n + x.tokens, 0)) * 1000;
+const f1 = (n: number) => n.toFixed(1);
+const f2 = (n: number) => n.toFixed(2);
+
+class Done extends Error {}
+const upstream = await startUpstream();
+const rows: string[] = [];
+try {
+  // ---- side by side: the Worker, the do-nothing stream, native pass-through ----
+  const w = await startWrangler(upstream.url, {});
+  let idle = 0;
+  const paths: Record<string, Sample[]> = { "/v1/responses": [], "/bench/identity": [], "/bench/native": [] };
+  // Other stream shapes for the same conversion, for profiling (BENCH_SHAPES=1).
+  if (process.env.BENCH_SHAPES) for (const s of ["identity-writer", "bytes", "default", "floor-pull", "floor-codec", "floor-parse"]) paths[`/bench/shape/${s}`] = [];
+  try {
+    // Warm up: JIT and connections.
+    for (const p of Object.keys(paths)) await measure(w.url, w.child.pid!, p, 200, 10_000);
+    idle = await idleRate(w.child.pid!);
+    for (let r = 0; r < REPS; r++) for (const [p, list] of Object.entries(paths)) list.push(await measure(w.url, w.child.pid!, p, TOKENS, TPS, 1, idle));
+  } finally {
+    await w.stop();
+  }
+  const identity = per1k(paths["/bench/identity"]!);
+  const reads = (s: Sample[]) => Math.round(s.reduce((n, x) => n + x.reads, 0) / s.length);
+  rows.push(`workerd (wrangler dev), ${TOKENS}-token answer at ${TPS} tok/s, one token per upstream chunk, ${REPS} runs each, interleaved; CPU of the workerd processes less their idle rate (${(idle * 1000).toFixed(1)} ms/s)\n`);
+  rows.push("| path | CPU per 1,000 tokens | × do-nothing stream | client reads per answer |", "|---|---:|---:|---:|");
+  const names: Record<string, string> = { "/v1/responses": "`POST /v1/responses` (this Worker)", "/bench/identity": "do-nothing `TransformStream` proxy, same headers", "/bench/native": "native pass-through, `new Response(upstream.body)`" };
+  for (const [p, list] of Object.entries(paths)) rows.push(`| ${names[p] ?? p} | ${f1(per1k(list))} ms | ${f2(per1k(list) / identity)} | ${reads(list)} |`);
+
+  // ---- opt-in coalescing, at 50 and 500 tokens per second ----
+  rows.push("", "STREAM_COALESCE_MS off (0) and on (20), CPU per 1,000 tokens of `POST /v1/responses`, 4 concurrent streams\n");
+  rows.push("| rate | off | on (20 ms) | on / off |", "|---|---:|---:|---:|");
+  if (process.env.BENCH_SHAPES) throw new Done();
+  const rates: Array<[number, number]> = [
+    [50, 200],
+    [500, 1000],
+  ];
+  const results: Record<string, Record<number, number>> = { off: {}, on: {} };
+  for (const [mode, vars] of [["off", {}], ["on", { STREAM_COALESCE_MS: "20" }]] as const) {
+    const ww = await startWrangler(upstream.url, vars);
+    try {
+      await measure(ww.url, ww.child.pid!, "/v1/responses", 200, 10_000);
+      const idleHere = await idleRate(ww.child.pid!);
+      for (const [tps, tokens] of rates) results[mode]![tps] = per1k([await measure(ww.url, ww.child.pid!, "/v1/responses", tokens, tps, 4, idleHere)]);
+    } finally {
+      await ww.stop();
+    }
+  }
+  for (const [tps] of rates) rows.push(`| ${tps} tok/s | ${f1(results.off![tps]!)} ms | ${f1(results.on![tps]!)} ms | ${f2(results.on![tps]! / results.off![tps]!)} |`);
+} catch (e) {
+  if (!(e instanceof Done)) throw e;
+} finally {
+  upstream.server.closeAllConnections();
+  upstream.server.close();
+}
+console.log(`\n${rows.join("\n")}\n`);
