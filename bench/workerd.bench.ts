@@ -14,16 +14,15 @@
  * Linux only (/proc). Environment: BENCH_TOKENS (default 4000), BENCH_TPS
  * (default 1000), BENCH_REPS (default 3).
  */
-import { type ChildProcess, execFileSync, spawn } from "node:child_process";
-import { once } from "node:events";
+import { execFileSync } from "node:child_process";
 import { readdirSync, readFileSync } from "node:fs";
 import { createServer, type Server } from "node:http";
+import { startWorker } from "../test/support/start-worker.ts";
 
 const TOKENS = Number(process.env.BENCH_TOKENS ?? 4000);
 const TPS = Number(process.env.BENCH_TPS ?? 1000);
 const REPS = Number(process.env.BENCH_REPS ?? 3);
 const TICK_MS = 1000 / Number(execFileSync("getconf", ["CLK_TCK"]).toString().trim());
-const root = new URL("..", import.meta.url).pathname;
 
 // ---- the upstream: `model` says how many tokens at what rate, e.g. "bench-4000-1000" ----
 
@@ -58,41 +57,8 @@ function startUpstream(): Promise<{ server: Server; url: string }> {
 
 // ---- workerd under wrangler dev, and its CPU ----
 
-async function startWrangler(upstream: string, vars: Record<string, string>): Promise<{ url: string; child: ChildProcess; stop(): Promise<void> }> {
-  const port = 30_000 + Math.floor(Math.random() * 10_000);
-  const args = ["dev", "--local", "--config", "bench/workerd/wrangler.toml", "--ip", "127.0.0.1", "--port", String(port), "--inspector-port", String(port + 1), "--show-interactive-dev-session=false", "--var", `UPSTREAM_BASE_URL:${upstream}/v1`];
-  for (const [k, v] of Object.entries(vars)) args.push("--var", `${k}:${v}`);
-  const child = spawn(`${root}node_modules/.bin/wrangler`, args, {
-    cwd: root,
-    env: { ...process.env, WRANGLER_SEND_METRICS: "false", CLOUDFLARE_CF_FETCH_ENABLED: "false", WRANGLER_LOG: "warn", CI: "true", NO_UPDATE_NOTIFIER: "1" },
-    stdio: ["ignore", "pipe", "pipe"],
-  });
-  let log = "";
-  child.stdout!.on("data", (d) => (log += d));
-  child.stderr!.on("data", (d) => (log += d));
-  const url = `http://127.0.0.1:${port}`;
-  const deadline = Date.now() + 90_000;
-  for (;;) {
-    if (child.exitCode !== null) throw new Error(`wrangler dev exited:\n${log}`);
-    try {
-      await (await fetch(`${url}/v1/models`)).arrayBuffer();
-      break;
-    } catch {
-      if (Date.now() > deadline) throw new Error(`wrangler dev did not start:\n${log}`);
-      await new Promise((r) => setTimeout(r, 250));
-    }
-  }
-  return {
-    url,
-    child,
-    async stop() {
-      if (child.exitCode !== null) return;
-      child.kill("SIGTERM");
-      const t = setTimeout(() => child.kill("SIGKILL"), 5000);
-      await once(child, "exit");
-      clearTimeout(t);
-    },
-  };
+function startWrangler(upstream: string, vars: Record<string, string>) {
+  return startWorker(upstream, 30_000 + Math.floor(Math.random() * 5_000) * 2, vars, "bench/workerd/wrangler.toml");
 }
 
 /** CPU ticks (user + system) of every workerd process under `pid`. */
@@ -175,12 +141,13 @@ try {
   let idle = 0;
   const paths: Record<string, Sample[]> = { "/v1/responses": [], "/bench/identity": [], "/bench/native": [] };
   // Other stream shapes for the same conversion, for profiling (BENCH_SHAPES=1).
-  if (process.env.BENCH_SHAPES) for (const s of ["identity-writer", "bytes", "default", "floor-pull", "floor-codec", "floor-parse"]) paths[`/bench/shape/${s}`] = [];
+  const shapes = process.env.BENCH_SHAPES === "1" ? "identity-writer,bytes,default,floor-pull,floor-codec,floor-parse" : (process.env.BENCH_SHAPES ?? "");
+  for (const s of shapes.split(",").filter(Boolean)) paths[`/bench/shape/${s}`] = [];
   try {
     // Warm up: JIT and connections.
-    for (const p of Object.keys(paths)) await measure(w.url, w.child.pid!, p, 200, 10_000);
-    idle = await idleRate(w.child.pid!);
-    for (let r = 0; r < REPS; r++) for (const [p, list] of Object.entries(paths)) list.push(await measure(w.url, w.child.pid!, p, TOKENS, TPS, 1, idle));
+    for (const p of Object.keys(paths)) await measure(w.url, w.pid, p, 200, 10_000);
+    idle = await idleRate(w.pid);
+    for (let r = 0; r < REPS; r++) for (const [p, list] of Object.entries(paths)) list.push(await measure(w.url, w.pid, p, TOKENS, TPS, 1, idle));
   } finally {
     await w.stop();
   }
@@ -203,9 +170,9 @@ try {
   for (const [mode, vars] of [["off", {}], ["on", { STREAM_COALESCE_MS: "20" }]] as const) {
     const ww = await startWrangler(upstream.url, vars);
     try {
-      await measure(ww.url, ww.child.pid!, "/v1/responses", 200, 10_000);
-      const idleHere = await idleRate(ww.child.pid!);
-      for (const [tps, tokens] of rates) results[mode]![tps] = per1k([await measure(ww.url, ww.child.pid!, "/v1/responses", tokens, tps, 4, idleHere)]);
+      await measure(ww.url, ww.pid, "/v1/responses", 200, 10_000);
+      const idleHere = await idleRate(ww.pid);
+      for (const [tps, tokens] of rates) results[mode]![tps] = per1k([await measure(ww.url, ww.pid, "/v1/responses", tokens, tps, 4, idleHere)]);
     } finally {
       await ww.stop();
     }

@@ -143,12 +143,12 @@ describe("the consumer cancelling", () => {
     expect(u.cancelled).toBe(true);
   });
 
-  it("reads nothing ahead of its consumer", async () => {
+  it("reads at most one batch ahead of its consumer", async () => {
     const u = faultyBody(Array.from({ length: 20 }, (_, i) => frame(text(`t${i}`))), "stall");
     const reader = chatToResponsesSse(u.body, opts()).getReader();
     await reader.read();
     await new Promise((r) => setTimeout(r, 5));
-    expect(u.pulled).toBe(1);
+    expect(u.pulled).toBeLessThanOrEqual(2);
     await reader.cancel();
   });
 });

@@ -131,59 +131,63 @@ export function createResponsesReader(upstream: UpstreamBody, options: Responses
     });
   }
 
-  async function read(): Promise<void> {
-    if (!reader) {
-      core.fail({ code: "server_error", type: "upstream_error", message: "Upstream answered without a body." });
-      return;
-    }
-    if (!started) {
-      started = true;
-      if (idleMs > 0) arm(idleMs);
-    }
-    lastActivity = clock();
-    let batchStart = -1;
-    while (!core.ended) {
-      let r: ReadableStreamReadResult<Uint8Array>;
-      reading = true;
-      try {
-        r = await (pendingRead ?? reader.read());
-      } catch (e) {
-        reading = false;
-        pendingRead = null;
-        // workerd rejects a read pending when the watchdog cancels; the cause is still the timeout.
-        if (timedOut) return failIdle();
-        core.fail({
-          code: "upstream_disconnected",
-          type: "upstream_error",
-          message: `Upstream connection failed mid-stream (${describe(e)}); what arrived was sent and the response is incomplete.`,
-        });
-        return;
-      }
-      reading = false;
-      pendingRead = null;
-      if (timedOut) return failIdle();
-      const now = (lastActivity = clock());
-      if (r.done) {
-        pump.end();
-        return;
-      }
-      pump.feed(r.value);
-      if (!pump.ready || core.ended) continue;
-      if (coalesceMs <= 0) return;
-      // Coalescing (opt-in): more reads join this batch while the window is open.
-      if (batchStart < 0) batchStart = now;
-      const left = coalesceMs - (now - batchStart);
-      if (left <= 0) return;
-      reading = true;
-      pendingRead = reader.read();
-      if (!(await settlesWithin(pendingRead, left))) return;
-    }
+  function failDisconnected(e: unknown): void {
+    core.fail({
+      code: "upstream_disconnected",
+      type: "upstream_error",
+      message: `Upstream connection failed mid-stream (${describe(e)}); what arrived was sent and the response is incomplete.`,
+    });
   }
 
   return {
+    // One async frame per batch (the read loop is inline, not a second async function): each
+    // `await` costs a promise and a microtask turn, per upstream read.
     async pull(sink) {
       if (finished) return false;
-      await read();
+      if (!reader) core.fail({ code: "server_error", type: "upstream_error", message: "Upstream answered without a body." });
+      else {
+        if (!started) {
+          started = true;
+          if (idleMs > 0) arm(idleMs);
+        }
+        lastActivity = clock();
+        let batchStart = -1;
+        while (!core.ended) {
+          let r: ReadableStreamReadResult<Uint8Array>;
+          reading = true;
+          try {
+            r = await (pendingRead ?? reader.read());
+          } catch (e) {
+            reading = false;
+            pendingRead = null;
+            // workerd rejects a read pending when the watchdog cancels; the cause is still the timeout.
+            if (timedOut) failIdle();
+            else failDisconnected(e);
+            break;
+          }
+          reading = false;
+          pendingRead = null;
+          if (timedOut) {
+            failIdle();
+            break;
+          }
+          const now = (lastActivity = clock());
+          if (r.done) {
+            pump.end();
+            break;
+          }
+          pump.feed(r.value);
+          if (!pump.ready || core.ended) continue;
+          if (coalesceMs <= 0) break;
+          // Coalescing (opt-in): more reads join this batch while the window is open.
+          if (batchStart < 0) batchStart = now;
+          const left = coalesceMs - (now - batchStart);
+          if (left <= 0) break;
+          reading = true;
+          pendingRead = reader.read();
+          if (!(await settlesWithin(pendingRead, left))) break;
+        }
+      }
       if (finished) return false; // cancelled meanwhile
       if (options.beforeFlush) {
         const wait = options.beforeFlush(pump.pending);

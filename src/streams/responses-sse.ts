@@ -31,7 +31,8 @@ export function chatToResponsesSse(upstream: UpstreamBody, options: ResponsesRea
         return reader.cancel(reason);
       },
     },
-    // Nothing is read ahead of the consumer: backpressure reaches the upstream.
-    { highWaterMark: 0 },
+    // At most one batch read ahead of the consumer (so the upstream is read while the last
+    // batch is being written, as a pipe would); backpressure still reaches the upstream.
+    { highWaterMark: 1 },
   );
 }

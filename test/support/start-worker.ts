@@ -9,10 +9,16 @@ import { join } from "node:path";
  * of `upstream`, and resolves once it answers. Nothing leaves the machine:
  * local mode, no metrics, loopback only.
  */
-export async function startWorker(upstream: string, port: number, vars: Record<string, string> = {}): Promise<{ url: string; stop(): Promise<void>; output(): string }> {
+export async function startWorker(
+  upstream: string,
+  port: number,
+  vars: Record<string, string> = {},
+  /** Another wrangler config (the workerd benchmark's). */
+  config?: string,
+): Promise<{ url: string; pid: number; stop(): Promise<void>; output(): string }> {
   // Each Worker its own storage (stored responses' Durable Objects), gone when it stops: runs never see each other's state.
   const persist = mkdtempSync(join(tmpdir(), "responses-bridge-wrangler-"));
-  const args = ["dev", "--local", "--ip", "127.0.0.1", "--port", String(port), "--inspector-port", String(port + 1), "--show-interactive-dev-session=false", "--persist-to", persist, "--var", `UPSTREAM_BASE_URL:${upstream}/v1`];
+  const args = ["dev", "--local", ...(config ? ["--config", config] : []), "--ip", "127.0.0.1", "--port", String(port), "--inspector-port", String(port + 1), "--show-interactive-dev-session=false", "--persist-to", persist, "--var", `UPSTREAM_BASE_URL:${upstream}/v1`];
   for (const [k, v] of Object.entries(vars)) args.push("--var", `${k}:${v}`);
   const child: ChildProcess = spawn("wrangler", args, {
     cwd: new URL("../..", import.meta.url).pathname,
@@ -40,6 +46,7 @@ export async function startWorker(upstream: string, port: number, vars: Record<s
   }
   return {
     url,
+    pid: child.pid!,
     output: () => log,
     async stop() {
       if (child.exitCode === null) {
