@@ -170,12 +170,31 @@ c.push(finish);
 c.done();
 gc?.();
 const grown = process.memoryUsage().heapUsed - before;
+/** Added latency: from an upstream chunk becoming readable to its events reaching the consumer, one chunk at a time. */
+async function latency(n: number): Promise<number[]> {
+  let push!: (bytes: Uint8Array) => void;
+  const body = new ReadableStream<Uint8Array>({ start: (c) => void (push = (b) => c.enqueue(b)) });
+  const reader = chatToResponsesSse(body).getReader();
+  push(frames[0]!);
+  await reader.read();
+  const samples: number[] = [];
+  for (let i = 1; i <= n; i++) {
+    const t = performance.now();
+    push(frames[i]!);
+    await reader.read();
+    samples.push(performance.now() - t);
+  }
+  await reader.cancel();
+  return samples.sort((a, b) => a - b);
+}
+const lat = await latency(2_000);
 const budget = await measure(() => drain(chatToResponsesSse(source(framesOf(500)))));
 
 console.log(`\nNode ${process.version}, ${TOKENS}-token answer = ${frames.length} upstream reads, ${totalBytes} bytes, one process\n`);
 console.log("| pipeline | per answer | per token | × limit | × naive |\n|---|---:|---:|---:|---:|");
 for (const [name, ns] of rows) console.log(`| ${name} | ${us(ns)} µs | ${perToken(ns)} µs | ${(ns / results["limit"]!).toFixed(2)} | ${(ns / results["naive"]!).toFixed(2)} |`);
 console.log(`\npeer / this library: ${(results["peer"]! / ours).toFixed(2)}× (target ≥ 2.5); this library / limit: ${(ours / results["limit"]!).toFixed(2)} (≤ 1.1); / naive: ${(ours / results["naive"]!).toFixed(2)} (≤ 0.65)`);
+console.log(`added latency per chunk: median ${(lat[lat.length >> 1]! * 1000).toFixed(0)} µs, p99 ${(lat[Math.floor(lat.length * 0.99)]! * 1000).toFixed(0)} µs`);
 console.log(`converter alone, 500-chunk text answer: ${us(conv.avg)} µs (${(conv.avg / 500).toFixed(0)} ns/chunk)`);
 console.log(`heap kept after a 20,000-chunk answer${gc ? "" : " (run with --expose-gc for a clean figure)"}: ${(grown / 1024).toFixed(0)} KiB (its text alone: ${((20_000 * 8) / 1024).toFixed(0)} KiB)`);
 const perAnswerMs = budget.avg / 1e6;

@@ -12,7 +12,9 @@
  * coalescing (STREAM_COALESCE_MS) off/on at 50 and 500 tokens per second.
  *
  * Linux only (/proc). Environment: BENCH_TOKENS (default 4000), BENCH_TPS
- * (default 1000), BENCH_REPS (default 3).
+ * (default 1000), BENCH_REPS (default 3), BENCH_SHAPES=1 (also the floors of a pull
+ * shell: bytes forwarded untouched, then decoded and re-encoded, then each frame
+ * parsed), BENCH_SKIP_COALESCE=1.
  */
 import { execFileSync } from "node:child_process";
 import { readdirSync, readFileSync } from "node:fs";
@@ -140,8 +142,8 @@ try {
   const w = await startWrangler(upstream.url, {});
   let idle = 0;
   const paths: Record<string, Sample[]> = { "/v1/responses": [], "/bench/identity": [], "/bench/native": [] };
-  // Other stream shapes for the same conversion, for profiling (BENCH_SHAPES=1).
-  const shapes = process.env.BENCH_SHAPES === "1" ? "identity-writer,bytes,default,floor-pull,floor-codec,floor-parse" : (process.env.BENCH_SHAPES ?? "");
+  // The floors of a pull shell, for profiling (BENCH_SHAPES=1).
+  const shapes = process.env.BENCH_SHAPES === "1" ? "floor-pull,floor-codec,floor-parse" : (process.env.BENCH_SHAPES ?? "");
   for (const s of shapes.split(",").filter(Boolean)) paths[`/bench/shape/${s}`] = [];
   try {
     // Warm up: JIT and connections.
@@ -161,7 +163,7 @@ try {
   // ---- opt-in coalescing, at 50 and 500 tokens per second ----
   rows.push("", "STREAM_COALESCE_MS off (0) and on (20), CPU per 1,000 tokens of `POST /v1/responses`, 4 concurrent streams\n");
   rows.push("| rate | off | on (20 ms) | on / off |", "|---|---:|---:|---:|");
-  if (process.env.BENCH_SHAPES) throw new Done();
+  if (process.env.BENCH_SKIP_COALESCE) throw new Done();
   const rates: Array<[number, number]> = [
     [50, 200],
     [500, 1000],

@@ -11,13 +11,11 @@
  */
 import bridge, { type Env } from "../../worker/index.ts";
 import { EVENT_STREAM_HEADERS } from "../../worker/http.ts";
-import { createResponsesReader, type ResponsesRequest } from "../../src/index.ts";
-import { SseSink } from "../../src/streams/sse-sink.ts";
 
 export default {
   async fetch(request: Request, env: Env, ctx: ExecutionContext): Promise<Response> {
     const path = new URL(request.url).pathname;
-    if (path.startsWith("/bench/shape/")) return shape(path.slice("/bench/shape/".length), request, env, ctx);
+    if (path.startsWith("/bench/shape/")) return shape(path.slice("/bench/shape/".length), request, env);
     if (path !== "/bench/identity" && path !== "/bench/native") return bridge.fetch(request, env, ctx);
     const upstream = await fetch(`${env.UPSTREAM_BASE_URL}/chat/completions`, {
       method: "POST",
@@ -29,64 +27,14 @@ export default {
   },
 } satisfies ExportedHandler<Env>;
 
-/** Stream shapes tried for the Worker's SSE body (BENCH_SHAPES=1), all over the same reader core. */
-async function shape(kind: string, request: Request, env: Env, ctx: ExecutionContext): Promise<Response> {
-  const body = await request.text();
+/** The floors of a pull shell (BENCH_SHAPES), for profiling what each step costs. */
+async function shape(kind: string, request: Request, env: Env): Promise<Response> {
   const upstream = await fetch(`${env.UPSTREAM_BASE_URL}/chat/completions`, {
     method: "POST",
     headers: { "content-type": "application/json", accept: "text/event-stream", "accept-encoding": "identity" },
-    body,
+    body: await request.text(),
   });
-  if (kind.startsWith("floor-")) return floor(kind, upstream);
-  const reader = createResponsesReader(upstream, { request: JSON.parse(body) as ResponsesRequest });
-  const sink = new SseSink();
-  const next = async (): Promise<Uint8Array | null> => {
-    const more = await reader.pull(sink);
-    if (!more) sink.done();
-    return sink.take();
-  };
-  if (kind === "identity-writer") {
-    // Pushed into workerd's native IdentityTransformStream, read by the runtime without JS.
-    const { readable, writable } = new IdentityTransformStream();
-    const writer = writable.getWriter();
-    ctx.waitUntil(
-      (async () => {
-        try {
-          while (!reader.ended) {
-            const bytes = await next();
-            if (bytes) await writer.write(bytes);
-          }
-          await writer.close();
-        } catch (e) {
-          await reader.cancel(e);
-          writer.abort(e).catch(() => {});
-        }
-      })(),
-    );
-    return new Response(readable, { headers: EVENT_STREAM_HEADERS });
-  }
-  if (kind === "bytes") {
-    const stream = new ReadableStream({
-      type: "bytes",
-      async pull(c) {
-        const bytes = await next();
-        if (bytes) c.enqueue(bytes);
-        if (reader.ended) c.close();
-      },
-      cancel: (r) => reader.cancel(r),
-    });
-    return new Response(stream, { headers: EVENT_STREAM_HEADERS });
-  }
-  // "default": the library's pull stream with highWaterMark 1 instead of 0.
-  const stream = new ReadableStream<Uint8Array>({
-    async pull(c) {
-      const bytes = await next();
-      if (bytes) c.enqueue(bytes);
-      if (reader.ended) c.close();
-    },
-    cancel: (r) => reader.cancel(r),
-  });
-  return new Response(stream, { headers: EVENT_STREAM_HEADERS });
+  return floor(kind, upstream);
 }
 
 /**

@@ -2,7 +2,6 @@ import type { ConvertOptions } from "../convert/converter.ts";
 import { type ConverterCore, createConverterCore } from "../convert/converter.ts";
 import type { ResponseResource, ResponseStreamEvent } from "../responses-types.ts";
 import { ChatSseDecoder } from "../sse-decode.ts";
-import { decodeAscii } from "./ascii.ts";
 
 /** Where a batch of serialized events goes: an SSE body, WebSocket frames, a test's array. */
 export interface EventSink {
@@ -33,11 +32,7 @@ export interface PumpOptions extends ConvertOptions {
  */
 export class EventPump {
   readonly core: ConverterCore;
-  // The BOM is stripped by hand (see `feed`): the decoder may not see the start of the stream.
-  private readonly decoder = new TextDecoder("utf-8", { ignoreBOM: true });
-  /** The decoder holds no partial character, so an all-ASCII read may skip it. */
-  private clean = true;
-  private atStart = true;
+  private readonly decoder = new TextDecoder();
   private readonly sse: ChatSseDecoder;
   private readonly keepAliveMs: number;
   private readonly clock: () => number;
@@ -65,18 +60,8 @@ export class EventPump {
   }
 
   feed(bytes: Uint8Array): void {
-    if (this.core.ended || bytes.length === 0) return;
-    let text = this.clean ? decodeAscii(bytes) : null;
-    if (text === null) {
-      text = this.decoder.decode(bytes, { stream: true });
-      // Ending on an ASCII byte, the decoder cannot be holding part of a character.
-      this.clean = bytes[bytes.length - 1]! < 0x80;
-    }
-    if (this.atStart && text !== "") {
-      this.atStart = false;
-      if (text.charCodeAt(0) === 0xfeff) text = text.slice(1);
-    }
-    this.sse.feed(text);
+    if (this.core.ended) return;
+    this.sse.feed(this.decoder.decode(bytes, { stream: true }));
   }
 
   /** End of the upstream body: a last event with no blank line is still read, then the converter's `finish`. */

@@ -1,5 +1,4 @@
 import { DONE_FRAME } from "../sse-encode.ts";
-import { encodeAscii } from "./ascii.ts";
 import type { EventSink } from "./event-pump.ts";
 
 /** Stateless, so one serves every stream. */
@@ -28,7 +27,7 @@ export class SseSink implements EventSink {
   /** The collected bytes, or null when nothing was collected. */
   take(): Uint8Array | null {
     if (this.text === "") return null;
-    const bytes = encodeAscii(this.text) ?? encoder.encode(this.text);
+    const bytes = encoder.encode(this.text);
     this.text = "";
     return bytes;
   }
