@@ -8,7 +8,7 @@
  * - naive: `TextDecoderStream` → `EventSourceParserStream` → parse → convert →
  *   `JSON.stringify` → `TextEncoderStream`, the obvious pipeline;
  * - peer: `@openai/agents-openai`'s `convertChatCompletionsStreamToResponses`,
- *   fed by the naive decoding, each event then `JSON.stringify`d;
+ *   fed by the naive decoding, each event then `JSON.stringify`d and encoded as SSE;
  * - this library: `chatToResponsesSse` (pull, reads the upstream itself) and
  *   `ChatToResponsesStream` (`pipeThrough`).
  *
@@ -108,7 +108,8 @@ function naive(stream: ReadableStream<Uint8Array>): ReadableStream<Uint8Array> {
     .pipeThrough(new TextEncoderStream());
 }
 
-async function runPeer(): Promise<number> {
+/** The peer, fed by the naive decoding; its events written as the same SSE bytes. */
+function runPeer(): Promise<number> {
   async function* chunks() {
     const reader = parsedChunks(source()).getReader();
     for (;;) {
@@ -117,9 +118,17 @@ async function runPeer(): Promise<number> {
       yield value;
     }
   }
-  let n = 0;
-  for await (const event of peer.convertChatCompletionsStreamToResponses({ id: "chatcmpl-bench" }, chunks())) n += JSON.stringify(event).length;
-  return n;
+  const events = peer.convertChatCompletionsStreamToResponses({ id: "chatcmpl-bench" }, chunks())[Symbol.asyncIterator]();
+  const enc = new TextEncoder();
+  return drain(
+    new ReadableStream<Uint8Array>({
+      async pull(c) {
+        const { value, done } = await events.next();
+        if (done) return c.close();
+        c.enqueue(enc.encode(`event: ${(value as { type: string }).type}\ndata: ${JSON.stringify(value)}\n\n`));
+      },
+    }),
+  );
 }
 
 const us = (ns: number) => (ns / 1000).toFixed(0);
@@ -150,7 +159,7 @@ const rows: Array<[string, number]> = [
   ["`ChatToResponsesStream` (`pipeThrough`)", results["pipe"]!],
   ["limit: decode, split, parse, one minimal delta event per chunk", results["limit"]!],
   ["naive pipeline (TextDecoderStream → EventSourceParserStream → parse → convert → stringify)", results["naive"]!],
-  ["peer: `@openai/agents-openai` `convertChatCompletionsStreamToResponses` + `JSON.stringify`", results["peer"]!],
+  ["peer: `@openai/agents-openai` `convertChatCompletionsStreamToResponses` + `JSON.stringify` + encode", results["peer"]!],
 ];
 
 // The pure converter, and the heap a long answer keeps.

@@ -76,12 +76,13 @@ export class Emitter {
   /** `logprobs` is given for `output_text.delta` only (its type requires the field). */
   delta(t: DeltaTarget, delta: string, logprobs?: Logprob[] | null): void {
     const seq = this.seq++;
-    const pad = this.obfuscate ? this.obfuscate() : null;
+    const ob = this.obfuscate;
+    const pad = ob ? ob.next() : -1;
     this.types.push(t.type);
     if (this.wire) {
       let json = t.head + JSON.stringify(delta);
       if (logprobs !== undefined) json += logprobs && logprobs.length ? `,"logprobs":${JSON.stringify(logprobs)}` : `,"logprobs":[]`;
-      if (pad !== null) json += `,"obfuscation":"${pad}"`;
+      if (pad >= 0) json += ob!.fragments[pad];
       this.events.push(`${json},"sequence_number":${seq}}`);
       return;
     }
@@ -89,7 +90,7 @@ export class Emitter {
     if (t.indexKey) e[t.indexKey] = t.index;
     e["delta"] = delta;
     if (logprobs !== undefined) e["logprobs"] = logprobs ?? NO_LOGPROBS.slice();
-    if (pad !== null) e["obfuscation"] = pad;
+    if (pad >= 0) e["obfuscation"] = ob!.values[pad];
     e["sequence_number"] = seq;
     this.events.push(e as unknown as ResponseStreamEvent);
   }

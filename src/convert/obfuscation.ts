@@ -3,36 +3,39 @@
  * streams send it: without it, the size of each encrypted event reveals the
  * length of the token inside it.
  *
- * Cheap by design, since it runs once per delta: one random 64-character
- * alphabet string per stream, and per delta an xorshift32 draw that picks a
- * length and an offset into it (a substring, no new characters). The draw
- * needs no cryptographic strength: the padding hides lengths, it keeps no
- * secret.
+ * Cheap by design, since it runs once per delta: what hides the token's length
+ * is the padding's length, drawn per delta (xorshift32: no cryptographic
+ * strength needed, the padding keeps no secret). Its characters are drawn once
+ * per stream, and every length's string and JSON fragment made then, so a
+ * delta costs one draw and no allocation.
  */
 export type ObfuscationOption = boolean | { seed: number };
 
-/** Returns the padding for the next delta event. */
-export type Obfuscator = () => string;
-
-const ALPHABET = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789";
 /** Padding lengths are 1 … MAX_PAD characters. */
 const MAX_PAD = 32;
+const ALPHABET = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789";
+
+export interface Obfuscator {
+  /** The next padding's length index: `values[i]` is the padding, `fragments[i]` its `,"obfuscation":"…"` JSON. */
+  next(): number;
+  readonly values: readonly string[];
+  readonly fragments: readonly string[];
+}
 
 export function createObfuscator(seed?: number): Obfuscator {
   let state = (seed ?? crypto.getRandomValues(new Uint32Array(1))[0]!) | 0 || 0x9e3779b9;
-  const next = (): number => {
+  const draw = (): number => {
     state ^= state << 13;
     state ^= state >>> 17;
     state ^= state << 5;
     return state >>> 0;
   };
-  // Two copies, so any offset has MAX_PAD characters after it.
-  let source = "";
-  for (let i = 0; i < 64; i++) source += ALPHABET[next() % ALPHABET.length];
-  source += source;
-  return () => {
-    const r = next();
-    const at = r & 63;
-    return source.slice(at, at + 1 + ((r >>> 6) % MAX_PAD));
+  let chars = "";
+  for (let i = 0; i < MAX_PAD; i++) chars += ALPHABET[draw() % ALPHABET.length];
+  const values = Array.from({ length: MAX_PAD }, (_, i) => chars.slice(0, i + 1));
+  return {
+    next: () => draw() % MAX_PAD,
+    values,
+    fragments: values.map((v) => `,"obfuscation":"${v}"`),
   };
 }
