@@ -140,7 +140,6 @@ class Timeline {
       const item = e.item;
       const detail = item.name ? `${item.namespace ? `${item.namespace}.` : ""}${item.name}` : "";
       const lane = this.lane(e.output_index, KIND[item.type] ?? item.type, detail);
-      lane.li.setAttribute("aria-label", `Output item ${e.output_index}: ${KIND[item.type] ?? item.type} ${detail}`.trim());
       this.tick(lane, "other");
     } else if (e.type === "response.output_item.done") {
       const lane = this.lanes.get(e.output_index);
@@ -182,7 +181,7 @@ class Timeline {
       if (usage.output_tokens_details?.reasoning_tokens) facts.push(["reasoning", usage.output_tokens_details.reasoning_tokens]);
       if (usage.input_tokens_details?.cached_tokens) facts.push(["cached", usage.input_tokens_details.cached_tokens]);
     } else facts.push(["usage", "not sent"]);
-    const list = el("dl", {}, ...facts.flatMap(([k, v]) => [el("dt", { textContent: k }), el("dd", { textContent: String(v) })]));
+    const list = el("dl", {}, ...facts.map(([k, v]) => el("div", {}, el("dt", { textContent: k }), el("dd", { textContent: String(v) }))));
     const terminal = $("#terminal");
     const error = response.error ? el("p", { className: "terminal-error", textContent: `${response.error.code}: ${response.error.message}` }) : null;
     terminal.replaceChildren(...[el("span", { className: `badge badge--${response.status}`, textContent: `response.${response.status}` }), list, error].filter(Boolean));
