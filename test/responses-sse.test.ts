@@ -233,3 +233,32 @@ describe("obfuscation", () => {
   });
 });
 
+
+describe("the issue's list of upstream behaviours, one by one", () => {
+  const chunk = (delta: unknown, finish: string | null = null) => ({ id: "c", created: 1, model: "m", choices: [{ index: 0, delta, finish_reason: finish }] });
+  const stop = frame(chunk({}, "stop"));
+  const cases: Array<[string, Array<string | Uint8Array>, string, string?]> = [
+    ["malformed JSON in data:", [frame(chunk({ content: "a" })), "data: {nope\n\n"], "failed", "a"],
+    ["non-chunk JSON", [frame(chunk({ content: "a" })), 'data: {"hello":"world"}\n\n', stop, "data: [DONE]\n\n"], "completed", "a"],
+    ["nulls where objects belong", ['data: {"choices":[{"index":0,"delta":null}]}\n\n', 'data: {"choices":[null]}\n\n', frame(chunk({ content: "a" })), stop], "completed", "a"],
+    ["missing choices", ['data: {"id":"x"}\n\n', frame(chunk({ content: "a" })), stop], "completed", "a"],
+    ["non-string content", [frame(chunk({ content: 42 })), frame(chunk({ content: { text: "x" } })), frame(chunk({ content: "a" })), stop], "completed", "a"],
+    ["tool-call deltas that never name the function", [frame(chunk({ tool_calls: [{ index: 0, id: "call_1", function: { arguments: '{"a":1}' } }] })), frame(chunk({}, "tool_calls"))], "completed"],
+    ["content after finish_reason", [frame(chunk({ content: "a" })), stop, frame(chunk({ content: "b" })), "data: [DONE]\n\n"], "completed", "ab"],
+    ["two [DONE]s", [frame(chunk({ content: "a" })), stop, "data: [DONE]\n\n", "data: [DONE]\n\n"], "completed", "a"],
+    ["usage first", ['data: {"choices":[],"usage":{"prompt_tokens":3,"completion_tokens":1,"total_tokens":4}}\n\n', frame(chunk({ content: "a" })), stop], "completed", "a"],
+    ["a 200 that is HTML", ["<html><body>502 Bad Gateway</body></html>"], "failed"],
+    ["a 200 that is a JSON error", ['{"error":{"message":"model overloaded","code":503}}'], "failed"],
+    ["an empty body", [], "failed"],
+    ["a body cut mid-line", [frame(chunk({ content: "a" })), 'data: {"choices":[{"index":0,"delta":{"content":"b'], "failed", "a"],
+    ["one giant chunk", [Array.from({ length: 2_000 }, (_, i) => frame(chunk({ content: `${i % 10}` }))).join("") + stop], "completed", Array.from({ length: 2_000 }, (_, i) => `${i % 10}`).join("")],
+    ["one byte at a time", Array.from(bytesOf(frame(chunk({ content: "héllo 😀" })) + stop), (b) => new Uint8Array([b])), "completed", "héllo 😀"],
+    ["a single event of several megabytes", [frame(chunk({ content: "x".repeat(5 * 1024 * 1024) })), stop], "completed", "x".repeat(5 * 1024 * 1024)],
+  ];
+  it.each(cases)("%s", async (_name, parts, status, text) => {
+    const r = await run(faultyBody(parts).body);
+    expect(r.final.status).toBe(status);
+    if (text !== undefined) expect(deltaText(r.events, "response.output_text.delta")).toBe(text);
+    if (status === "failed") expect(r.final.error?.message).toBeTruthy();
+  });
+});

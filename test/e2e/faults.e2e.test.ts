@@ -1,6 +1,7 @@
 import { createServer, type Server } from "node:http";
 import OpenAI from "openai";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { checkInvariants } from "../support/invariants.ts";
 import { startWorker } from "../support/start-worker.ts";
 
 // The real Worker (`wrangler dev`, workerd) in front of a real HTTP server that misbehaves the way
@@ -12,6 +13,8 @@ let server: Server;
 let worker: Awaited<ReturnType<typeof startWorker>>;
 let client: OpenAI;
 const open = new Set<import("node:net").Socket>();
+/** Stalled upstream requests the bridge hung up on. */
+let stallsClosed = 0;
 
 const chunk = (delta: Record<string, unknown>, finish: string | null = null) =>
   `data: ${JSON.stringify({ id: "c", object: "chat.completion.chunk", created: 1_761_000_000, model: "faulty", choices: [{ index: 0, delta, finish_reason: finish }] })}\n\n`;
@@ -37,6 +40,7 @@ beforeAll(async () => {
       req.socket.resetAndDestroy();
     } else if (model === "stall") {
       // Headers and some text, then nothing (until the bridge gives up and hangs up).
+      res.on("close", () => stallsClosed++);
     } else {
       // A model thinking for longer than the idle timeout, saying so with comments only.
       const until = Date.now() + IDLE_MS * 2;
@@ -93,6 +97,8 @@ describe("faults between wrangler dev and its upstream", () => {
     expect(e).toBeInstanceOf(OpenAI.APIError);
     expect(e.code).toBe("upstream_idle_timeout");
     expect(e.message).toMatch(/idle timeout/);
+    // The upstream request was cancelled, not left hanging.
+    await expect.poll(() => stallsClosed, { timeout: 5_000 }).toBeGreaterThan(0);
   });
 
   it("comments for longer than the idle timeout: kept alive, the full answer", async () => {
@@ -100,6 +106,17 @@ describe("faults between wrangler dev and its upstream", () => {
     expect(r.error).toBeNull();
     expect(r.final?.output_text).toBe("Hello world.");
     expect(r.final?.status).toBe("completed");
+  });
+
+  it.each([
+    ["reset", "failed"],
+    ["stall", "failed"],
+    ["comments", "completed"],
+  ])("the raw stream for %s holds every protocol invariant and ends %s", async (model, status) => {
+    const res = await fetch(`${worker.url}/v1/responses`, { method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify({ model, input: "hi", stream: true }) });
+    const final = checkInvariants(await res.text(), undefined, { obfuscated: true });
+    expect(final.status).toBe(status);
+    expect(final.output[0]).toMatchObject({ type: "message", content: [{ text: model === "comments" ? "Hello world." : "Hello wor" }] });
   });
 
   it("the comments reach the client as SSE comments, fewer than the upstream sent", async () => {
