@@ -86,6 +86,19 @@ describe("upstream failures become response.failed, with what arrived kept", () 
     expect(ended.map((e) => e.status)).toEqual(["failed"]);
   });
 
+  it("a slow consumer is not an idle upstream: the watchdog only counts time spent waiting on the upstream", async () => {
+    const u = faultyBody([frame(text("a")), frame(text("b")), frame(text("", "stop")), "data: [DONE]\n\n"]);
+    const reader = chatToResponsesSse(u.body, opts({ idleTimeoutMs: 30 })).getReader();
+    let raw = new TextDecoder().decode((await reader.read()).value);
+    await new Promise((r) => setTimeout(r, 120));
+    for (;;) {
+      const { value, done } = await reader.read();
+      if (done) break;
+      raw += new TextDecoder().decode(value);
+    }
+    expect(checkInvariants(raw).status).toBe("completed");
+  });
+
   it("no body at all", async () => {
     const r = await run(null);
     expect(r.final.error?.message).toBe("Upstream answered without a body.");

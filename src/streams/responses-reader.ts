@@ -91,27 +91,28 @@ export function createResponsesReader(upstream: UpstreamBody, options: Responses
   let reading = false;
   let timedOut = false;
   let watchdog: ReturnType<typeof setTimeout> | undefined;
-  let started = false;
   let finished = false;
   /** A read left pending by a coalescing window that closed first; the next pull takes it. */
   let pendingRead: Promise<ReadableStreamReadResult<Uint8Array>> | null = null;
 
   // One timer for the whole stream: it wakes up when the idle time could have run out
-  // and re-arms itself for the remainder, so reads never touch a timer.
+  // and re-arms itself for the remainder, so reads never touch a timer. While the
+  // consumer is not reading it lapses (nothing to watch, and nothing to keep a process
+  // alive for); the next pull arms it again.
   function arm(ms: number): void {
     watchdog = setTimeout(check, Math.max(ms, 1));
   }
   function check(): void {
     watchdog = undefined;
-    if (finished) return;
+    if (finished || !reading) return;
     const idle = clock() - lastActivity;
-    if (reading && idle >= idleMs) {
+    if (idle >= idleMs) {
       timedOut = true;
-      // Resolves the pending read as done; `pull` then sees `timedOut`.
+      // Resolves the pending read as done (workerd: rejects it); `pull` then sees `timedOut`.
       reader!.cancel(new Error(`idle for ${idle} ms`)).catch(noop);
       return;
     }
-    arm(reading ? idleMs - idle : idleMs);
+    arm(idleMs - idle);
   }
 
   function finish(): void {
@@ -146,11 +147,8 @@ export function createResponsesReader(upstream: UpstreamBody, options: Responses
       if (finished) return false;
       if (!reader) core.fail({ code: "server_error", type: "upstream_error", message: "Upstream answered without a body." });
       else {
-        if (!started) {
-          started = true;
-          if (idleMs > 0) arm(idleMs);
-        }
         lastActivity = clock();
+        if (idleMs > 0 && watchdog === undefined) arm(idleMs);
         let batchStart = -1;
         while (!core.ended) {
           let r: ReadableStreamReadResult<Uint8Array>;
