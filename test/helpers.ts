@@ -77,3 +77,16 @@ export function assertProtocol(raw: string, events: ResponseStreamEvent[], obfus
 export function deltaText(events: ResponseStreamEvent[], type: ResponseStreamEvent["type"]): string {
   return events.filter((e) => e.type === type).map((e) => (e as { delta: string }).delta).join("");
 }
+
+/** `bytes` cut at each of `cuts` (taken modulo its length, duplicates ignored), in order. */
+export function splitAt(bytes: Uint8Array, cuts: number[]): Uint8Array[] {
+  const points = [...new Set(cuts.map((c) => c % (bytes.length + 1)))].sort((a, b) => a - b);
+  const parts: Uint8Array[] = [];
+  let prev = 0;
+  for (const p of points) {
+    parts.push(bytes.subarray(prev, p));
+    prev = p;
+  }
+  parts.push(bytes.subarray(prev));
+  return parts;
+}

@@ -2,21 +2,9 @@ import fc from "fast-check";
 import { describe, expect, it } from "vitest";
 import type { FunctionCallItem, MessageItem, ReasoningItem } from "../src/index.ts";
 import * as up from "./fixtures/upstreams.ts";
-import { bytesOf, convert, convertRaw, sse, testOptions } from "./helpers.ts";
+import { bytesOf, convert, convertRaw, splitAt, sse, testOptions } from "./helpers.ts";
 
 const fixtures = Object.entries(up).filter((e): e is [string, string] => typeof e[1] === "string");
-
-function splitAt(bytes: Uint8Array, cuts: number[]): Uint8Array[] {
-  const points = [...new Set(cuts.map((c) => c % (bytes.length + 1)))].sort((a, b) => a - b);
-  const parts: Uint8Array[] = [];
-  let prev = 0;
-  for (const p of points) {
-    parts.push(bytes.subarray(prev, p));
-    prev = p;
-  }
-  parts.push(bytes.subarray(prev));
-  return parts;
-}
 
 describe("byte splitting never changes the output", () => {
   it.each(fixtures)("%s", async (_name, text) => {

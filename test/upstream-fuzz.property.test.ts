@@ -3,7 +3,7 @@ import { describe, expect, it } from "vitest";
 import { createResponsesReader, type ResponseStreamEvent } from "../src/index.ts";
 import { checkInvariants, parseSseStrict } from "./support/invariants.ts";
 import { faultyBody } from "./support/faulty-upstream.ts";
-import { testOptions } from "./helpers.ts";
+import { splitAt, testOptions } from "./helpers.ts";
 
 /**
  * Generated upstreams, end to end through the reader core (bytes → SSE
@@ -59,25 +59,13 @@ const upstream = fc.record({
 
 const utf8 = new TextEncoder();
 
-function pieces(bytes: Uint8Array, cuts: number[]): Uint8Array[] {
-  const points = [...new Set(cuts.map((c) => c % (bytes.length + 1)))].sort((a, b) => a - b);
-  const out: Uint8Array[] = [];
-  let prev = 0;
-  for (const p of points) {
-    out.push(bytes.subarray(prev, p));
-    prev = p;
-  }
-  out.push(bytes.subarray(prev));
-  return out;
-}
-
 describe("generated upstreams through the reader core", () => {
   it(`${RUNS} streams: every output holds every invariant, and never completes after a cut or reset`, async () => {
     await fc.assert(
       fc.asyncProperty(upstream, async (u) => {
         const whole = utf8.encode(u.frames.join("") + (u.done ? "data: [DONE]\n\n" : ""));
         const kept = whole.subarray(0, Math.floor(whole.length * u.keep));
-        const body = faultyBody(pieces(kept, u.cuts), u.ending);
+        const body = faultyBody(splitAt(kept, u.cuts), u.ending);
         const tools = u.custom ? new Map([["patch", { kind: "custom" as const, name: "apply_patch" }]]) : undefined;
         const reader = createResponsesReader(body.body, { ...testOptions({ thinkTags: u.thinkTags, tools }), idleTimeoutMs: 0 });
         let raw = "";
@@ -111,7 +99,7 @@ describe("generated upstreams through the reader core", () => {
           at += utf8.encode(frames[i]!).length;
           if (at - (ending === "close" ? 2 : 0) <= kept.length) expected += texts[i];
         }
-        const reader = createResponsesReader(faultyBody(pieces(kept, cuts), ending).body, { ...testOptions(), idleTimeoutMs: 0 });
+        const reader = createResponsesReader(faultyBody(splitAt(kept, cuts), ending).body, { ...testOptions(), idleTimeoutMs: 0 });
         const jsons: string[] = [];
         while (await reader.pull({ event: (_t, j) => jsons.push(j) }));
         const events = jsons.map((j) => JSON.parse(j) as ResponseStreamEvent);

@@ -18,14 +18,15 @@ export function chatToResponsesSse(upstream: UpstreamBody, options: ResponsesRea
   let cancelled = false;
   return new ReadableStream<Uint8Array>(
     {
-      async pull(controller) {
-        const more = await reader.pull(sink);
-        if (cancelled) return;
-        if (!more) sink.done();
-        const bytes = sink.take();
-        if (bytes) controller.enqueue(bytes);
-        if (!more) controller.close();
-      },
+      // `then` rather than an async function: one promise less per upstream read.
+      pull: (controller) =>
+        reader.pull(sink).then((more) => {
+          if (cancelled) return;
+          if (!more) sink.done();
+          const bytes = sink.take();
+          if (bytes) controller.enqueue(bytes);
+          if (!more) controller.close();
+        }),
       cancel(reason) {
         cancelled = true;
         return reader.cancel(reason);
