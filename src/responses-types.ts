@@ -180,8 +180,10 @@ export type ResponsesInputItem =
   | { type?: "message"; id?: string; role: "user" | "assistant" | "system" | "developer"; content: string | ResponsesContentPart[]; status?: string }
   | { type: "function_call"; id?: string; call_id: string; name: string; arguments: string; namespace?: string; status?: string }
   | { type: "function_call_output"; id?: string; call_id: string; output: string | ResponsesContentPart[]; status?: string }
-  | { type: "custom_tool_call"; id?: string; call_id: string; name: string; input: string; status?: string }
+  | { type: "custom_tool_call"; id?: string; call_id: string; name: string; input: string; namespace?: string; status?: string }
   | { type: "custom_tool_call_output"; id?: string; call_id: string; output: string | ResponsesContentPart[] }
+  // Codex 0.169 (gpt-5.6 and later): the tools, declared in the conversation instead of `tools`.
+  | { type: "additional_tools"; id?: string; role?: string; tools: ResponsesTool[] }
   | { type: "reasoning"; id?: string; summary?: Array<{ type: string; text: string }>; content?: Array<{ type: string; text: string }> | null; encrypted_content?: string | null }
   | { type: "item_reference"; id: string }
   | CompactionItem;
@@ -237,7 +239,8 @@ export interface ResponsesRequest {
   tool_choice?: unknown;
   parallel_tool_calls?: boolean;
   text?: { format?: Record<string, unknown>; verbosity?: string };
-  reasoning?: { effort?: string | null; summary?: string | null; generate_summary?: string | null } | null;
+  /** `context` (`all_turns`, `current_turn`: whose reasoning the model may see) is accepted, not forwarded. */
+  reasoning?: { effort?: string | null; summary?: string | null; generate_summary?: string | null; context?: string | null } | null;
   max_output_tokens?: number | null;
   max_tool_calls?: number | null;
   temperature?: number | null;

@@ -64,9 +64,13 @@ export function parseResponsesRequest(text: string): ResponsesRequest {
   return body as ResponsesRequest;
 }
 
-/** The name a namespaced tool gets upstream, where names are flat. */
+/**
+ * The name a namespaced tool gets upstream, where names are flat. `functions`
+ * is the namespace OpenAI's models see every plain function in (Codex's
+ * `additional_tools` declare `functions.exec`), so its tools keep their names.
+ */
 export function flatToolName(namespace: string, name: string): string {
-  return namespace.endsWith("_") ? namespace + name : `${namespace}__${name}`;
+  return namespace === "functions" ? name : namespace.endsWith("_") ? namespace + name : `${namespace}__${name}`;
 }
 
 /**
@@ -91,8 +95,16 @@ export function toChatRequest(body: ResponsesRequest, options: ToChatOptions = {
 
   const tools = new Map<string, ToolTarget>();
   const dropped: string[] = [];
-  const chatTools = convertTools(body.tools, tools, dropped, options);
-  const messages = convertInput(body, options);
+  // One chat tool per upstream name: a later declaration replaces an earlier one in place.
+  const offered = new Map<string, ChatFunctionTool>();
+  const addTools: AddTools = (list, param) => {
+    if (list == null) return;
+    if (!Array.isArray(list)) throw invalidRequest(`Invalid type for '${param}': expected an array.`, param, "invalid_type");
+    list.forEach((tool, i) => addTool(tool, `${param}[${i}]`, undefined, offered, tools, dropped, options));
+  };
+  addTools(body.tools, "tools");
+  const messages = convertInput(body, options, addTools);
+  const chatTools = [...offered.values()];
 
   const request: ChatCompletionRequest = { model: options.model ? options.model(body.model) : body.model, messages };
   if (body.stream === true) {
@@ -129,19 +141,14 @@ export function toChatRequest(body: ResponsesRequest, options: ToChatOptions = {
 
 // ---- tools ----
 
-function convertTools(list: unknown, routing: Map<string, ToolTarget>, dropped: string[], options: ToChatOptions): ChatFunctionTool[] {
-  if (list == null) return [];
-  if (!Array.isArray(list)) throw invalidRequest("Invalid type for 'tools': expected an array.", "tools", "invalid_type");
-  const out: ChatFunctionTool[] = [];
-  list.forEach((tool, i) => addTool(tool, `tools[${i}]`, undefined, out, routing, dropped, options));
-  return out;
-}
+/** Offers a list of declared tools (`tools`, or an `additional_tools` item's) upstream; `param` names it in errors. */
+type AddTools = (list: unknown, param: string) => void;
 
 function addTool(
   tool: unknown,
   param: string,
   namespace: string | undefined,
-  out: ChatFunctionTool[],
+  out: Map<string, ChatFunctionTool>,
   routing: Map<string, ToolTarget>,
   dropped: string[],
   options: ToChatOptions,
@@ -159,7 +166,7 @@ function addTool(
     const target: ToolTarget = { kind: tool.type, name };
     if (namespace) target.namespace = namespace;
     routing.set(flat, target);
-    out.push(tool.type === "function" ? functionTool(flat, tool) : customTool(flat, tool));
+    out.set(flat, tool.type === "function" ? functionTool(flat, tool) : customTool(flat, tool));
     return;
   }
   if (options.hostedTools === "reject") {
@@ -241,7 +248,7 @@ function convertTextFormat(format: unknown): ChatResponseFormat | undefined {
 
 type AssistantMessage = Extract<ChatMessage, { role: "assistant" }>;
 
-function convertInput(body: ResponsesRequest, options: ToChatOptions): ChatMessage[] {
+function convertInput(body: ResponsesRequest, options: ToChatOptions, addTools: AddTools): ChatMessage[] {
   const messages: ChatMessage[] = [];
   if (typeof body.instructions === "string" && body.instructions !== "") messages.push({ role: "system", content: body.instructions });
   const input = body.input;
@@ -315,6 +322,10 @@ function convertInput(body: ResponsesRequest, options: ToChatOptions): ChatMessa
       case "reasoning":
         // Reasoning between an answer and its calls starts a new assistant turn, as it did upstream.
         if (reasoning.add(raw)) assistant = null;
+        return;
+      case "additional_tools":
+        // Codex 0.169 (gpt-5.6 and later) declares its tools here instead of in `tools`: offered alike.
+        addTools(raw.tools, `${param}.tools`);
         return;
       case "item_reference":
         // The Vercel AI SDK (store: true) refers to earlier reasoning by id. Left unresolved (no stored

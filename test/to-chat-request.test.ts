@@ -1,13 +1,17 @@
 import { describe, expect, it } from "vitest";
-import { type ChatCompletion, fromChatCompletion, parseResponsesRequest, ResponsesError, type ResponsesRequest, toChatRequest } from "../src/index.ts";
+import { type ChatCompletion, fromChatCompletion, parseResponsesRequest, ResponsesError, type ResponsesRequest, toChatRequest, type ToChatOptions } from "../src/index.ts";
 import * as up from "./fixtures/upstreams.ts";
-import { agentsSdkRequest, codexRequest } from "./fixtures/requests.ts";
-import { convert, testOptions } from "./helpers.ts";
+import { agentsSdkRequest, codexAdditionalToolsRequest, codexRequest } from "./fixtures/requests.ts";
+import { convert, deltaText, sse, testOptions } from "./helpers.ts";
 
 function rejects(body: unknown, param: string | null, message?: RegExp) {
+  rejectsWith(body, {}, param, message);
+}
+
+function rejectsWith(body: unknown, options: ToChatOptions, param: string | null, message?: RegExp) {
   let error: unknown;
   try {
-    toChatRequest(body as ResponsesRequest);
+    toChatRequest(body as ResponsesRequest, options);
   } catch (e) {
     error = e;
   }
@@ -185,6 +189,106 @@ describe("request: Responses → Chat Completions", () => {
       { role: "assistant", content: null, tool_calls: [{ id: "c2", type: "function", function: { name: "apply_patch", arguments: JSON.stringify({ input: "*** Begin Patch\n*** End Patch" }) } }] },
       { role: "tool", tool_call_id: "c2", content: "Done" },
     ]);
+  });
+});
+
+describe("Codex on gpt-5.6 and later: tools in an `additional_tools` input item", () => {
+  const EXEC_JS = "const r = await tools.exec_command({cmd: 'echo bridged'});\ntext(r.output);";
+
+  it("its tools are offered as tools, its call and output replayed, reasoning.context accepted", () => {
+    const t = toChatRequest(codexAdditionalToolsRequest);
+    const { request } = t;
+    expect(request.tools!.map((x) => x.function.name)).toEqual([
+      // `functions` is the namespace of plain functions: names kept.
+      "exec",
+      "wait",
+      "request_user_input",
+      "collaboration__followup_task",
+      "collaboration__interrupt_agent",
+      "collaboration__list_agents",
+      "collaboration__send_message",
+      "collaboration__spawn_agent",
+      "collaboration__wait_agent",
+    ]);
+    expect(t.tools.get("exec")).toEqual({ kind: "custom", name: "exec", namespace: "functions" });
+    expect(t.tools.get("wait")).toEqual({ kind: "function", name: "wait", namespace: "functions" });
+    expect(t.tools.get("collaboration__spawn_agent")).toEqual({ kind: "function", name: "spawn_agent", namespace: "collaboration" });
+    const exec = request.tools![0]!.function;
+    expect(exec.parameters).toMatchObject({ type: "object", required: ["input"], properties: { input: { type: "string" } } });
+    expect(exec.description).toContain("await tools.exec_command(...)");
+    expect(exec.description).toContain("The `input` must follow this lark grammar:\n\nstart: pragma_source | plain_source");
+    expect(request.tools![3]!.function.parameters).toMatchObject({ required: ["target", "message"] });
+    expect(t.dropped).toEqual([]);
+
+    // The item itself is no message; the conversation is.
+    expect(request.messages.map((m) => m.role)).toEqual(["system", "system", "system", "system", "user", "user", "assistant", "tool"]);
+    expect(request.messages.slice(-2)).toEqual([
+      { role: "assistant", content: null, tool_calls: [{ id: "call_exec_1", type: "function", function: { name: "exec", arguments: JSON.stringify({ input: EXEC_JS }) } }] },
+      { role: "tool", tool_call_id: "call_exec_1", content: "Script completed\nWall time 0.1 seconds\nOutput:\n\nbridged\n" },
+    ]);
+    expect(request).toMatchObject({ model: "gpt-5.6-sol", tool_choice: "auto", parallel_tool_calls: false, reasoning_effort: "low", verbosity: "low", stream: true });
+    // `reasoning.context` has no chat field: which reasoning goes back is `reasoningHistory`'s call.
+    expect(request).not.toHaveProperty("reasoning");
+    expect(JSON.stringify(request)).not.toContain("all_turns");
+  });
+
+  it("the upstream's calls come back as Codex declared them: exec as a custom call in `functions`, spawn_agent in `collaboration`", async () => {
+    const { tools } = toChatRequest(codexAdditionalToolsRequest);
+    const args = JSON.stringify({ input: EXEC_JS });
+    const chunk = (delta: object, finish_reason: string | null = null) => ({ id: "chatcmpl-1", object: "chat.completion.chunk", created: 1, model: "m", choices: [{ index: 0, delta, finish_reason }] });
+    const { events, final } = await convert(
+      sse([
+        chunk({ role: "assistant", content: null, tool_calls: [{ index: 0, id: "call_1", type: "function", function: { name: "exec", arguments: "" } }] }),
+        chunk({ tool_calls: [{ index: 0, function: { arguments: args.slice(0, 20) } }] }),
+        chunk({ tool_calls: [{ index: 0, function: { arguments: args.slice(20) } }] }),
+        chunk({ tool_calls: [{ index: 1, id: "call_2", type: "function", function: { name: "collaboration__spawn_agent", arguments: '{"task_name":"t","message":"m"}' } }] }),
+        chunk({}, "tool_calls"),
+      ]),
+      testOptions({ request: codexAdditionalToolsRequest, tools }),
+    );
+    expect(final.output).toMatchObject([
+      { type: "custom_tool_call", call_id: "call_1", name: "exec", namespace: "functions", input: EXEC_JS, status: "completed" },
+      { type: "function_call", call_id: "call_2", name: "spawn_agent", namespace: "collaboration", arguments: '{"task_name":"t","message":"m"}' },
+    ]);
+    expect(deltaText(events, "response.custom_tool_call_input.delta")).toBe(EXEC_JS);
+    // The envelope echoes the request's own top-level `tools` (none here); the item stays in the input it came in.
+    expect(final.tools).toEqual([]);
+  });
+
+  it("one chat tool per name: a later declaration replaces an earlier one in place (top-level tools, then items in order)", () => {
+    const f = (name: string, description: string) => ({ type: "function", name, description, parameters: { type: "object", properties: {} } });
+    const { request, tools } = toChatRequest({
+      model: "m",
+      tools: [f("a", "top a"), f("b", "top b"), f("exec", "top exec")],
+      input: [
+        { type: "additional_tools", tools: [f("a", "first item a")] },
+        { role: "user", content: "hi" },
+        // A continued chain brings its stored item back, and Codex sends the current one.
+        { type: "additional_tools", tools: [f("a", "second item a"), { type: "namespace", name: "functions", tools: [{ type: "custom", name: "exec" }] }] },
+      ] as ResponsesRequest["input"],
+    });
+    expect(request.tools!.map((x) => [x.function.name, x.function.description])).toEqual([
+      ["a", "second item a"],
+      ["b", "top b"],
+      ["exec", "Freeform tool exec: pass the raw input as the string `input`."],
+    ]);
+    expect(tools.get("exec")).toEqual({ kind: "custom", name: "exec", namespace: "functions" });
+    expect(request.messages).toEqual([{ role: "user", content: "hi" }]);
+  });
+
+  it("an item with no tools offers none; tool_choice and hosted tools work on its tools as on `tools`", () => {
+    expect(toChatRequest({ model: "m", input: [{ type: "additional_tools", role: "developer", tools: [] }, { role: "user", content: "hi" }] }).request).toEqual({ model: "m", messages: [{ role: "user", content: "hi" }] });
+    const t = toChatRequest({ ...codexAdditionalToolsRequest, tool_choice: { type: "allowed_tools", mode: "required", tools: [{ type: "custom", name: "exec", namespace: "functions" }, { type: "function", name: "wait_agent", namespace: "collaboration" }] } });
+    expect(t.request.tools!.map((x) => x.function.name)).toEqual(["exec", "collaboration__wait_agent"]);
+    expect(t.request.tool_choice).toBe("required");
+    const hosted = { model: "m", input: [{ type: "additional_tools", tools: [{ type: "web_search" }] }] } as ResponsesRequest;
+    expect(toChatRequest(hosted).dropped).toEqual(["web_search"]);
+    rejectsWith(hosted, { hostedTools: "reject" }, "input[0].tools[0]");
+  });
+
+  it("an item whose tools are not an array, or hold a bad tool → 400 naming it", () => {
+    rejects({ model: "m", input: [{ role: "user", content: "hi" }, { type: "additional_tools", tools: {} }] }, "input[1].tools", /expected an array/);
+    rejects({ model: "m", input: [{ type: "additional_tools", tools: [{ type: "namespace", name: "functions", tools: [{ type: "function" }] }] }] }, "input[0].tools[0].tools[0].name");
   });
 });
 
