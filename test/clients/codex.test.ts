@@ -8,7 +8,7 @@ import { codexConfig, type CodexRun, runCodex } from "./codex.ts";
 // Codex CLI (`codex exec`, the real binary from npm) → wrangler dev → the scripted chat server.
 // Codex treats gpt-5.5 as what it is (built-in metadata: a reasoning model with the freeform apply_patch
 // tool); each Worker routes that name to a scripted model with MODEL_MAP. (gpt-5.6-* models send their
-// tools as an `additional_tools` input item instead, which the bridge does not translate yet.)
+// tools as an `additional_tools` input item instead: codex-code-mode.test.ts.)
 let stack: Stack;
 let reasoner: Stack;
 beforeAll(async () => {

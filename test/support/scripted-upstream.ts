@@ -34,12 +34,18 @@ function usage(model: string): string {
 /** What the scripted model writes into Codex's freeform `apply_patch` tool (its custom-tool stand-in's `input`). */
 export const PATCH = "*** Begin Patch\n*** Add File: bridged.txt\n+written through the bridge\n*** End Patch\n";
 
+/** What it writes into Codex's code-mode `exec` tool (gpt-5.6 and later): JavaScript calling Codex's nested command tool. */
+export const EXEC_JS = 'const r = await tools.exec_command({ cmd: "echo bridged" });\ntext(r.output);';
+
+/** The `input` of a freeform tool's stand-in, by tool. */
+const FREEFORM_INPUT: Record<string, string> = { apply_patch: PATCH, exec: EXEC_JS };
+
 function argsFor(tool: NonNullable<ChatBody["tools"]>[number]): string {
   const props = tool.function.parameters?.properties ?? {};
   const args: Record<string, unknown> = {};
   for (const name of tool.function.parameters?.required ?? Object.keys(props).slice(0, 1)) {
     const type = props[name]?.type;
-    args[name] = type === "number" || type === "integer" ? 1 : type === "array" ? [] : name === "command" || name === "cmd" ? "echo bridged" : tool.function.name === "apply_patch" && name === "input" ? PATCH : "Paris";
+    args[name] = type === "number" || type === "integer" ? 1 : type === "array" ? [] : name === "command" || name === "cmd" ? "echo bridged" : name === "input" && FREEFORM_INPUT[tool.function.name] ? FREEFORM_INPUT[tool.function.name] : "Paris";
   }
   return JSON.stringify(args);
 }
