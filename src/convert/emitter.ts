@@ -40,6 +40,7 @@ export class DeltaTarget {
 }
 
 const NO_LOGPROBS: Logprob[] = [];
+const SEQ = `,"sequence_number":`;
 
 /**
  * Sequence numbers, the output list, the one open item, and the batch of
@@ -54,8 +55,8 @@ const NO_LOGPROBS: Logprob[] = [];
  */
 export class Emitter {
   private seq = 0;
-  readonly types: string[] = [];
-  readonly events: Array<ResponseStreamEvent | string> = [];
+  types: string[] = [];
+  events: Array<ResponseStreamEvent | string> = [];
   readonly output: OutputItem[] = [];
   open: OpenItem | null = null;
 
@@ -82,8 +83,7 @@ export class Emitter {
     if (this.wire) {
       let json = t.head + JSON.stringify(delta);
       if (logprobs !== undefined) json += logprobs && logprobs.length ? `,"logprobs":${JSON.stringify(logprobs)}` : `,"logprobs":[]`;
-      if (pad >= 0) json += ob!.fragments[pad];
-      this.events.push(`${json},"sequence_number":${seq}}`);
+      this.events.push(json + (pad >= 0 ? ob!.fragments[pad] : SEQ) + seq + "}");
       return;
     }
     const e: Record<string, unknown> = { type: t.type, item_id: t.itemId, output_index: t.outputIndex };
@@ -124,8 +124,9 @@ export class Emitter {
   }
 
   clear(): void {
-    this.types.length = 0;
-    this.events.length = 0;
+    // Fresh arrays: cheaper than `length = 0` (a runtime call in V8) once per batch.
+    this.types = [];
+    this.events = [];
   }
 
   get size(): number {

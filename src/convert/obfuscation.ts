@@ -16,7 +16,7 @@ const MAX_PAD = 32;
 const ALPHABET = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789";
 
 export interface Obfuscator {
-  /** The next padding's length index: `values[i]` is the padding, `fragments[i]` its `,"obfuscation":"…"` JSON. */
+  /** The next padding's length index: `values[i]` is the padding, `fragments[i]` its `,"obfuscation":"…"` JSON, up to the `sequence_number` that follows it. */
   next(): number;
   readonly values: readonly string[];
   readonly fragments: readonly string[];
@@ -36,6 +36,6 @@ export function createObfuscator(seed?: number): Obfuscator {
   return {
     next: () => draw() % MAX_PAD,
     values,
-    fragments: values.map((v) => `,"obfuscation":"${v}"`),
+    fragments: values.map((v) => `,"obfuscation":"${v}","sequence_number":`),
   };
 }
