@@ -166,6 +166,22 @@ describe("the consumer cancelling", () => {
   });
 });
 
+describe("the bytes handed out", () => {
+  it("each chunk keeps its bytes after later ones are written (batches share encoding blocks), across blocks and for a batch larger than one", async () => {
+    const deltas = [...Array.from({ length: 300 }, (_, i) => `t${i} é😀`), "x".repeat(40_000), "end"];
+    const reader = chatToResponsesSse(streamOf(deltas.map((t, i) => bytesOf(frame(text(t, i === deltas.length - 1 ? "stop" : null))))), opts()).getReader();
+    const chunks: Array<[Uint8Array, Uint8Array]> = [];
+    for (let r = await reader.read(); !r.done; r = await reader.read()) chunks.push([r.value, r.value.slice()]);
+    // Blocks are shared: some chunks are views into the same buffer as others.
+    expect(new Set(chunks.map(([c]) => c.buffer)).size).toBeLessThan(chunks.length);
+    for (const [chunk, copy] of chunks) expect(chunk).toEqual(copy);
+    const raw = new TextDecoder().decode(Buffer.concat(chunks.map(([c]) => c)));
+    const events = parseSseStrict(raw);
+    checkInvariants(raw, events, { obfuscated: true });
+    expect(deltaText(events, "response.output_text.delta")).toBe(deltas.join(""));
+  });
+});
+
 describe("the reader core, as a WebSocket loop drives it", () => {
   it("every event as its own JSON text, the same as the SSE data lines, in order; onEnd once", async () => {
     const frames: string[] = [];
