@@ -169,14 +169,16 @@ export function createResponsesReader(upstream: UpstreamBody, options: Responses
             failIdle();
             break;
           }
-          const now = (lastActivity = clock());
           if (r.done) {
             pump.end();
             break;
           }
           pump.feed(r.value);
-          if (!pump.ready || core.ended) continue;
-          if (coalesceMs <= 0) break;
+          if (core.ended) break;
+          // A batch that leaves now needs no time: the next pull stamps when its wait begins.
+          if (pump.ready && coalesceMs <= 0) break;
+          const now = (lastActivity = clock());
+          if (!pump.ready) continue;
           // Coalescing (opt-in): more reads join this batch while the window is open.
           if (batchStart < 0) batchStart = now;
           const left = coalesceMs - (now - batchStart);
