@@ -5,8 +5,11 @@ import { describe, expect, it } from "vitest";
 import { build } from "esbuild";
 import { DENO, denoEnv, NODE, ROOT, run, userProject } from "./harness.ts";
 
-/** The library as a browser app ships it: src bundled with its one dependency, minified. Raise only with a reason. */
-const BUDGET = { minified: 48 * 1024, gzipped: 16 * 1024 };
+/**
+ * The library as a browser app ships it: src bundled with its one dependency, minified. Raise only with a reason.
+ * +256 / +128 bytes: the SSE sink's shared-block encoding (~200 bytes) cut the Node bench's CPU per token by about a fifth.
+ */
+const BUDGET = { minified: 48 * 1024 + 256, gzipped: 16 * 1024 + 128 };
 /** The same for an app that imports only the stream (the package is `sideEffects: false`). */
 const STREAM_BUDGET = { minified: 32 * 1024, gzipped: 11 * 1024 };
 
