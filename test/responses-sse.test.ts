@@ -212,6 +212,43 @@ describe("the reader core, as a WebSocket loop drives it", () => {
     expect(done.item.encrypted_content).toBe("sealed");
     expect((events.at(-1) as { response: ResponseResource }).response.output[0]).toMatchObject({ encrypted_content: "sealed" });
   });
+  it("onEnd runs before the terminal event reaches the sink, so a host's store write is under way when the client sees the end", async () => {
+    const order: string[] = [];
+    const reader = createResponsesReader(streamOf([bytesOf(up.deepseekReasoning)]), opts({ onEnd: (r) => order.push(`onEnd ${r.status}`) }));
+    while (await reader.pull({ event: (type) => order.push(type) }));
+    expect(order.filter((o) => o.startsWith("onEnd"))).toEqual(["onEnd completed"]);
+    expect(order.indexOf("onEnd completed")).toBeLessThan(order.indexOf("response.completed"));
+  });
+
+  it("a beforeFlush that rejects fails the response (error + response.failed), cancels the upstream and runs onEnd", async () => {
+    let cancelled = false;
+    const parts = [frame(text("a")), frame(text("b")), frame(text("", "stop")), "data: [DONE]\n\n"].map((p) => bytesOf(p));
+    const upstream = new ReadableStream<Uint8Array>({
+      pull(c) {
+        const p = parts.shift();
+        if (p) c.enqueue(p);
+      },
+      cancel() {
+        cancelled = true;
+      },
+    });
+    const ended: ResponseResource[] = [];
+    const frames: string[] = [];
+    let calls = 0;
+    const reader = createResponsesReader(upstream, {
+      ...opts({ onEnd: (r) => ended.push(r) }),
+      async beforeFlush() {
+        if (++calls === 2) throw new Error("sealing failed");
+      },
+    });
+    while (await reader.pull({ event: (_t, json) => frames.push(json) }));
+    const events = frames.map((f) => JSON.parse(f) as ResponseStreamEvent);
+    checkInvariants(null, events, { obfuscated: true });
+    expect(events.at(-1)).toMatchObject({ type: "response.failed", response: { status: "failed", error: { code: "server_error" } } });
+    expect(JSON.stringify(events.find((e) => e.type === "error"))).toContain("sealing failed");
+    expect(ended.map((r) => r.status)).toEqual(["failed"]);
+    expect(cancelled).toBe(true);
+  });
 });
 
 describe("coalescing (opt-in)", () => {

@@ -116,8 +116,8 @@ export async function prepareResponse(request: ResponsesRequest, ctx: ClientCont
 
 /**
  * Hands the finished response (any status; `cancelled` when the client went away) to the context
- * (a connection's memory) and, unless `store: false`, to the store. Called as the terminal event
- * goes out, so the write is on its way before the client can send a continuation; the answer
+ * (a connection's memory) and, unless `store: false`, to the store. Called just before the terminal
+ * event goes out, so the write is on its way before the client can send a continuation; the answer
  * never waits for it.
  */
 function recordEnd(request: ResponsesRequest, input: ConversationItem[], response: ResponseResource, ids: IdGenerator, ctx: ClientContext): void {

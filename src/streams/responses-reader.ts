@@ -78,7 +78,7 @@ function settlesWithin(p: Promise<unknown>, ms: number): Promise<boolean> {
 }
 
 export function createResponsesReader(upstream: UpstreamBody, options: ResponsesReaderOptions = {}): ResponsesReader {
-  // `onEnd` waits until the terminal batch has been through `beforeFlush` and out.
+  // `onEnd` waits until the terminal batch has been through `beforeFlush`.
   const pump = new EventPump({ ...options, onEnd: undefined });
   const core = pump.core;
   const body = bodyOf(upstream);
@@ -190,13 +190,19 @@ export function createResponsesReader(upstream: UpstreamBody, options: Responses
       }
       if (finished) return false; // cancelled meanwhile
       if (options.beforeFlush) {
-        const wait = options.beforeFlush(pump.pending);
-        if (wait) await wait;
+        try {
+          const wait = options.beforeFlush(pump.pending);
+          if (wait) await wait;
+        } catch (e) {
+          // A failing hook (sealing) ends the response like any failure: error + response.failed, upstream cancelled by `finish`.
+          core.fail({ code: "server_error", type: "server_error", message: `The bridge failed preparing events (${describe(e)}); the response is incomplete.` });
+        }
       }
+      // `onEnd` (a host's store write) starts before the terminal event leaves, so a continuation sent on seeing it finds the response.
+      const ended = core.ended;
+      if (ended) finish();
       pump.flush(sink);
-      if (!core.ended) return true;
-      finish();
-      return false;
+      return !ended;
     },
     async cancel(reason) {
       if (finished) return;
