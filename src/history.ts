@@ -44,8 +44,14 @@ export interface ExpandOptions {
 export interface ExpandedInput {
   /** The request to translate: `input` holds the whole conversation and `previous_response_id` is gone. */
   request: ResponsesRequest;
-  /** The items the upstream sees, in order: what a host stores as this response's input. */
+  /** The items the upstream sees, in order. */
   input: ConversationItem[];
+  /**
+   * The same conversation before the item expanders ran (compaction items and sealed reasoning still
+   * sealed): what a host stores as this response's input, so stored state never holds what a token
+   * hides; the expanders open it again when the chain is continued.
+   */
+  resolved: ConversationItem[];
 }
 
 /** A resolver reading a `ResponseStore`. */
@@ -90,14 +96,19 @@ function ownItems(input: ResponsesRequest["input"]): ConversationItem[] | null {
 export async function expandInput(request: ResponsesRequest, options: ExpandOptions = {}): Promise<ExpandedInput> {
   const own = ownItems(request.input);
   // An input `toChatRequest` will reject with its own message.
-  if (own === null) return { request, input: [] };
+  if (own === null) return { request, input: [], resolved: [] };
   const resolver = options.resolver;
   const tagged: Array<{ item: ConversationItem; param: string | null }> = [];
   const previousId = request.previous_response_id;
-  if (resolver && typeof previousId === "string" && previousId !== "") {
+  if (previousId != null && typeof previousId !== "string") {
+    throw invalidRequest(`Invalid type for 'previous_response_id': expected a string, but got ${Array.isArray(previousId) ? "an array" : typeof previousId}.`, "previous_response_id", "invalid_type");
+  }
+  let chain: ConversationItem[] = [];
+  if (resolver && previousId) {
     const previous = await resolver.response(previousId);
     if (!previous) throw previousResponseNotFound(previousId);
-    for (const item of [...previous.input, ...previous.response.output]) tagged.push({ item, param: null });
+    chain = [...previous.input, ...previous.response.output];
+    for (const item of chain) tagged.push({ item, param: null });
   }
   // References resolve one by one: a request holds few, and each usually names a different item.
   for (const [i, item] of own.entries()) {
@@ -105,7 +116,8 @@ export async function expandInput(request: ResponsesRequest, options: ExpandOpti
     if (resolver && isObject(item) && item.type === "item_reference") {
       const id = (item as { id?: unknown }).id;
       if (typeof id !== "string" || id === "") throw invalidRequest(`Missing required parameter: '${param}.id'.`, `${param}.id`, "missing_required_parameter");
-      const found = await resolver.item(id);
+      // The chain being continued first: it holds the client's own item ids too, which a sharded store cannot route.
+      const found = chain.find((c) => (c as { id?: unknown }).id === id) ?? (await resolver.item(id));
       if (!found) throw invalidRequest(`Item with id '${id}' not found.`, `${param}.id`, "item_not_found");
       tagged.push({ item: found, param });
     } else tagged.push({ item, param });
@@ -113,11 +125,10 @@ export async function expandInput(request: ResponsesRequest, options: ExpandOpti
   const input = await runExpanders(tagged, options.expanders ?? []);
   // Without a resolver, `previous_response_id` stays for `toChatRequest` to reject: a stateless call cannot honour it.
   const { previous_response_id: _previous, ...rest } = request;
-  return { request: { ...(resolver ? rest : request), input: input as ResponsesInputItem[] }, input };
+  return { request: { ...(resolver ? rest : request), input: input as ResponsesInputItem[] }, input, resolved: tagged.map((t) => t.item) };
 }
 
 async function runExpanders(tagged: Array<{ item: ConversationItem; param: string | null }>, expanders: readonly ItemExpander[]): Promise<ConversationItem[]> {
-  if (expanders.length === 0) return tagged.map((t) => t.item);
   const out: ConversationItem[] = [];
   for (const { item, param } of tagged) {
     let replaced: ConversationItem[] | undefined;

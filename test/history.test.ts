@@ -89,6 +89,16 @@ describe("input expansion: previous_response_id", () => {
     expect(e.toJSON()).toEqual({ error: { message: "Previous response with id 'resp_nope' not found.", type: "invalid_request_error", param: "previous_response_id", code: "previous_response_not_found" } });
   });
 
+  it("a previous_response_id that is neither a string nor null is a 400 invalid_type naming it, not silently dropped", async () => {
+    for (const resolver of [storeResolver(new MemoryResponseStore()), undefined]) {
+      for (const id of [42, { id: "resp_1" }, ["resp_1"]]) {
+        const e = await rejection(expandInput({ model: "m", previous_response_id: id as never, input: "x" }, { resolver }));
+        expect(e.toJSON().error).toMatchObject({ type: "invalid_request_error", param: "previous_response_id", code: "invalid_type" });
+      }
+    }
+    expect((await expandInput({ model: "m", previous_response_id: null, input: "x" }, { resolver: storeResolver(new MemoryResponseStore()) })).input).toHaveLength(1);
+  });
+
   it("without a resolver the request is left for toChatRequest, which rejects the stateless continuation", async () => {
     const { request } = await expandInput({ model: "m", previous_response_id: "resp_1", input: "x" });
     expect(request.previous_response_id).toBe("resp_1");
@@ -177,6 +187,8 @@ describe("the seam: layered resolvers and item expanders", () => {
     );
     expect(seen).toEqual([null, "input[0]"]);
     expect(expanded.input).toEqual([{ role: "user", content: "summary so far" }, { role: "user", content: "go on" }]);
+    // What a host stores: references resolved, but nothing expanded (tokens stay sealed).
+    expect(expanded.resolved).toEqual([{ type: "reasoning", id: "rs_1", summary: [], encrypted_content: "t" }, { type: "compaction", encrypted_content: "sealed" }, { role: "user", content: "go on" }]);
   });
 });
 

@@ -1,4 +1,4 @@
-import type { HistoryResolver, ItemExpander, ResponseStore, Sealer, StoredResponse } from "../src/index.ts";
+import type { HistoryResolver, ResponseStore, Sealer, StoredResponse } from "../src/index.ts";
 import type { BridgeConfig } from "./config.ts";
 import type { Fetch } from "./upstream.ts";
 
@@ -27,10 +27,11 @@ export interface ClientContext {
   waitUntil(promise: Promise<unknown>): void;
   /** Stored responses of this client's credential (already partitioned by it); null where the host keeps none. */
   store: ResponseStore | null;
-  /** Where `previous_response_id` / `item_reference` resolve; defaults to `store`. A WebSocket layers its own memory over it. */
-  resolver?: HistoryResolver | undefined;
-  /** Extra input expansions (sealed reasoning, compaction items), run by `expandInput` in order. */
-  expanders?: ItemExpander[] | undefined;
+  /**
+   * Where `previous_response_id` / `item_reference` resolve: the store (with none, nothing is found, so
+   * the answer is OpenAI's `previous_response_not_found`). A WebSocket layers its own memory over it.
+   */
+  resolver: HistoryResolver;
   /** Told of every response as it ends, stored or not (a WebSocket keeps `store: false` ones for the connection). */
   onRecord?: ((record: StoredResponse) => void) | undefined;
 }

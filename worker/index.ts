@@ -1,7 +1,7 @@
 import { ConfigError, configFromEnv, type Env } from "./config.ts";
 import { durableStore } from "./durable-store.ts";
 import { handle } from "./router.ts";
-import { redact } from "./upstream.ts";
+import { errorResponse, unexpectedError } from "./http.ts";
 
 export type { Env } from "./config.ts";
 // The Durable Object class must be exported from the Worker's main module.
@@ -14,10 +14,7 @@ export default {
       config = configFromEnv(env);
     } catch (e) {
       if (!(e instanceof ConfigError)) throw e;
-      return new Response(JSON.stringify({ error: { message: `Bridge misconfigured: ${e.message}`, type: "server_error", param: null, code: "bridge_misconfigured" } }), {
-        status: 500,
-        headers: { "content-type": "application/json" },
-      });
+      return errorResponse(500, { message: `Bridge misconfigured: ${e.message}`, type: "server_error", param: null, code: "bridge_misconfigured" });
     }
     try {
       const namespace = env.RESPONSES_STORE;
@@ -27,13 +24,7 @@ export default {
         ...(namespace ? { storeFor: (credential: string | null) => durableStore(namespace, credential, retention) } : {}),
       });
     } catch (e) {
-      // A bug, not an input problem: still an answer in the API's shape, and a log line without secrets.
-      const message = redact(String((e as Error)?.stack ?? e), config);
-      console.error(`responses-bridge: unexpected error: ${message}`);
-      return new Response(JSON.stringify({ error: { message: "The bridge failed unexpectedly; see the Worker's logs.", type: "server_error", param: null, code: "server_error" } }), {
-        status: 500,
-        headers: { "content-type": "application/json" },
-      });
+      return errorResponse(500, unexpectedError(e, config));
     }
   },
 } satisfies ExportedHandler<Env>;

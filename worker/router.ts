@@ -1,4 +1,4 @@
-import { createSealer, type ResponseStore, ResponsesError, type Sealer } from "../src/index.ts";
+import { createSealer, layerResolvers, type ResponseStore, ResponsesError, type Sealer, storeResolver } from "../src/index.ts";
 import { matchesAnyKey, presentedKey } from "./auth.ts";
 import type { BridgeConfig } from "./config.ts";
 import type { ClientContext } from "./context.ts";
@@ -97,6 +97,7 @@ export async function handle(request: Request, config: BridgeConfig, fetchUpstre
   }
   const credential = presentedKey(request.headers);
   const sealSecret = config.sealSecret ?? (credential ? `client-key:${credential}` : null);
+  const store = platform.storeFor?.(credential) ?? null;
   const ctx: ClientContext = {
     config,
     fetchUpstream,
@@ -106,7 +107,8 @@ export async function handle(request: Request, config: BridgeConfig, fetchUpstre
     signal: request.signal,
     sealer: sealSecret ? sealerFor(sealSecret) : null,
     waitUntil: platform.waitUntil ?? ((p) => void p.catch(() => {})),
-    store: platform.storeFor?.(credential) ?? null,
+    store,
+    resolver: layerResolvers(store && storeResolver(store)),
   };
 
   try {

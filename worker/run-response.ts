@@ -19,7 +19,6 @@ import {
   sealReasoningEvents,
   sealReasoningItems,
   storedResponse,
-  storeResolver,
   toChatRequest,
   wantsEncryptedReasoning,
 } from "../src/index.ts";
@@ -52,8 +51,13 @@ export interface PreparedResponse {
   reasoningRetry: (() => ChatRequestTranslation) | null;
   /** Headers for the client: dropped hosted tools, then the upstream's rate-limit hints. */
   headers: Record<string, string>;
-  /** The whole conversation the upstream sees (after expansion): what is stored as this response's input. */
+  /** The whole conversation the upstream sees (after expansion). */
   input: ConversationItem[];
+  /**
+   * Hands the finished response to the context's `onRecord` and, with `persist` (default) unless
+   * `store: false`, to the store (the converter's `onEnd` calls it).
+   */
+  record(response: ResponseResource, persist?: boolean): void;
 }
 
 /** Codex says who it is in `originator` (`codex_exec`, `codex_cli_rs`, …) and its user agent. */
@@ -78,10 +82,8 @@ function upstreamIdentity(route: ModelRoute): string {
  */
 export async function prepareResponse(request: ResponsesRequest, ctx: ClientContext): Promise<PreparedResponse> {
   const { config, store } = ctx;
-  const resolver = ctx.resolver ?? (store ? storeResolver(store) : null);
-  // Sealed reasoning and compaction summaries open for every transport, before whatever else the context expands.
-  const expanders = [reasoningExpander(ctx.sealer), compactionExpander(ctx.sealer), ...(ctx.expanders ?? [])];
-  const expanded = await expandInput(request, { resolver, expanders });
+  // Sealed reasoning and compaction summaries open for every transport.
+  const expanded = await expandInput(request, { resolver: ctx.resolver, expanders: [reasoningExpander(ctx.sealer), compactionExpander(ctx.sealer)] });
   const route = config.route(typeof request.model === "string" ? request.model : "");
   const upstream = upstreamIdentity(route);
   const reasoningHistory = route.reasoningHistory ?? config.translate.reasoningHistory ?? "auto";
@@ -108,10 +110,12 @@ export async function prepareResponse(request: ResponsesRequest, ctx: ClientCont
     ids,
     upstream,
     redact: (text: string) => redact(text, config),
-    onEnd: (response) => recordEnd(request, expanded.input, response, ids, ctx),
+    onEnd: (response) => record(response),
   };
+  // Stored as the client sent it, tokens still sealed (never a compaction summary in the clear); expanded again on continuation.
+  const record = (response: ResponseResource, persist = true) => recordEnd(request, expanded.resolved, response, ids, ctx, persist);
   if (reasoningSealer) options.beforeFlush = sealReasoningEvents(reasoningSealer);
-  return { request, route, translation, options, reasoningSealer, reasoningRetry, headers, input: expanded.input };
+  return { request, route, translation, options, reasoningSealer, reasoningRetry, headers, input: expanded.input, record };
 }
 
 /**
@@ -120,11 +124,11 @@ export async function prepareResponse(request: ResponsesRequest, ctx: ClientCont
  * event goes out, so the write is on its way before the client can send a continuation; the answer
  * never waits for it.
  */
-function recordEnd(request: ResponsesRequest, input: ConversationItem[], response: ResponseResource, ids: IdGenerator, ctx: ClientContext): void {
+function recordEnd(request: ResponsesRequest, input: ConversationItem[], response: ResponseResource, ids: IdGenerator, ctx: ClientContext, persist: boolean): void {
   const record = storedResponse(input, response, ids);
   ctx.onRecord?.(record);
   const store = ctx.store;
-  if (!store || request.store === false) return;
+  if (!persist || !store || request.store === false) return;
   ctx.waitUntil(
     store.put(record).catch((e: unknown) => {
       // The client has its answer; a lost write shows up as an unknown id later, and here once.
@@ -162,7 +166,6 @@ async function openUpstream(prepared: PreparedResponse, ctx: ClientContext, stre
 /** Streams the response as Responses SSE bytes. Failures before the first byte throw; after it they are events. */
 export async function streamResponse(prepared: PreparedResponse, ctx: ClientContext): Promise<ReadableStream<Uint8Array>> {
   const upstream = await openUpstream(prepared, ctx, true);
-  if (!upstream.body) throw new ResponsesError(502, { message: "Upstream answered without a body.", type: "upstream_error", code: "server_error" });
   // Read by the shell itself (not `pipeThrough`), so a reset or a stall mid-stream ends in `response.failed`.
   return chatToResponsesSse(upstream, { ...prepared.options, ...ctx.config.stream });
 }
@@ -188,10 +191,14 @@ export async function streamEvents(prepared: PreparedResponse, ctx: ClientContex
   return reader.response;
 }
 
-/** A response that generates nothing (a WebSocket prewarm, `generate: false`): created … completed, no upstream call. */
+/**
+ * A response that generates nothing (a WebSocket prewarm, `generate: false`): created … completed, no
+ * upstream call. Remembered by the connection only, never stored: nothing vouched for the request.
+ */
 export function emptyResponse(prepared: PreparedResponse, sink: EventSink): ResponseResource {
-  const converter = createChatToResponsesConverter(prepared.options);
+  const converter = createChatToResponsesConverter({ ...prepared.options, onEnd: undefined });
   for (const e of converter.done()) sink.event(e.type, JSON.stringify(e));
+  prepared.record(converter.response, false);
   return converter.response;
 }
 
@@ -205,7 +212,9 @@ export async function completeResponse(prepared: PreparedResponse, ctx: ClientCo
   } catch {
     throw new ResponsesError(502, { message: `Upstream sent a body that is not JSON: ${text.slice(0, 300)}`, type: "upstream_error", code: "server_error" });
   }
-  const response = fromChatCompletion(completion, prepared.options);
+  // Sealed first, then recorded: the stored response is the one the client gets.
+  const response = fromChatCompletion(completion, { ...prepared.options, onEnd: undefined });
   if (prepared.reasoningSealer) await sealReasoningItems(response.output, prepared.reasoningSealer);
+  prepared.record(response);
   return response;
 }

@@ -118,6 +118,8 @@ async function attemptUpstream(call: UpstreamCall, config: BridgeConfig, fetchUp
   try {
     return await fetchUpstream(call.target, { method: call.method, headers, body: call.body, signal: controller.signal });
   } catch (e) {
+    // Nothing left to abort; a retry adds its own listener. (On success it stays: a client abort still cuts the body.)
+    clientSignal?.removeEventListener("abort", onClientAbort);
     if (controller.signal.aborted && !clientSignal?.aborted) {
       throw new ResponsesError(504, { message: `Upstream did not answer within ${config.timeoutMs} ms.`, type: "upstream_error", code: "upstream_timeout" });
     }

@@ -6,7 +6,7 @@ import { type Fetch, handle } from "../../worker/router.ts";
 import { MemoryResponseStore } from "../../src/index.ts";
 import { BRIDGE, events, post, resetSeen, seen, UPSTREAM, withEnv } from "./bridge.ts";
 
-type Message = { type: string; status?: number; error?: { type: string; code: string | null; message: string; param: string | null }; headers?: Record<string, string>; response?: { id: string; status: string; output: Array<{ type: string }>; previous_response_id: string | null }; [k: string]: unknown };
+type Message = { type: string; status?: number; error?: { type: string; code: string; message: string; param: string | null }; headers?: Record<string, string>; response?: { id: string; status: string; output: Array<{ type: string }>; previous_response_id: string | null }; [k: string]: unknown };
 
 const TERMINAL = new Set(["response.completed", "response.failed", "response.incomplete"]);
 
@@ -110,6 +110,51 @@ describe("Responses WebSocket: one response after another on one connection", ()
     expect(terminal(second).response!.id).not.toBe(terminal(first).response!.id);
     client.ws.close();
   });
+
+  it("beyond 16 waiting frames the next gets a 429 error frame in its turn, after the running response's terminal event, and the socket goes on", async () => {
+    const client = await connect();
+    client.create({ model: "scripted-slow", input: "slow" });
+    // 16 frames that wait and do nothing (Codex's acknowledgements), then one too many.
+    for (let i = 0; i < 16; i++) client.send({ type: "response.processed" });
+    client.create({ model: "scripted-text", input: "one too many" });
+    const first = await client.turn();
+    expect(first[0]!.type).toBe("response.created");
+    expect(terminal(first).response!.status).toBe("completed");
+    expect(first.some((m) => m.type === "error")).toBe(false);
+    expect(await client.next()).toMatchObject({ type: "error", status: 429, error: { code: "too_many_requests" } });
+    client.create({ model: "scripted-text", input: "after" });
+    expect(terminal(await client.turn()).response!.status).toBe("completed");
+    expect((await seen()).requests).toHaveLength(2);
+    client.ws.close();
+  });
+
+  it("the connection's signal does not gather a listener per response (each response links its own, and unlinks it)", async () => {
+    // Counts live "abort" listeners per signal, across the isolate, while three responses run on one socket.
+    const live = new Map<EventTarget, number>();
+    const add = AbortSignal.prototype.addEventListener;
+    const remove = AbortSignal.prototype.removeEventListener;
+    AbortSignal.prototype.addEventListener = function (this: AbortSignal, ...args: Parameters<typeof add>) {
+      if (args[0] === "abort") live.set(this, (live.get(this) ?? 0) + 1);
+      return add.apply(this, args);
+    } as typeof add;
+    AbortSignal.prototype.removeEventListener = function (this: AbortSignal, ...args: Parameters<typeof remove>) {
+      if (args[0] === "abort") live.set(this, (live.get(this) ?? 0) - 1);
+      return remove.apply(this, args);
+    } as typeof remove;
+    try {
+      const config = configFromEnv({ UPSTREAM_BASE_URL: `${UPSTREAM}/v1` });
+      const client = await connect((init) => handle(new Request(`${BRIDGE}/v1/responses`, init), config, (input, i) => fetch(input, i)));
+      for (const input of ["one", "two", "three"]) {
+        client.create({ model: "scripted-text", store: false, input });
+        expect(terminal(await client.turn()).response!.status).toBe("completed");
+      }
+      expect(Math.max(...live.values())).toBeLessThanOrEqual(1);
+      client.ws.close();
+    } finally {
+      AbortSignal.prototype.addEventListener = add;
+      AbortSignal.prototype.removeEventListener = remove;
+    }
+  });
 });
 
 describe("connection-local continuation", () => {
@@ -132,6 +177,21 @@ describe("connection-local continuation", () => {
       ["user", "<environment_context>cwd=/tmp</environment_context>"],
       ["user", "hi"],
     ]);
+    client.ws.close();
+  });
+
+  it("a prewarm is never stored, even without store: false (nothing vouched for it); the connection still continues it", async () => {
+    const client = await connect();
+    client.create({ model: "scripted-text", generate: false, input: "warm" });
+    const prewarm = terminal(await client.turn()).response!;
+    client.create({ model: "scripted-text", previous_response_id: prewarm.id, input: "hi" });
+    const real = terminal(await client.turn()).response!;
+    expect(real.status).toBe("completed");
+    // The real turn's write started before its terminal event; once it is readable, the prewarm's would be too.
+    const deadline = Date.now() + 5_000;
+    while ((await exports.default.fetch(`${BRIDGE}/v1/responses/${real.id}`)).status !== 200 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 50));
+    expect((await exports.default.fetch(`${BRIDGE}/v1/responses/${real.id}`)).status).toBe(200);
+    expect((await exports.default.fetch(`${BRIDGE}/v1/responses/${prewarm.id}`)).status).toBe(404);
     client.ws.close();
   });
 
@@ -217,6 +277,9 @@ describe("errors are frames, and the connection stays usable", () => {
       [{ type: "response.create", input: "no model" }, { code: "missing_required_parameter", param: "model" }],
       [{ type: "response.create", model: "scripted-text", input: "x", background: true }, { code: "unsupported_parameter", param: "background" }],
       [{ type: "response.create", model: "scripted-text", input: [{ type: "compaction", encrypted_content: "rb1.forged" }] }, { code: "invalid_encrypted_content" }],
+      // An error with no code of its own still has one in the frame: the spec's WebSocketErrorEvent requires a string.
+      [{ type: "response.create", model: "scripted-text", input: "x", tools: [{ type: "namespace" }] }, { code: "invalid_request_error", param: "tools[0]" }],
+      [{ type: "response.create", model: "scripted-text", input: "x", previous_response_id: 42 }, { code: "invalid_type", param: "previous_response_id" }],
     ];
     for (const [frame, error] of cases) {
       client.send(frame);

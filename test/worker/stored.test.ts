@@ -96,6 +96,29 @@ describe("storing", () => {
     expect((await messagesSeen(3)).map(([role]) => role)).toEqual(["user", "assistant", "user", "assistant", "user"]);
   });
 
+  it("a non-streamed response asking for encrypted reasoning is stored sealed, exactly as the client got it", async () => {
+    const b = bridge();
+    const r = await b.create({ model: "scripted-reasoning", input: "hi", include: ["reasoning.encrypted_content"] });
+    expect(r.output[0]).toMatchObject({ type: "reasoning", encrypted_content: expect.stringMatching(/^rb1\./) });
+    await b.settled();
+    expect(await (await b.call("GET", `/v1/responses/${r.id}`, KEY_A)).json()).toEqual(r);
+  });
+
+  it("a compaction item is stored as sent, still sealed: input_items never shows the summary, and the chain still carries it", async () => {
+    const b = bridge();
+    const compacted = (await (await b.call("POST", "/v1/responses/compact", KEY_A, { model: "scripted-text", input: "Remember the code word PERIWINKLE." })).json()) as { output: Array<{ type: string; encrypted_content?: string }> };
+    const cmp = compacted.output.at(-1)!;
+    expect(cmp.type).toBe("compaction");
+    const first = await b.create({ model: "scripted-text", input: [cmp, { role: "user", content: "go on" }] });
+    await b.settled();
+    const listed = await (await b.call("GET", `/v1/responses/${first.id}/input_items?order=asc`, KEY_A)).text();
+    expect(listed).not.toContain("Summary of the earlier part");
+    expect((JSON.parse(listed) as { data: Array<{ type: string; encrypted_content?: string }> }).data[0]).toMatchObject({ type: "compaction", encrypted_content: cmp.encrypted_content });
+    await fetch(`${UPSTREAM}/__reset`);
+    await b.create({ model: "scripted-text", previous_response_id: first.id, input: "and now?" });
+    expect(String((await seen()).requests[0]!.body.messages[0]!.content)).toMatch(/^Summary of the earlier part/);
+  });
+
   it("store: false stores nothing, and says so", async () => {
     const b = bridge();
     const r = await b.create({ model: "scripted-text", input: "hi", store: false, stream: true });
@@ -193,6 +216,13 @@ describe("continuing", () => {
       ["assistant", "Hello from the scripted upstream."],
       ["user", "more"],
     ]);
+    // An id the client gave its own item carries no shard; it resolves within the chain being continued.
+    const own = await b.create({ model: "scripted-text", input: [{ type: "message", id: "msg_mine", role: "user", content: "mine" }] });
+    await b.settled();
+    await fetch(`${UPSTREAM}/__reset`);
+    const again = await b.create({ model: "scripted-text", previous_response_id: own.id, input: [{ type: "item_reference", id: "msg_mine" }] });
+    expect(again.status).toBe("completed");
+    expect((await messagesSeen(0)).map(([, content]) => content)).toEqual(["mine", "Hello from the scripted upstream.", "mine"]);
     const bad = await b.call("POST", "/v1/responses", KEY_A, { model: "scripted-text", input: [{ type: "item_reference", id: "msg_00000000000000000000000000000000" }] });
     expect(bad.status).toBe(400);
     expect(await bad.json()).toEqual({ error: { message: "Item with id 'msg_00000000000000000000000000000000' not found.", type: "invalid_request_error", param: "input[0].id", code: "item_not_found" } });

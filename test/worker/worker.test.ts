@@ -203,12 +203,31 @@ describe("routing and CORS", () => {
     expect(pre.status).toBe(204);
     expect(pre.headers.get("access-control-allow-origin")).toBe("https://app.example");
     expect(pre.headers.get("access-control-allow-headers")).toContain("authorization");
+    // Every method the bridge serves, DELETE /v1/responses/{id} included.
+    expect(pre.headers.get("access-control-allow-methods")!.split(", ").sort()).toEqual(["DELETE", "GET", "OPTIONS", "POST"]);
     const other = await exports.default.fetch(`${BRIDGE}/v1/responses`, { method: "OPTIONS", headers: { origin: "https://evil.example" } });
     expect(other.headers.get("access-control-allow-origin")).toBeNull();
     const res = await post("/v1/responses", { model: "scripted-text", input: "x" }, { origin: "https://app.example" });
     expect(res.headers.get("access-control-allow-origin")).toBe("https://app.example");
     const star = await withEnv({ CORS_ALLOWED_ORIGINS: "*" })("/v1/models", { headers: { origin: "https://any.example" } });
     expect(star.headers.get("access-control-allow-origin")).toBe("*");
+  });
+
+  it("without a store, previous_response_id and item_reference are unknown ids (OpenAI's 400s), not unsupported", async () => {
+    const noStore = withEnv({});
+    const res = await noStore("/v1/responses", { method: "POST", body: JSON.stringify({ model: "scripted-text", previous_response_id: "resp_x", input: "hi" }) });
+    expect(res.status).toBe(400);
+    expect(await res.json()).toMatchObject({ error: { code: "previous_response_not_found", param: "previous_response_id" } });
+    const ref = await noStore("/v1/responses", { method: "POST", body: JSON.stringify({ model: "scripted-text", input: [{ type: "item_reference", id: "msg_x" }] }) });
+    expect(await ref.json()).toMatchObject({ error: { code: "item_not_found", param: "input[0].id" } });
+  });
+
+  it("a streamed answer with no body is response.failed in the stream, as over the WebSocket (not a 502)", async () => {
+    const empty = withEnv({}, async () => new Response(null, { status: 200, headers: { "content-type": "text/event-stream" } }));
+    const res = await empty("/v1/responses", { method: "POST", body: JSON.stringify({ model: "m", input: "hi", stream: true }) });
+    expect(res.status).toBe(200);
+    const last = events(await res.text()).at(-1)!;
+    expect(last).toMatchObject({ type: "response.failed", response: { error: { message: "Upstream answered without a body." } } });
   });
 
   it("a misconfigured Worker says which variable is wrong", () => {

@@ -1,7 +1,7 @@
-import { type EventSink, invalidRequest, layerResolvers, ResponsesError, type ResponseResource, type ResponsesRequest, storeResolver } from "../../src/index.ts";
+import { type EventSink, invalidRequest, layerResolvers, ResponsesError, type ResponseResource, type ResponsesRequest } from "../../src/index.ts";
 import { ConnectionMemory } from "../connection-memory.ts";
 import type { ClientContext } from "../context.ts";
-import { errorResponse } from "../http.ts";
+import { errorResponse, unexpectedError } from "../http.ts";
 import { emptyResponse, prepareResponse, streamEvents } from "../run-response.ts";
 import { redact, UpstreamHttpError } from "../upstream.ts";
 
@@ -35,19 +35,19 @@ export async function openResponsesSocket(request: Request, ctx: ClientContext):
 interface ErrorFrame {
   type: "error";
   status: number;
-  error: { type: string; code: string | null; message: string; param: string | null };
+  /** `code` is required (a string) in the spec's `WebSocketErrorEvent`. */
+  error: { type: string; code: string; message: string; param: string | null };
   headers?: Record<string, string>;
 }
 
 function errorFrame(e: unknown, ctx: ClientContext): ErrorFrame {
   if (e instanceof ResponsesError) {
-    const frame: ErrorFrame = { type: "error", status: e.status, error: { type: e.type, code: e.code, message: redact(e.message, ctx.config), param: e.param } };
+    const frame: ErrorFrame = { type: "error", status: e.status, error: { type: e.type, code: e.code ?? e.type, message: redact(e.message, ctx.config), param: e.param } };
     if (e instanceof UpstreamHttpError && Object.keys(e.headers).length) frame.headers = e.headers;
     return frame;
   }
-  // A bug, not an input problem: the client gets the API's shape, the log one line without secrets.
-  console.error(`responses-bridge: unexpected WebSocket error: ${redact(String((e as Error)?.stack ?? e), ctx.config)}`);
-  return { type: "error", status: 500, error: { type: "server_error", code: "server_error", message: "The bridge failed unexpectedly; see the Worker's logs.", param: null } };
+  const { type, message, param } = unexpectedError(e, ctx.config);
+  return { type: "error", status: 500, error: { type, code: "server_error", message, param } };
 }
 
 /** A text frame → the `response.create` body it carries, `null` for a frame with nothing to do, or a 400. */
@@ -78,12 +78,10 @@ function serveConnection(socket: WebSocket, base: ClientContext): void {
   const memory = new ConnectionMemory(REMEMBERED);
   const ctx: ClientContext = {
     ...base,
-    signal: gone.signal,
     // `previous_response_id`: this connection's own responses first (store: false ones too), then the durable store.
-    resolver: layerResolvers(memory, base.resolver ?? (base.store ? storeResolver(base.store) : null)),
+    resolver: layerResolvers(memory, base.resolver),
     // Every response that ends usably is remembered; a failed or cancelled one cannot be continued.
     onRecord: (record) => {
-      base.onRecord?.(record);
       if (record.response.status === "completed" || record.response.status === "incomplete") memory.remember(record);
     },
   };
@@ -118,23 +116,34 @@ function serveConnection(socket: WebSocket, base: ClientContext): void {
 
   socket.addEventListener("message", (event) => {
     idle.touch();
-    if (waiting >= MAX_WAITING) {
-      const frame: ErrorFrame = { type: "error", status: 429, error: { type: "invalid_request_error", code: "too_many_requests", message: `More than ${MAX_WAITING} messages are waiting for the running response on this connection.`, param: null } };
-      send(JSON.stringify(frame));
-      return;
-    }
-    waiting++;
-    queue = queue.then(async () => {
-      waiting--;
-      if (gone.signal.aborted) return;
-      running = true;
-      try {
-        await runFrame(event.data, ctx, memory, sink);
-      } finally {
-        running = false;
-        idle.touch();
-      }
-    });
+    // Beyond the limit a frame is answered with an error, in its turn: after the running response's
+    // terminal event, never in the middle of its events (clients read an error frame as the turn's failure).
+    const rejected = waiting >= MAX_WAITING;
+    if (!rejected) waiting++;
+    queue = queue
+      .then(async () => {
+        if (rejected) {
+          send(JSON.stringify(errorFrame(new ResponsesError(429, { message: `More than ${MAX_WAITING} messages were waiting for the running response on this connection.`, type: "invalid_request_error", code: "too_many_requests" }), ctx)));
+          return;
+        }
+        waiting--;
+        if (gone.signal.aborted) return;
+        running = true;
+        // One signal per response, linked to the connection's and unlinked when it ends: what listens
+        // to it (the upstream call) goes with the response instead of piling up on the connection.
+        const turn = new AbortController();
+        const cancel = () => turn.abort(gone.signal.reason);
+        gone.signal.addEventListener("abort", cancel);
+        try {
+          await runFrame(event.data, { ...ctx, signal: turn.signal }, memory, sink);
+        } finally {
+          gone.signal.removeEventListener("abort", cancel);
+          running = false;
+          idle.touch();
+        }
+      })
+      // Nothing should reject here (runFrame turns errors into frames); if something does, later frames still run.
+      .catch(() => {});
   });
   socket.addEventListener("close", () => {
     end();
