@@ -55,12 +55,6 @@ export class ChatToResponsesStream extends TransformStream<Uint8Array, Uint8Arra
 }
 
 /**
- * The error a host may use for a response its client abandoned. The stream shells themselves end
- * such a response with status `cancelled` and no error (as OpenAI reports cancelled responses).
- */
-export const CANCELLED = { code: "cancelled", type: "cancelled", message: "The client closed the stream before the response finished." } as const;
-
-/**
  * Parsed chunks in (e.g. from the `openai` SDK's `chat.completions.create({stream: true})`),
  * Responses event objects out.
  */

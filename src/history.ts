@@ -86,7 +86,7 @@ export function previousResponseNotFound(id: string): ResponsesError {
 }
 
 /** The request's own input as items (a string is one user message). Anything else is left for `toChatRequest` to reject. */
-function ownItems(input: ResponsesRequest["input"]): ConversationItem[] | null {
+export function ownItems(input: ResponsesRequest["input"]): ConversationItem[] | null {
   if (input === undefined || input === null) return [];
   if (typeof input === "string") return [{ type: "message", role: "user", content: input }];
   return Array.isArray(input) ? (input as ConversationItem[]) : null;
@@ -101,7 +101,7 @@ export async function expandInput(request: ResponsesRequest, options: ExpandOpti
   const tagged: Array<{ item: ConversationItem; param: string | null }> = [];
   const previousId = request.previous_response_id;
   if (previousId != null && typeof previousId !== "string") {
-    throw invalidRequest(`Invalid type for 'previous_response_id': expected a string, but got ${Array.isArray(previousId) ? "an array" : typeof previousId}.`, "previous_response_id", "invalid_type");
+    throw invalidRequest(`Invalid type for 'previous_response_id': expected a string.`, "previous_response_id", "invalid_type");
   }
   let chain: ConversationItem[] = [];
   if (resolver && previousId) {

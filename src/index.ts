@@ -1,4 +1,4 @@
-export { CANCELLED, ChatChunksToResponsesEventsStream, ChatToResponsesStream, type ChatToResponsesStreamOptions } from "./chat-to-responses-stream.ts";
+export { ChatChunksToResponsesEventsStream, ChatToResponsesStream, type ChatToResponsesStreamOptions } from "./chat-to-responses-stream.ts";
 export { chatToResponsesSse } from "./streams/responses-sse.ts";
 export {
   createResponsesReader,
@@ -7,7 +7,8 @@ export {
   type ResponsesReaderOptions,
   type UpstreamBody,
 } from "./streams/responses-reader.ts";
-export { DEFAULT_KEEP_ALIVE_MS, type EventSink, type PendingEvents } from "./streams/event-pump.ts";
+export { DEFAULT_KEEP_ALIVE_MS, type EventSink } from "./streams/event-pump.ts";
+export type { PendingEvents } from "./convert/emitter.ts";
 export type { ObfuscationOption } from "./convert/obfuscation.ts";
 export {
   type ChatToResponsesConverter,

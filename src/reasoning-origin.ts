@@ -62,6 +62,15 @@ export function reasoningOrigin(id: unknown): ReasoningOrigin | undefined {
  * (OpenRouter) carries signatures this bridge does not keep, and `<think>`
  * text was never a field: both stay behind.
  */
+/** A reasoning item's text: its raw `reasoning_text` content when the client kept it, else its summary; "" when neither has text. */
+export function reasoningText(item: { content?: unknown; summary?: unknown }): string {
+  return partsText(item.content) || partsText(item.summary);
+}
+
+function partsText(parts: unknown): string {
+  return Array.isArray(parts) ? parts.map((p) => (typeof p?.text === "string" ? p.text : "")).join("") : "";
+}
+
 export type ReasoningReturnField = "reasoning_content" | "reasoning";
 
 export function returnField(field: ReasoningField): ReasoningReturnField | undefined {

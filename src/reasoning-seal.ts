@@ -1,9 +1,9 @@
 import type { ConversationItem } from "./store.ts";
 import type { ItemExpander } from "./history.ts";
 import { isObject } from "./is-object.ts";
-import { isReasoningField, markReasoningId, type ReasoningField, reasoningOrigin, unmarkedId } from "./reasoning-origin.ts";
+import { isReasoningField, markReasoningId, type ReasoningField, reasoningOrigin, reasoningText, unmarkedId } from "./reasoning-origin.ts";
 import type { OutputItem, ReasoningItem } from "./responses-types.ts";
-import type { PendingEvents } from "./streams/event-pump.ts";
+import type { PendingEvents } from "./convert/emitter.ts";
 import type { Sealer } from "./seal.ts";
 
 /**
@@ -31,18 +31,13 @@ export function wantsEncryptedReasoning(include: unknown): boolean {
   return Array.isArray(include) && include.includes("reasoning.encrypted_content");
 }
 
-function textOf(item: ReasoningItem): string {
-  const parts = item.content?.length ? item.content : item.summary;
-  return parts.map((p) => p.text).join("");
-}
-
 /** Sets `encrypted_content` on each reasoning item this bridge produced (its id carries the origin); others are left alone. */
 export async function sealReasoningItems(items: readonly OutputItem[], sealer: Sealer): Promise<void> {
   for (const item of items) {
     if (item.type !== "reasoning" || item.encrypted_content) continue;
     const origin = reasoningOrigin(item.id);
     if (!origin) continue;
-    const value: SealedReasoning = { text: textOf(item), ...origin };
+    const value: SealedReasoning = { text: reasoningText(item), ...origin };
     item.encrypted_content = await sealer.seal("reasoning", value);
   }
 }

@@ -11,7 +11,7 @@ import type {
 import type { ToolTarget } from "./convert-stream.ts";
 import { invalidRequest } from "./errors.ts";
 import { isObject } from "./is-object.ts";
-import { reasoningOrigin, type ReasoningReturnField, returnField, upstreamTag } from "./reasoning-origin.ts";
+import { reasoningOrigin, type ReasoningReturnField, reasoningText, returnField, upstreamTag } from "./reasoning-origin.ts";
 import type { ResponsesRequest } from "./responses-types.ts";
 
 /**
@@ -359,8 +359,7 @@ function reasoningCollector(options: ToChatOptions, model: string) {
     add(item: Record<string, unknown>): boolean {
       const field = fieldFor(item);
       if (!field) return false;
-      // Raw reasoning text when the client kept it, else the summary (what this bridge streams by default).
-      const text = partsText(item.content) || partsText(item.summary);
+      const text = reasoningText(item);
       if (!text) return false;
       pending[field] = (pending[field] ?? "") + text;
       return true;
@@ -372,11 +371,6 @@ function reasoningCollector(options: ToChatOptions, model: string) {
       }
     },
   };
-}
-
-/** The text of reasoning parts (`reasoning_text` or `summary_text`), joined; "" for anything else. */
-function partsText(parts: unknown): string {
-  return Array.isArray(parts) ? parts.filter(isObject).map((p) => (typeof p.text === "string" ? p.text : "")).join("") : "";
 }
 
 function textOf(content: unknown, param: string, allowed: readonly string[]): string {

@@ -46,6 +46,18 @@ describe("reasoning sealed into encrypted_content", () => {
     expect(messages).toEqual([{ role: "assistant", content: "Hi there.", reasoning_content: "The user greets me; answer briefly." }]);
   });
 
+  it("sealing and sending back read an item's text by one rule: raw content when it has text, else the summary", async () => {
+    const r = await convert(up.deepseekReasoning, testOptions(ds));
+    const item = r.final.output[0] as ReasoningItem;
+    // Content parts without text (a client that kept the shape, not the words): the summary is the text, for both.
+    item.content = [{ type: "reasoning_text", text: "" }];
+    await sealReasoningItems([item], sealer);
+    const [restored] = (await expand({ type: "reasoning", summary: [], encrypted_content: item.encrypted_content }))!;
+    expect(restored).toMatchObject({ content: [{ type: "reasoning_text", text: "The user greets me; answer briefly." }] });
+    const sent = toChatRequest({ model: "deepseek-chat", input: [{ ...item, encrypted_content: undefined }, { role: "assistant", content: "Hi there." }] as never }).request.messages;
+    expect(sent[0]).toMatchObject({ reasoning_content: "The user greets me; answer briefly." });
+  });
+
   it("tokens this sealer did not make are dropped quietly: OpenAI's, another secret's, tampered, forged, another purpose", async () => {
     const item = { type: "reasoning", id: "rs_x", summary: [{ type: "summary_text", text: "visible" }] };
     const mine = await sealer.seal("reasoning", { text: "t", field: "reasoning_content", upstream: upstreamTag("m") });

@@ -1,6 +1,7 @@
 const encoder = new TextEncoder();
 
-async function digest(s: string): Promise<Uint8Array> {
+/** SHA-256 of a string's UTF-8 (key comparison here, the store's credential partitions). */
+export async function sha256(s: string): Promise<Uint8Array> {
   return new Uint8Array(await crypto.subtle.digest("SHA-256", encoder.encode(s)));
 }
 
@@ -10,10 +11,10 @@ async function digest(s: string): Promise<Uint8Array> {
  * compared, so the position of a match does not show either.
  */
 export async function matchesAnyKey(presented: string, keys: readonly string[]): Promise<boolean> {
-  const p = await digest(presented);
+  const p = await sha256(presented);
   let ok = 0;
   for (const key of keys) {
-    const k = await digest(key);
+    const k = await sha256(key);
     let diff = 0;
     for (let i = 0; i < k.length; i++) diff |= k[i]! ^ p[i]!;
     ok |= diff === 0 ? 1 : 0;

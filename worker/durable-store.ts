@@ -1,6 +1,7 @@
 import { DurableObject } from "cloudflare:workers";
 import type { Env } from "./config.ts";
 import { type ConversationItem, createIdGenerator, type IdGenerator, type ItemPage, type ListOptions, pageItems, type ResponseStore, type StoredResponse } from "../src/index.ts";
+import { sha256 } from "./auth.ts";
 
 /**
  * Stored responses on Durable Objects with SQLite storage.
@@ -141,8 +142,7 @@ function hex(bytes: Uint8Array): string {
 /** The partition of a credential: a hash, never the credential. No credential is one shared, anonymous partition. */
 export async function partitionOf(credential: string | null): Promise<string> {
   const material = credential === null ? "anonymous" : `key:${credential}`;
-  const digest = await crypto.subtle.digest("SHA-256", new TextEncoder().encode(`responses-bridge/store/${material}`));
-  return hex(new Uint8Array(digest)).slice(0, 32);
+  return hex(await sha256(`responses-bridge/store/${material}`)).slice(0, 32);
 }
 
 /** The shard an id of this store carries, or null for an id it never made (which is then simply unknown). */

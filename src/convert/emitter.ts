@@ -3,6 +3,8 @@ import type { Obfuscator } from "./obfuscation.ts";
 
 type DistributiveOmit<T, K extends PropertyKey> = T extends unknown ? Omit<T, K> : never;
 export type UnsequencedEvent = DistributiveOmit<ResponseStreamEvent, "sequence_number">;
+/** A batch before it is serialized: event objects, or JSON text already written (hot deltas). */
+export type PendingEvents = ReadonlyArray<ResponseStreamEvent | string>;
 
 export type DeltaType =
   | "response.output_text.delta"

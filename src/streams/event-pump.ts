@@ -1,6 +1,7 @@
 import type { ConvertOptions } from "../convert/converter.ts";
 import { type ConverterCore, createConverterCore } from "../convert/converter.ts";
-import type { ResponseResource, ResponseStreamEvent } from "../responses-types.ts";
+import type { PendingEvents } from "../convert/emitter.ts";
+import type { ResponseResource } from "../responses-types.ts";
 import { ChatSseDecoder } from "../sse-decode.ts";
 
 /** Where a batch of serialized events goes: an SSE body, WebSocket frames, a test's array. */
@@ -10,9 +11,6 @@ export interface EventSink {
   /** The upstream is alive but silent (it sent an SSE comment); SSE forwards a comment, others may ignore it. */
   keepAlive?(): void;
 }
-
-/** A batch before it is serialized: event objects, or JSON text already written (hot deltas). */
-export type PendingEvents = ReadonlyArray<ResponseStreamEvent | string>;
 
 /** How often at most an upstream comment is passed on as a keep-alive (ms). */
 export const DEFAULT_KEEP_ALIVE_MS = 5_000;

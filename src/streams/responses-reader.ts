@@ -1,5 +1,6 @@
 import type { ResponseResource } from "../responses-types.ts";
-import { type EventSink, EventPump, type PendingEvents, type PumpOptions } from "./event-pump.ts";
+import type { PendingEvents } from "../convert/emitter.ts";
+import { type EventSink, EventPump, type PumpOptions } from "./event-pump.ts";
 
 /** An upstream that sends nothing for this long (ms) is cancelled and the response fails. */
 export const DEFAULT_IDLE_TIMEOUT_MS = 120_000;
@@ -195,7 +196,7 @@ export function createResponsesReader(upstream: UpstreamBody, options: Responses
           if (wait) await wait;
         } catch (e) {
           // A failing hook (sealing) ends the response like any failure: error + response.failed, upstream cancelled by `finish`.
-          core.fail({ code: "server_error", type: "server_error", message: `The bridge failed preparing events (${describe(e)}); the response is incomplete.` });
+          core.fail({ code: "server_error", type: "server_error", message: `Preparing events failed: ${describe(e)}` });
         }
       }
       // `onEnd` (a host's store write) starts before the terminal event leaves, so a continuation sent on seeing it finds the response.
