@@ -77,7 +77,7 @@ function upstreamIdentity(route: ModelRoute): string {
 /**
  * Request → everything needed to call the upstream and convert its answer.
  * Stored state is resolved here (`expandInput`: `previous_response_id`,
- * `item_reference`, and the context's item expanders), and the response is
+ * `item_reference`, and sealed reasoning and compaction items), and the response is
  * stored when it ends, however it ends. Throws `ResponsesError` (400) on bad input.
  */
 export async function prepareResponse(request: ResponsesRequest, ctx: ClientContext): Promise<PreparedResponse> {
