@@ -1,4 +1,5 @@
 import { type EventSink, invalidRequest, layerResolvers, ResponsesError, type ResponseResource, type ResponsesRequest } from "../../src/index.ts";
+import { isObject } from "../../src/is-object.ts";
 import { ConnectionMemory } from "../connection-memory.ts";
 import type { ClientContext } from "../context.ts";
 import { errorResponse, unexpectedError } from "../http.ts";
@@ -59,8 +60,8 @@ function readFrame(data: unknown): (ResponsesRequest & { generate?: unknown }) |
   } catch (e) {
     throw invalidRequest(`We could not parse the JSON of your message. (${(e as Error).message})`, null, "invalid_json");
   }
-  if (typeof frame !== "object" || frame === null || Array.isArray(frame)) throw invalidRequest("Each message must be a JSON object.", null, "invalid_frame");
-  const { type, ...body } = frame as Record<string, unknown>;
+  if (!isObject(frame)) throw invalidRequest("Each message must be a JSON object.", null, "invalid_frame");
+  const { type, ...body } = frame;
   // Codex acknowledges each response it has processed; there is nothing to do for it here.
   if (type === "response.processed") return null;
   if (type !== "response.create") throw invalidRequest(`Unsupported message type '${String(type)}': this WebSocket accepts 'response.create'.`, "type", "invalid_value");
