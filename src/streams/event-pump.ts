@@ -3,6 +3,7 @@ import { type ConverterCore, createConverterCore } from "../convert/converter.ts
 import type { PendingEvents } from "../convert/emitter.ts";
 import type { ResponseResource } from "../responses-types.ts";
 import { ChatSseDecoder } from "../sse-decode.ts";
+import { FrameMemo } from "./frame-memo.ts";
 
 /** Where a batch of serialized events goes: an SSE body, WebSocket frames, a test's array. */
 export interface EventSink {
@@ -36,13 +37,22 @@ export class EventPump {
   private readonly clock: () => number;
   private lastKeepAlive = -Infinity;
   private keepAliveDue = false;
+  private readonly memo = new FrameMemo();
+  /** Whether everything fed so far ended at a frame boundary (the SSE parser holds nothing). */
+  private boundary = true;
+  /** While a read that is exactly one frame is being parsed: its text, to learn from. */
+  private single: string | null = null;
 
   constructor(options: PumpOptions = {}) {
     const core = (this.core = createConverterCore(options, true));
     this.keepAliveMs = options.keepAliveMs ?? DEFAULT_KEEP_ALIVE_MS;
     this.clock = options.clock ?? Date.now;
     this.sse = new ChatSseDecoder({
-      chunk: (c) => core.push(c),
+      chunk: (c) => {
+        if (this.single !== null) this.memo.learn(this.single, c);
+        this.single = null;
+        core.push(c);
+      },
       done: () => core.done(),
       error: (e) => core.fail(e),
       comment: () => this.onComment(),
@@ -59,7 +69,16 @@ export class EventPump {
 
   feed(bytes: Uint8Array): void {
     if (this.core.ended) return;
-    this.sse.feed(this.decoder.decode(bytes, { stream: true }));
+    const text = this.decoder.decode(bytes, { stream: true });
+    if (!text) return;
+    if (this.boundary) {
+      const chunk = this.memo.match(text);
+      if (chunk) return this.core.push(chunk);
+      if (this.memo.learning && text.startsWith("data:") && text.indexOf("\n") === text.length - 2 && text.endsWith("\n\n")) this.single = text;
+    }
+    this.sse.feed(text);
+    this.single = null;
+    this.boundary = text.endsWith("\n\n");
   }
 
   /** End of the upstream body: a last event with no blank line is still read, then the converter's `finish`. */
