@@ -1,4 +1,5 @@
 import type { ChatCompletionChunk } from "../chat-types.ts";
+import { isObject } from "../is-object.ts";
 
 /** A string body that needs a closer look: a quote, a backslash or a control character. */
 const NOT_PLAIN = /["\\\u0000-\u001f]/;
@@ -10,12 +11,9 @@ type Slot = (typeof SLOTS)[number];
 
 type Flat = Record<string, string | number | boolean | null>;
 
-function flat(o: unknown): o is Flat {
-  if (typeof o !== "object" || o === null || Array.isArray(o)) return false;
-  for (const k in o) {
-    const v = (o as Record<string, unknown>)[k];
-    if (typeof v === "object" && v !== null) return false;
-  }
+/** Whether `o` holds no nested value except under `skip` (the one the memo rebuilds). */
+function flat(o: Record<string, unknown>, skip?: string): boolean {
+  for (const k in o) if (k !== skip && typeof o[k] === "object" && o[k] !== null) return false;
   return true;
 }
 
@@ -58,18 +56,15 @@ export class FrameMemo {
       this.top = null;
       return;
     }
-    const top = chunk as { choices?: unknown } | null;
-    if (typeof top !== "object" || top === null || !Array.isArray(top.choices) || top.choices.length !== 1) return;
-    const choice = top.choices[0] as { delta?: unknown } | null;
-    const delta = choice?.delta as Record<string, unknown> | undefined;
-    if (typeof delta !== "object" || delta === null) return;
+    const choices = isObject(chunk) ? chunk["choices"] : null;
+    const choice: unknown = Array.isArray(choices) && choices.length === 1 ? choices[0] : null;
+    const delta = isObject(choice) ? choice["delta"] : null;
+    if (!isObject(delta)) return;
     const slots = SLOTS.filter((k) => typeof delta[k] === "string");
-    if (slots.length !== 1) return;
+    if (slots.length !== 1 || !flat(chunk as Flat, "choices") || !flat(choice as Flat, "delta") || !flat(delta)) return;
     const slot = slots[0]!;
-    const { choices: _, ...rest } = top as Record<string, unknown>;
-    const { delta: __, ...choiceRest } = choice as Record<string, unknown>;
-    if (!flat(rest) || !flat(choiceRest) || !flat(delta)) return;
-    // The first `"<slot>":"` in valid JSON is a key followed by its string (inside a string the quotes would be escaped).
+    // The first `"<slot>":"` is the string after that key in all but contrived frames (a key `x\"content`, a
+    // top-level `content`); the probe below proves it is the delta's.
     const key = `"${slot}":"`;
     const at = frame.indexOf(key);
     if (at < 0) return;
@@ -83,10 +78,13 @@ export class FrameMemo {
     const prefix = frame.slice(0, start);
     const suffix = frame.slice(end);
     // Prove the slot is this choice's delta field: the same frame around another text must parse to exactly that.
+    // The probe's text differs from the learned one: were they equal, a string elsewhere (a top-level "content"
+    // first, the delta's own text "0") would pass, and later texts would land in the wrong place.
+    const mark = delta[slot] === "0" ? "1" : "0";
     const head = prefix.startsWith("data: ") ? 6 : 5;
     try {
-      const probe = JSON.parse(`${prefix.slice(head)}\\u0001${suffix.slice(0, -2)}`) as { choices: Array<{ delta: Record<string, unknown> }> };
-      if (probe.choices[0]!.delta[slot] !== "\u0001") return;
+      const probe = JSON.parse(`${prefix.slice(head)}${mark}${suffix.slice(0, -2)}`) as { choices: Array<{ delta: Record<string, unknown> }> };
+      if (probe.choices[0]!.delta[slot] !== mark) return;
     } catch {
       return;
     }
@@ -94,9 +92,9 @@ export class FrameMemo {
     this.prefix = prefix;
     this.suffix = suffix;
     // Copies with their nested values still in place, so a match spreads them in the parsed key order.
-    this.top = { ...(top as Flat) };
+    this.top = { ...(chunk as Flat) };
     this.choice = { ...(choice as Flat) };
-    this.delta = { ...delta };
+    this.delta = { ...(delta as Flat) };
   }
 
   /** The chunk `text` (one whole read) stands for, or null when it is not the learned frame around another text. */
