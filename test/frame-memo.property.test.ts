@@ -187,6 +187,15 @@ describe("the frame memo changes no byte of the output", () => {
     expect(fast.hits).toBe(1);
   });
 
+  it("a body that is not SSE (a chat completion to a stream request), in one read and a line per read", async () => {
+    const body = JSON.stringify({ id: "c", object: "chat.completion", created: 1, model: "m", choices: [{ index: 0, message: { role: "assistant", content: "data: x" }, finish_reason: "stop" }] }, null, 1);
+    for (const parts of [[body], body.split(/(?<=\n)/)].map((p) => p.map(bytesOf))) {
+      const fast = await run(parts, u, true);
+      expect(fast.raw).toBe((await run(parts, u, false)).raw);
+      expect(fast.raw).toContain('"text":"data: x"');
+    }
+  });
+
   it("a UTF-8 character cut between two reads right after a learned frame's text", async () => {
     const body = [token("a"), token("b"), token("é😀c"), token("d"), stop].join("");
     const bytes = bytesOf(body);
