@@ -12,7 +12,7 @@
  * coalescing (STREAM_COALESCE_MS) off/on at 50 and 500 tokens per second.
  *
  * Linux only (/proc). Environment: BENCH_TOKENS (default 4000), BENCH_TPS
- * (default 1000), BENCH_REPS (default 3), BENCH_SHAPES=1 (also the floors of a pull
+ * (default 1000), BENCH_REPS (default 5), BENCH_SHAPES=1 (also the floors of a pull
  * shell: bytes forwarded untouched, then decoded and re-encoded, then each frame
  * parsed), BENCH_SKIP_COALESCE=1.
  */
@@ -23,7 +23,7 @@ import { startWorker } from "../test/support/start-worker.ts";
 
 const TOKENS = Number(process.env.BENCH_TOKENS ?? 4000);
 const TPS = Number(process.env.BENCH_TPS ?? 1000);
-const REPS = Number(process.env.BENCH_REPS ?? 3);
+const REPS = Number(process.env.BENCH_REPS ?? 5);
 const TICK_MS = 1000 / Number(execFileSync("getconf", ["CLK_TCK"]).toString().trim());
 
 // ---- the upstream: `model` says how many tokens at what rate, e.g. "bench-4000-1000" ----
@@ -105,13 +105,13 @@ async function idleRate(pid: number): Promise<number> {
 }
 
 /** Streams `streams` answers at once through `path`; the workerd CPU they cost, less its idle rate over the same time. */
-async function measure(base: string, pid: number, path: string, tokens: number, tps: number, streams = 1, idle = 0): Promise<Sample> {
+async function measure(base: string, pid: number, path: string, tokens: number, tps: number, streams = 1, idle = 0, extra: Record<string, unknown> = {}): Promise<Sample> {
   const t0 = performance.now();
   const before = workerdTicks(pid);
   let reads = 0;
   await Promise.all(
     Array.from({ length: streams }, async () => {
-      const res = await fetch(`${base}${path}`, { method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify({ model: `bench-${tokens}-${tps}`, input: "hi", stream: true, stream_options: { include_usage: true } }) });
+      const res = await fetch(`${base}${path}`, { method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify({ model: `bench-${tokens}-${tps}`, input: "hi", stream: true, stream_options: { include_usage: true }, ...extra }) });
       const reader = res.body!.getReader();
       let text = "";
       const dec = new TextDecoder();
@@ -130,6 +130,19 @@ async function measure(base: string, pid: number, path: string, tokens: number, 
   return { cpuMs: (workerdTicks(pid) - before) * TICK_MS - idle * (performance.now() - t0), tokens: tokens * streams, reads };
 }
 
+interface Target {
+  name: string;
+  path: string;
+  /** Fields added to the request body. */
+  extra?: Record<string, unknown>;
+}
+
+function median(xs: number[]): number {
+  const s = [...xs].sort((a, b) => a - b);
+  const m = s.length >> 1;
+  return s.length % 2 ? s[m]! : (s[m - 1]! + s[m]!) / 2;
+}
+
 const per1k = (s: Sample[]) => (s.reduce((n, x) => n + x.cpuMs, 0) / s.reduce((n, x) => n + x.tokens, 0)) * 1000;
 const f1 = (n: number) => n.toFixed(1);
 const f2 = (n: number) => n.toFixed(2);
@@ -141,24 +154,33 @@ try {
   // ---- side by side: the Worker, the do-nothing stream, native pass-through ----
   const w = await startWrangler(upstream.url, {});
   let idle = 0;
-  const paths: Record<string, Sample[]> = { "/v1/responses": [], "/bench/identity": [], "/bench/native": [] };
+  const targets: Target[] = [
+    { name: "`POST /v1/responses` (this Worker)", path: "/v1/responses" },
+    { name: "the same with `store: false` (conversion only, no stored record)", path: "/v1/responses", extra: { store: false } },
+    { name: "do-nothing `TransformStream` proxy, same headers", path: "/bench/identity" },
+    { name: "native pass-through, `new Response(upstream.body)`", path: "/bench/native" },
+  ];
   // The floors of a pull shell, for profiling (BENCH_SHAPES=1).
   const shapes = process.env.BENCH_SHAPES === "1" ? "floor-pull,floor-codec,floor-parse" : (process.env.BENCH_SHAPES ?? "");
-  for (const s of shapes.split(",").filter(Boolean)) paths[`/bench/shape/${s}`] = [];
+  for (const s of shapes.split(",").filter(Boolean)) targets.push({ name: `floor: ${s}`, path: `/bench/shape/${s}` });
+  const samples = new Map<Target, Sample[]>(targets.map((t) => [t, []]));
   try {
     // Warm up: JIT and connections.
-    for (const p of Object.keys(paths)) await measure(w.url, w.pid, p, 200, 10_000);
+    for (const t of targets) await measure(w.url, w.pid, t.path, 200, 10_000, 1, 0, t.extra);
     idle = await idleRate(w.pid);
-    for (let r = 0; r < REPS; r++) for (const [p, list] of Object.entries(paths)) list.push(await measure(w.url, w.pid, p, TOKENS, TPS, 1, idle));
+    for (let r = 0; r < REPS; r++) for (const t of targets) samples.get(t)!.push(await measure(w.url, w.pid, t.path, TOKENS, TPS, 1, idle, t.extra));
   } finally {
     await w.stop();
   }
-  const identity = per1k(paths["/bench/identity"]!);
+  const identity = samples.get(targets[2]!)!;
   const reads = (s: Sample[]) => Math.round(s.reduce((n, x) => n + x.reads, 0) / s.length);
-  rows.push(`workerd (wrangler dev), ${TOKENS}-token answer at ${TPS} tok/s, one token per upstream chunk, ${REPS} runs each, interleaved; CPU of the workerd processes less their idle rate (${(idle * 1000).toFixed(1)} ms/s)\n`);
-  rows.push("| path | CPU per 1,000 tokens | × do-nothing stream | client reads per answer |", "|---|---:|---:|---:|");
-  const names: Record<string, string> = { "/v1/responses": "`POST /v1/responses` (this Worker)", "/bench/identity": "do-nothing `TransformStream` proxy, same headers", "/bench/native": "native pass-through, `new Response(upstream.body)`" };
-  for (const [p, list] of Object.entries(paths)) rows.push(`| ${names[p] ?? p} | ${f1(per1k(list))} ms | ${f2(per1k(list) / identity)} | ${reads(list)} |`);
+  rows.push(`workerd (wrangler dev), ${TOKENS}-token answer at ${TPS} tok/s, one token per upstream chunk, ${REPS} runs each, interleaved; CPU of the workerd processes less their idle rate (${(idle * 1000).toFixed(1)} ms/s). The ratio is taken within each run (against that run's do-nothing stream): median, then the range over runs.\n`);
+  rows.push("| path | CPU per 1,000 tokens (median) | × do-nothing stream, median | range over runs | client reads per answer |", "|---|---:|---:|---:|---:|");
+  for (const t of targets) {
+    const list = samples.get(t)!;
+    const ratios = list.map((x, i) => x.cpuMs / identity[i]!.cpuMs).sort((a, b) => a - b);
+    rows.push(`| ${t.name} | ${f1(median(list.map((x) => (x.cpuMs / x.tokens) * 1000)))} ms | ${f2(median(ratios))} | ${f2(ratios[0]!)}–${f2(ratios.at(-1)!)} | ${reads(list)} |`);
+  }
 
   // ---- opt-in coalescing, at 50 and 500 tokens per second ----
   rows.push("", "STREAM_COALESCE_MS off (0) and on (20), CPU per 1,000 tokens of `POST /v1/responses`, 4 concurrent streams\n");
