@@ -2,210 +2,142 @@
  * `npm run bench:workerd`: what the Worker costs in workerd, where it really
  * runs, against a do-nothing stream, measured side by side in one run.
  *
- * Starts a local chat-completions server (one token per chunk, one chunk per
- * HTTP write, paced) and `wrangler dev` over `bench/workerd/worker.ts` (the
- * product Worker plus two baselines), then streams the same answer through
- * `POST /v1/responses`, a do-nothing `TransformStream` proxy and native
- * pass-through, interleaved, and reads the CPU time of the workerd processes
- * from /proc/<pid>/stat around each stream. Prints CPU per 1,000 tokens and
- * ratios as Markdown (paste into the README), then the same for the opt-in
- * coalescing (STREAM_COALESCE_MS) off/on at 50 and 500 tokens per second.
+ * Starts a local chat-completions server and `wrangler dev` over
+ * `bench/workerd/worker.ts` (the product Worker and its baselines, see there),
+ * then streams the same answer through each path, interleaved, and reads the
+ * CPU time of the workerd processes from /proc around each stream: the
+ * Worker's own runtime and, apart, wrangler's proxy in front of it (see
+ * workerd-rig.ts). Each run's ratio is taken against the do-nothing stream of
+ * the same run; printed as Markdown (median and range over runs, paste into the
+ * README), then the opt-in coalescing (STREAM_COALESCE_MS) off and on at 50 and
+ * 500 tokens per second.
  *
  * Linux only (/proc). Environment: BENCH_TOKENS (default 4000), BENCH_TPS
- * (default 1000), BENCH_REPS (default 5), BENCH_SHAPES=1 (also the floors of a pull
- * shell: bytes forwarded untouched, then decoded and re-encoded, then each frame
- * parsed), BENCH_SKIP_COALESCE=1.
+ * (default 1000), BENCH_REPS (default 5), BENCH_COALESCE_REPS (default 3),
+ * BENCH_SKIP_COALESCE=1.
  */
-import { execFileSync } from "node:child_process";
-import { readdirSync, readFileSync } from "node:fs";
-import { createServer, type Server } from "node:http";
-import { startWorker } from "../test/support/start-worker.ts";
+import { cpuMs, f1, f2, median, sleep, startUpstream, startWrangler, streamAnswer, type Target, type Workerd } from "./workerd-rig.ts";
 
 const TOKENS = Number(process.env.BENCH_TOKENS ?? 4000);
 const TPS = Number(process.env.BENCH_TPS ?? 1000);
 const REPS = Number(process.env.BENCH_REPS ?? 5);
-const TICK_MS = 1000 / Number(execFileSync("getconf", ["CLK_TCK"]).toString().trim());
+const COALESCE_REPS = Number(process.env.BENCH_COALESCE_REPS ?? 3);
 
-// ---- the upstream: `model` says how many tokens at what rate, e.g. "bench-4000-1000" ----
+const targets: Target[] = [
+  { name: "`POST /v1/responses` (this Worker, `store: true` by default)", path: "/v1/responses" },
+  { name: "the same with `store: false` (no stored record)", path: "/v1/responses", extra: { store: false } },
+  { name: "do-nothing `TransformStream` proxy (`pipeThrough`)", path: "/bench/identity" },
+  { name: "native pass-through, `new Response(upstream.body)`", path: "/bench/native" },
+  { name: "floor: pull stream enqueuing each upstream read untouched", path: "/bench/floor-pull" },
+  { name: "floor: the same, decoding and re-encoding each read", path: "/bench/floor-codec" },
+  { name: "floor: the same, also `JSON.parse` of each chunk", path: "/bench/floor-parse" },
+  { name: "floor: pull floor writing into a native `IdentityTransformStream`", path: "/bench/floor-native-out" },
+];
+const IDENTITY = targets[2]!;
 
-const chunk = (delta: Record<string, unknown>, finish: string | null = null) =>
-  `data: ${JSON.stringify({ id: "chatcmpl-bench", object: "chat.completion.chunk", created: 1_761_000_000, model: "bench", system_fingerprint: "fp_bench", choices: [{ index: 0, delta, logprobs: null, finish_reason: finish }] })}\n\n`;
-
-function startUpstream(): Promise<{ server: Server; url: string }> {
-  const server = createServer(async (req, res) => {
-    let body = "";
-    for await (const c of req) body += c;
-    if (!req.url?.endsWith("/chat/completions")) {
-      res.writeHead(200, { "content-type": "application/json" });
-      return res.end('{"object":"list","data":[]}');
-    }
-    const [, n, tps] = ((JSON.parse(body) as { model: string }).model.match(/^bench-(\d+)-(\d+)$/) ?? []).map(Number);
-    res.writeHead(200, { "content-type": "text/event-stream" });
-    res.write(chunk({ role: "assistant", content: "" }));
-    const start = performance.now();
-    for (let i = 0; i < n!; i++) {
-      // Paced against the clock, so a late timer does not slow the whole answer down.
-      const due = start + (i * 1000) / tps!;
-      const wait = due - performance.now();
-      if (wait > 0) await new Promise((r) => setTimeout(r, wait));
-      res.write(chunk({ content: ` tok${i}` }));
-    }
-    res.write(chunk({}, "stop"));
-    res.write(`data: ${JSON.stringify({ id: "chatcmpl-bench", object: "chat.completion.chunk", created: 1_761_000_000, model: "bench", choices: [], usage: { prompt_tokens: 10, completion_tokens: n, total_tokens: n! + 10 } })}\n\n`);
-    res.end("data: [DONE]\n\n");
-  });
-  return new Promise((resolve) => server.listen(0, "127.0.0.1", () => resolve({ server, url: `http://127.0.0.1:${(server.address() as { port: number }).port}` })));
-}
-
-// ---- workerd under wrangler dev, and its CPU ----
-
-function startWrangler(upstream: string, vars: Record<string, string>) {
-  return startWorker(upstream, 30_000 + Math.floor(Math.random() * 5_000) * 2, vars, "bench/workerd/wrangler.toml");
-}
-
-/** CPU ticks (user + system) of every workerd process under `pid`. */
-function workerdTicks(pid: number): number {
-  const procs: Array<{ pid: number; ppid: number; comm: string; ticks: number }> = [];
-  for (const d of readdirSync("/proc")) {
-    if (!/^\d+$/.test(d)) continue;
-    try {
-      const stat = readFileSync(`/proc/${d}/stat`, "utf8");
-      const close = stat.lastIndexOf(")");
-      const comm = stat.slice(stat.indexOf("(") + 1, close);
-      const f = stat.slice(close + 2).split(" ");
-      // Fields after the name: state(3) ppid(4) … utime(14) stime(15), numbered from 1 in proc(5).
-      procs.push({ pid: Number(d), ppid: Number(f[1]), comm, ticks: Number(f[11]) + Number(f[12]) });
-    } catch {
-      // Gone meanwhile.
-    }
-  }
-  const under = new Set([pid]);
-  for (let grew = true; grew; ) {
-    grew = false;
-    for (const p of procs) if (!under.has(p.pid) && under.has(p.ppid)) (under.add(p.pid), (grew = true));
-  }
-  return procs.filter((p) => under.has(p.pid) && p.comm.includes("workerd")).reduce((n, p) => n + p.ticks, 0);
-}
-
+/** CPU (ms) of the Worker's runtime and of wrangler's proxy: one stream, or `streams` at once. */
 interface Sample {
-  cpuMs: number;
+  runtime: number;
+  proxy: number;
   tokens: number;
   reads: number;
 }
 
-/**
- * workerd's own CPU rate while idle (ms of CPU per ms of wall time): wrangler dev's
- * runtime ticks along without requests too, and slow streams would be charged for it.
- */
-async function idleRate(pid: number): Promise<number> {
+/** workerd's CPU rate while idle (ms of CPU per ms): wrangler dev's runtimes tick along without requests, and slow streams would be charged for it. */
+async function idleRates(w: Workerd): Promise<{ runtime: number; proxy: number }> {
   const t0 = performance.now();
-  const before = workerdTicks(pid);
-  await new Promise((r) => setTimeout(r, 3000));
-  return ((workerdTicks(pid) - before) * TICK_MS) / (performance.now() - t0);
+  const [r0, p0] = [cpuMs(w.runtime), cpuMs(w.proxy)];
+  await sleep(3000);
+  const dt = performance.now() - t0;
+  return { runtime: (cpuMs(w.runtime) - r0) / dt, proxy: (cpuMs(w.proxy) - p0) / dt };
 }
 
-/** Streams `streams` answers at once through `path`; the workerd CPU they cost, less its idle rate over the same time. */
-async function measure(base: string, pid: number, path: string, tokens: number, tps: number, streams = 1, idle = 0, extra: Record<string, unknown> = {}): Promise<Sample> {
+async function measure(w: Workerd, idle: { runtime: number; proxy: number }, target: Target, tokens: number, tps: number, streams = 1): Promise<Sample> {
   const t0 = performance.now();
-  const before = workerdTicks(pid);
-  let reads = 0;
-  await Promise.all(
-    Array.from({ length: streams }, async () => {
-      const res = await fetch(`${base}${path}`, { method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify({ model: `bench-${tokens}-${tps}`, input: "hi", stream: true, stream_options: { include_usage: true }, ...extra }) });
-      const reader = res.body!.getReader();
-      let text = "";
-      const dec = new TextDecoder();
-      for (;;) {
-        const { value, done } = await reader.read();
-        if (done) break;
-        reads++;
-        text += dec.decode(value, { stream: true });
-      }
-      if (!text.includes("[DONE]")) throw new Error(`${path}: stream did not finish: …${text.slice(-300)}`);
-      if (path === "/v1/responses" && !text.includes("response.completed")) throw new Error(`${path}: no response.completed: …${text.slice(-300)}`);
-    }),
-  );
-  // Let workerd finish its bookkeeping for the request before reading its CPU.
-  await new Promise((r) => setTimeout(r, 100));
-  return { cpuMs: (workerdTicks(pid) - before) * TICK_MS - idle * (performance.now() - t0), tokens: tokens * streams, reads };
+  const [r0, p0] = [cpuMs(w.runtime), cpuMs(w.proxy)];
+  const reads = await Promise.all(Array.from({ length: streams }, () => streamAnswer(w.url, target, tokens, tps)));
+  // Let workerd finish its bookkeeping for the request (and the store its write) before reading its CPU.
+  await sleep(100);
+  const dt = performance.now() - t0;
+  return { runtime: cpuMs(w.runtime) - r0 - idle.runtime * dt, proxy: cpuMs(w.proxy) - p0 - idle.proxy * dt, tokens: tokens * streams, reads: reads[0]! };
 }
 
-interface Target {
-  name: string;
-  path: string;
-  /** Fields added to the request body. */
-  extra?: Record<string, unknown>;
-}
+const per1k = (ms: number, tokens: number) => (ms / tokens) * 1000;
+const range = (xs: number[]) => `${f2(Math.min(...xs))}–${f2(Math.max(...xs))}`;
 
-function median(xs: number[]): number {
-  const s = [...xs].sort((a, b) => a - b);
-  const m = s.length >> 1;
-  return s.length % 2 ? s[m]! : (s[m - 1]! + s[m]!) / 2;
-}
-
-const per1k = (s: Sample[]) => (s.reduce((n, x) => n + x.cpuMs, 0) / s.reduce((n, x) => n + x.tokens, 0)) * 1000;
-const f1 = (n: number) => n.toFixed(1);
-const f2 = (n: number) => n.toFixed(2);
-
-class Done extends Error {}
 const upstream = await startUpstream();
-const rows: string[] = [];
+const out: string[] = [];
 try {
-  // ---- side by side: the Worker, the do-nothing stream, native pass-through ----
-  const w = await startWrangler(upstream.url, {});
-  let idle = 0;
-  const targets: Target[] = [
-    { name: "`POST /v1/responses` (this Worker)", path: "/v1/responses" },
-    { name: "the same with `store: false` (conversion only, no stored record)", path: "/v1/responses", extra: { store: false } },
-    { name: "do-nothing `TransformStream` proxy, same headers", path: "/bench/identity" },
-    { name: "native pass-through, `new Response(upstream.body)`", path: "/bench/native" },
-  ];
-  // The floors of a pull shell, for profiling (BENCH_SHAPES=1).
-  const shapes = process.env.BENCH_SHAPES === "1" ? "floor-pull,floor-codec,floor-parse" : (process.env.BENCH_SHAPES ?? "");
-  for (const s of shapes.split(",").filter(Boolean)) targets.push({ name: `floor: ${s}`, path: `/bench/shape/${s}` });
+  // ---- side by side ----
+  const w = await startWrangler(upstream.url);
   const samples = new Map<Target, Sample[]>(targets.map((t) => [t, []]));
+  let idle = { runtime: 0, proxy: 0 };
   try {
-    // Warm up: JIT and connections.
-    for (const t of targets) await measure(w.url, w.pid, t.path, 200, 10_000, 1, 0, t.extra);
-    idle = await idleRate(w.pid);
-    for (let r = 0; r < REPS; r++) for (const t of targets) samples.get(t)!.push(await measure(w.url, w.pid, t.path, TOKENS, TPS, 1, idle, t.extra));
+    // Warm up: JIT, connections, the store's first object.
+    for (const t of targets) await streamAnswer(w.url, t, 200, 10_000);
+    idle = await idleRates(w);
+    for (let r = 0; r < REPS; r++) {
+      for (const t of targets) samples.get(t)!.push(await measure(w, idle, t, TOKENS, TPS));
+      process.stderr.write(`run ${r + 1}/${REPS}\n`);
+    }
   } finally {
     await w.stop();
   }
-  const identity = samples.get(targets[2]!)!;
-  const reads = (s: Sample[]) => Math.round(s.reduce((n, x) => n + x.reads, 0) / s.length);
-  rows.push(`workerd (wrangler dev), ${TOKENS}-token answer at ${TPS} tok/s, one token per upstream chunk, ${REPS} runs each, interleaved; CPU of the workerd processes less their idle rate (${(idle * 1000).toFixed(1)} ms/s). The ratio is taken within each run (against that run's do-nothing stream): median, then the range over runs.\n`);
-  rows.push("| path | CPU per 1,000 tokens (median) | × do-nothing stream, median | range over runs | client reads per answer |", "|---|---:|---:|---:|---:|");
+  const base = samples.get(IDENTITY)!;
+  out.push(
+    `workerd (wrangler dev), ${TOKENS}-token answer at ${TPS} tok/s, one token per upstream chunk, ${REPS} runs, paths interleaved. CPU of the Worker's workerd process (and, in the last columns, also wrangler's proxy process in front of it), less their idle rates (${f1(idle.runtime * 1000)} and ${f1(idle.proxy * 1000)} ms/s). Ratios are taken within each run against that run's do-nothing stream: median, and the range over runs.\n`,
+    "| path | Worker's workerd, CPU per 1,000 tokens | × do-nothing stream | range | with wrangler's proxy, per 1,000 tokens | × do-nothing | range | client reads |",
+    "|---|---:|---:|---:|---:|---:|---:|---:|",
+  );
   for (const t of targets) {
     const list = samples.get(t)!;
-    const ratios = list.map((x, i) => x.cpuMs / identity[i]!.cpuMs).sort((a, b) => a - b);
-    rows.push(`| ${t.name} | ${f1(median(list.map((x) => (x.cpuMs / x.tokens) * 1000)))} ms | ${f2(median(ratios))} | ${f2(ratios[0]!)}–${f2(ratios.at(-1)!)} | ${reads(list)} |`);
+    const rt = list.map((x, i) => x.runtime / base[i]!.runtime);
+    const both = list.map((x, i) => (x.runtime + x.proxy) / (base[i]!.runtime + base[i]!.proxy));
+    out.push(
+      `| ${t.name} | ${f1(median(list.map((x) => per1k(x.runtime, x.tokens))))} ms | ${f2(median(rt))} | ${range(rt)} | ${f1(median(list.map((x) => per1k(x.runtime + x.proxy, x.tokens))))} ms | ${f2(median(both))} | ${range(both)} | ${Math.round(median(list.map((x) => x.reads)))} |`,
+    );
   }
+  console.log(`\n${out.join("\n")}\n`);
 
   // ---- opt-in coalescing, at 50 and 500 tokens per second ----
-  rows.push("", "STREAM_COALESCE_MS off (0) and on (20), CPU per 1,000 tokens of `POST /v1/responses`, 4 concurrent streams\n");
-  rows.push("| rate | off | on (20 ms) | on / off |", "|---|---:|---:|---:|");
-  if (process.env.BENCH_SKIP_COALESCE) throw new Done();
-  const rates: Array<[number, number]> = [
-    [50, 200],
-    [500, 1000],
-  ];
-  const results: Record<string, Record<number, number>> = { off: {}, on: {} };
-  for (const [mode, vars] of [["off", {}], ["on", { STREAM_COALESCE_MS: "20" }]] as const) {
-    const ww = await startWrangler(upstream.url, vars);
+  if (!process.env.BENCH_SKIP_COALESCE) {
+    const rates: Array<[tps: number, tokens: number]> = [
+      [50, 200],
+      [500, 1000],
+    ];
+    // Both Workers at once, runs alternating, so drift on the shared machine hits both alike.
+    const [off, on] = await Promise.all([startWrangler(upstream.url), startWrangler(upstream.url, { STREAM_COALESCE_MS: "20" })]);
+    const results = { off: new Map<number, Sample[]>(), on: new Map<number, Sample[]>() };
     try {
-      await measure(ww.url, ww.pid, "/v1/responses", 200, 10_000);
-      const idleHere = await idleRate(ww.pid);
-      for (const [tps, tokens] of rates) results[mode]![tps] = per1k([await measure(ww.url, ww.pid, "/v1/responses", tokens, tps, 4, idleHere)]);
+      const responses = targets[0]!;
+      for (const w of [off, on]) await streamAnswer(w.url, responses, 200, 10_000);
+      const [idleOff, idleOn] = await Promise.all([idleRates(off), idleRates(on)]);
+      for (let r = 0; r < COALESCE_REPS; r++) {
+        for (const [tps, tokens] of rates) {
+          for (const [mode, w, i] of [["off", off, idleOff], ["on", on, idleOn]] as const) {
+            const list = results[mode].get(tps) ?? [];
+            list.push(await measure(w, i, responses, tokens, tps, 4));
+            results[mode].set(tps, list);
+          }
+        }
+      }
     } finally {
-      await ww.stop();
+      await Promise.all([off.stop(), on.stop()]);
     }
+    const co = [
+      `STREAM_COALESCE_MS off (0) and on (20 ms), \`POST /v1/responses\`, 4 concurrent streams, ${COALESCE_REPS} runs alternating between two Workers; CPU per 1,000 tokens of the Worker's workerd (median), the ratio per run (median and range), and the same ratio with wrangler's proxy.\n`,
+      "| rate | off | on | on / off | range | on / off with the proxy |",
+      "|---|---:|---:|---:|---:|---:|",
+    ];
+    for (const [tps] of rates) {
+      const a = results.off.get(tps)!;
+      const b = results.on.get(tps)!;
+      const ratios = b.map((x, i) => x.runtime / a[i]!.runtime);
+      const withProxy = b.map((x, i) => (x.runtime + x.proxy) / (a[i]!.runtime + a[i]!.proxy));
+      co.push(`| ${tps} tok/s | ${f1(median(a.map((x) => per1k(x.runtime, x.tokens))))} ms | ${f1(median(b.map((x) => per1k(x.runtime, x.tokens))))} ms | ${f2(median(ratios))} | ${range(ratios)} | ${f2(median(withProxy))} |`);
+    }
+    console.log(`${co.join("\n")}\n`);
   }
-  for (const [tps] of rates) rows.push(`| ${tps} tok/s | ${f1(results.off![tps]!)} ms | ${f1(results.on![tps]!)} ms | ${f2(results.on![tps]! / results.off![tps]!)} |`);
-} catch (e) {
-  if (!(e instanceof Done)) throw e;
 } finally {
-  upstream.server.closeAllConnections();
-  upstream.server.close();
+  upstream.close();
 }
-console.log(`\n${rows.join("\n")}\n`);

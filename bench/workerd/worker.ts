@@ -1,96 +1,76 @@
 /**
- * The Worker under benchmark, plus the two baselines it is measured against,
- * in one script so all three run in the same workerd, same run:
+ * The Worker under benchmark and what it is measured against, in one script so
+ * that all of them run in the same workerd, in the same run. Each path
+ * isolates one thing:
  *
- * - `POST /v1/responses`: the product Worker, unchanged;
- * - `POST /bench/identity`: a do-nothing `TransformStream` proxy of the upstream stream;
- * - `POST /bench/native`: native pass-through, `new Response(upstream.body)`.
+ * - `POST /v1/responses`: the product Worker, unchanged (with its store binding,
+ *   so the default `store: true` writes the finished response as deployed);
+ * - `POST /bench/identity`: the target's baseline, a do-nothing `TransformStream`
+ *   proxy (`pipeThrough`) of the upstream body;
+ * - `POST /bench/native`: native pass-through, `new Response(upstream.body)`: no
+ *   JavaScript per chunk at all, the runtime copies bytes socket to socket;
+ * - `POST /bench/floor-pull`: a pull `ReadableStream` that reads the upstream
+ *   itself and enqueues each read untouched, the shell this Worker uses,
+ *   without any conversion: what one read and one enqueue per chunk cost;
+ * - `POST /bench/floor-codec`: the same, decoding each read and encoding it again
+ *   (the `TextDecoder`/`TextEncoder` crossings);
+ * - `POST /bench/floor-parse`: the same, also `JSON.parse` of each chunk: the least
+ *   any converter must do per chunk;
+ * - `POST /bench/floor-native-out`: the pull floor's loop writing into a native
+ *   `IdentityTransformStream` instead, so workerd reads the response body without
+ *   calling back into JavaScript: whether the output side's plumbing is the cost;
+ * - `GET /bench/ops/<op>?n=`: one operation in a hot loop, n times (see ops.ts).
  *
- * The baselines send the same event-stream headers as the Worker (they change
- * how workerd writes to the socket, and so its CPU).
+ * Every streaming path sends the Worker's event-stream headers: they change how
+ * workerd writes to the socket (each enqueue at once), and so its CPU.
  */
 import bridge, { type Env } from "../../worker/index.ts";
 import { EVENT_STREAM_HEADERS } from "../../worker/http.ts";
-import { chatToResponsesSse } from "../../src/index.ts";
-import { EventPump } from "../../src/streams/event-pump.ts";
-import { SseSink } from "../../src/streams/sse-sink.ts";
+import { OPS, runOp } from "./ops.ts";
+
+export { ResponseStoreObject } from "../../worker/index.ts";
 
 export default {
   async fetch(request: Request, env: Env, ctx: ExecutionContext): Promise<Response> {
     const path = new URL(request.url).pathname;
-    if (path === "/bench/nostore") {
-      const body = { ...((await request.json()) as object), store: false };
-      return bridge.fetch(new Request(new URL("/v1/responses", request.url), { method: "POST", headers: request.headers, body: JSON.stringify(body) }), env, ctx);
-    }
-    if (path.startsWith("/bench/shape/")) return shape(path.slice("/bench/shape/".length), request, env);
-    if (path !== "/bench/identity" && path !== "/bench/native") return bridge.fetch(request, env, ctx);
+    if (path.startsWith("/bench/ops/")) return ops(path.slice("/bench/ops/".length), request);
+    if (!path.startsWith("/bench/")) return bridge.fetch(request, env, ctx);
     const upstream = await fetch(`${env.UPSTREAM_BASE_URL}/chat/completions`, {
       method: "POST",
       headers: { "content-type": "application/json", accept: "text/event-stream", "accept-encoding": "identity" },
       body: await request.text(),
     });
-    const body = path === "/bench/native" ? upstream.body : upstream.body!.pipeThrough(new TransformStream());
-    return new Response(body, { headers: EVENT_STREAM_HEADERS });
+    const body = upstream.body!;
+    switch (path) {
+      case "/bench/identity":
+        return new Response(body.pipeThrough(new TransformStream()), { headers: EVENT_STREAM_HEADERS });
+      case "/bench/native":
+        return new Response(body, { headers: EVENT_STREAM_HEADERS });
+      case "/bench/floor-pull":
+      case "/bench/floor-codec":
+      case "/bench/floor-parse":
+        return new Response(pullFloor(body, path.slice("/bench/floor-".length) as "pull" | "codec" | "parse"), { headers: EVENT_STREAM_HEADERS });
+      case "/bench/floor-native-out":
+        return new Response(nativeOut(body), { headers: EVENT_STREAM_HEADERS });
+      default:
+        return new Response("unknown bench path", { status: 404 });
+    }
   },
 } satisfies ExportedHandler<Env>;
 
-/** The floors of a pull shell (BENCH_SHAPES), for profiling what each step costs. */
-async function shape(kind: string, request: Request, env: Env): Promise<Response> {
-  const upstream = await fetch(`${env.UPSTREAM_BASE_URL}/chat/completions`, {
-    method: "POST",
-    headers: { "content-type": "application/json", accept: "text/event-stream", "accept-encoding": "identity" },
-    body: await request.text(),
-  });
-  return floor(kind, upstream);
-}
-
-/**
- * What a pull shell costs before any conversion, step by step: the same pull stream
- * forwarding the upstream bytes untouched (`floor-pull`), then also decoding and
- * re-encoding them (`floor-codec`), then also `JSON.parse` of each frame (`floor-parse`).
- */
-function floor(kind: string, upstream: Response): Response {
-  if (kind.startsWith("its-")) return nativeSink(kind, upstream);
-  if (kind === "sse-min") return new Response(chatToResponsesSse(upstream), { headers: EVENT_STREAM_HEADERS });
-  if (kind === "pump-pull") {
-    const src = upstream.body!.getReader();
-    const pump = new EventPump();
-    const sink = new SseSink();
-    return new Response(
-      new ReadableStream<Uint8Array>(
-        {
-          async pull(c) {
-            const { value, done } = await src.read();
-            if (done) {
-              pump.end();
-              pump.flush(sink);
-              sink.done();
-              const b = sink.take();
-              if (b) c.enqueue(b);
-              return c.close();
-            }
-            pump.feed(value);
-            pump.flush(sink);
-            const b = sink.take();
-            if (b) c.enqueue(b);
-          },
-        },
-        { highWaterMark: 0 },
-      ),
-      { headers: EVENT_STREAM_HEADERS },
-    );
-  }
-  const source = upstream.body!.getReader();
+/** The pull shell with no conversion: one upstream read and one enqueue per chunk, plus what `step` adds. */
+function pullFloor(upstream: ReadableStream<Uint8Array>, step: "pull" | "codec" | "parse"): ReadableStream<Uint8Array> {
+  const source = upstream.getReader();
   const dec = new TextDecoder();
   const enc = new TextEncoder();
-  const stream = new ReadableStream<Uint8Array>(
+  return new ReadableStream<Uint8Array>(
     {
       async pull(c) {
         const { value, done } = await source.read();
         if (done) return c.close();
-        if (kind.startsWith("floor-pull")) return c.enqueue(value);
+        if (step === "pull") return c.enqueue(value);
         const text = dec.decode(value, { stream: true });
-        if (kind === "floor-parse") {
+        if (step === "parse") {
           for (let at = 0, end = text.indexOf("\n\n"); end >= 0; at = end + 2, end = text.indexOf("\n\n", at)) {
             if (text.startsWith("data: {", at)) JSON.parse(text.slice(at + 6, end));
           }
@@ -99,38 +79,29 @@ function floor(kind: string, upstream: Response): Response {
       },
       cancel: (r) => source.cancel(r),
     },
-    { highWaterMark: kind === "floor-pull-hwm1" ? 1 : 0 },
+    { highWaterMark: 0 },
   );
-  return new Response(stream, { headers: EVENT_STREAM_HEADERS });
 }
 
-/**
- * The same floors written from a loop into a native `IdentityTransformStream`
- * (the Response body is then a native stream: workerd reads it without calling back into JS).
- */
-function nativeSink(kind: string, upstream: Response): Response {
-  const source = upstream.body!.getReader();
+/** The pull floor's reads written from a loop into a native `IdentityTransformStream`: no JavaScript on the output side. */
+function nativeOut(upstream: ReadableStream<Uint8Array>): ReadableStream<Uint8Array> {
+  const source = upstream.getReader();
   const { readable, writable } = new IdentityTransformStream();
   const writer = writable.getWriter();
-  const dec = new TextDecoder();
-  const enc = new TextEncoder();
   (async () => {
     for (;;) {
       const { value, done } = await source.read();
       if (done) break;
-      if (kind === "its-pull") {
-        await writer.write(value);
-        continue;
-      }
-      const text = dec.decode(value, { stream: true });
-      if (kind === "its-parse") {
-        for (let at = 0, end = text.indexOf("\n\n"); end >= 0; at = end + 2, end = text.indexOf("\n\n", at)) {
-          if (text.startsWith("data: {", at)) JSON.parse(text.slice(at + 6, end));
-        }
-      }
-      await writer.write(enc.encode(text));
+      await writer.write(value);
     }
     await writer.close();
   })().catch((e) => writer.abort(e));
-  return new Response(readable, { headers: EVENT_STREAM_HEADERS });
+  return readable;
+}
+
+async function ops(op: string, request: Request): Promise<Response> {
+  if (!OPS.includes(op)) return new Response(`unknown op; one of ${OPS.join(", ")}`, { status: 404 });
+  const n = Number(new URL(request.url).searchParams.get("n") ?? 100_000);
+  // The result is returned so the loop cannot be optimized away.
+  return Response.json({ op, n, result: await runOp(op, n) });
 }
