@@ -124,11 +124,26 @@ export function cpuMs(pids: number[]): number {
 // ---- one streamed answer ----
 
 export interface Target {
+  /** For the tables' rows. */
   name: string;
+  /** For the tables' columns. */
+  label: string;
   path: string;
   /** Fields added to the request body. */
   extra?: Record<string, unknown>;
 }
+
+/** The paths of bench/workerd/worker.ts (what each isolates is explained there). */
+export const TARGETS = {
+  worker: { name: "`POST /v1/responses` (this Worker, `store: true` by default)", label: "Worker", path: "/v1/responses" },
+  noStore: { name: "the same with `store: false` (no stored record)", label: "`store: false`", path: "/v1/responses", extra: { store: false } },
+  identity: { name: "do-nothing `TransformStream` proxy (`pipeThrough`)", label: "do-nothing", path: "/bench/identity" },
+  native: { name: "native pass-through, `new Response(upstream.body)`", label: "native", path: "/bench/native" },
+  floorPull: { name: "floor: pull stream enqueuing each upstream read untouched", label: "floor-pull", path: "/bench/floor-pull" },
+  floorCodec: { name: "floor: the same, decoding and re-encoding each read", label: "floor-codec", path: "/bench/floor-codec" },
+  floorParse: { name: "floor: the same, also `JSON.parse` of each chunk", label: "floor-parse", path: "/bench/floor-parse" },
+  floorNativeOut: { name: "floor: pull floor writing into a native `IdentityTransformStream`", label: "floor-native-out", path: "/bench/floor-native-out" },
+} satisfies Record<string, Target>;
 
 /** Streams one answer of `tokens` tokens at `tps` through `target`, checks it finished, and returns how many reads the client made. */
 export async function streamAnswer(base: string, target: Target, tokens: number, tps: number): Promise<number> {

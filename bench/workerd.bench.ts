@@ -16,24 +16,15 @@
  * (default 1000), BENCH_REPS (default 5), BENCH_COALESCE_REPS (default 3),
  * BENCH_SKIP_COALESCE=1.
  */
-import { cpuMs, f1, f2, median, sleep, startUpstream, startWrangler, streamAnswer, type Target, type Workerd } from "./workerd-rig.ts";
+import { cpuMs, f1, f2, median, sleep, startUpstream, startWrangler, streamAnswer, TARGETS, type Target, type Workerd } from "./workerd-rig.ts";
 
 const TOKENS = Number(process.env.BENCH_TOKENS ?? 4000);
 const TPS = Number(process.env.BENCH_TPS ?? 1000);
 const REPS = Number(process.env.BENCH_REPS ?? 5);
 const COALESCE_REPS = Number(process.env.BENCH_COALESCE_REPS ?? 3);
 
-const targets: Target[] = [
-  { name: "`POST /v1/responses` (this Worker, `store: true` by default)", path: "/v1/responses" },
-  { name: "the same with `store: false` (no stored record)", path: "/v1/responses", extra: { store: false } },
-  { name: "do-nothing `TransformStream` proxy (`pipeThrough`)", path: "/bench/identity" },
-  { name: "native pass-through, `new Response(upstream.body)`", path: "/bench/native" },
-  { name: "floor: pull stream enqueuing each upstream read untouched", path: "/bench/floor-pull" },
-  { name: "floor: the same, decoding and re-encoding each read", path: "/bench/floor-codec" },
-  { name: "floor: the same, also `JSON.parse` of each chunk", path: "/bench/floor-parse" },
-  { name: "floor: pull floor writing into a native `IdentityTransformStream`", path: "/bench/floor-native-out" },
-];
-const IDENTITY = targets[2]!;
+const targets: Target[] = Object.values(TARGETS);
+const IDENTITY = TARGETS.identity;
 
 /** CPU (ms) of the Worker's runtime and of wrangler's proxy: one stream, or `streams` at once. */
 interface Sample {
@@ -109,7 +100,7 @@ try {
     const [off, on] = await Promise.all([startWrangler(upstream.url), startWrangler(upstream.url, { STREAM_COALESCE_MS: "20" })]);
     const results = { off: new Map<number, Sample[]>(), on: new Map<number, Sample[]>() };
     try {
-      const responses = targets[0]!;
+      const responses = TARGETS.worker;
       for (const w of [off, on]) await streamAnswer(w.url, responses, 200, 10_000);
       const [idleOff, idleOn] = await Promise.all([idleRates(off), idleRates(on)]);
       for (let r = 0; r < COALESCE_REPS; r++) {

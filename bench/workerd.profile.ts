@@ -24,7 +24,7 @@ import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { createInterface } from "node:readline";
-import { cpuMs, f1, f2, median, sleep, startUpstream, startWrangler, streamAnswer, type Target, type Workerd } from "./workerd-rig.ts";
+import { cpuMs, f1, f2, median, sleep, startUpstream, startWrangler, streamAnswer, TARGETS, type Target, type Workerd } from "./workerd-rig.ts";
 
 const TOKENS = Number(process.env.BENCH_PROFILE_TOKENS ?? 6000);
 const TPS = Number(process.env.BENCH_TPS ?? 1000);
@@ -33,15 +33,8 @@ const REPS = Number(process.env.BENCH_PROFILE_REPS ?? 3);
 const PERIOD_NS = 100_000;
 const SAMPLE_MS = PERIOD_NS / 1e6;
 
-const targets: Target[] = [
-  { name: "Worker", path: "/v1/responses" },
-  { name: "`store: false`", path: "/v1/responses", extra: { store: false } },
-  { name: "do-nothing", path: "/bench/identity" },
-  { name: "native", path: "/bench/native" },
-  { name: "floor-pull", path: "/bench/floor-pull" },
-  { name: "floor-parse", path: "/bench/floor-parse" },
-];
-const [WORKER, , IDENTITY] = targets as [Target, Target, Target];
+const { worker: WORKER, identity: IDENTITY } = TARGETS;
+const targets: Target[] = [WORKER, TARGETS.noStore, IDENTITY, TARGETS.native, TARGETS.floorPull, TARGETS.floorParse];
 
 // ---- categories, by the sampled function's own name and library ----
 
@@ -174,7 +167,7 @@ function profileTables(profiles: Map<Target, Profile>): string {
   const total = (p: Profile) => [...p.runtime.values()].reduce((a, b) => a + b, 0);
   const rows = [
     `CPU per 1,000 tokens of the Worker's workerd process by category (ms, and share of that path's total), ${REPS} × ${TOKENS}-token answers at ${TPS} tok/s per path, interleaved; \`perf record -e cpu-clock\`, one sample per ${PERIOD_NS / 1000} µs of CPU, each sample counted where it was (its own function, not its callers).\n`,
-    `| category | ${targets.map((t) => t.name).join(" | ")} |`,
+    `| category | ${targets.map((t) => t.label).join(" | ")} |`,
     `|---|${targets.map(() => "---:|").join("")}`,
   ];
   for (const c of CATEGORIES) {
