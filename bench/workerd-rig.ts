@@ -9,6 +9,11 @@
  * response body natively. Every path pays the proxy alike; only the Worker's
  * runtime is what a deployed Worker would run, so the two are counted apart.
  *
+ * BENCH_HOST=miniflare runs the same Worker in workerd through Miniflare
+ * instead (bundled with esbuild as wrangler does): one workerd process, no
+ * proxy in front and no inspector attached, closer to how a deployed Worker
+ * runs; what wrangler dev's extra process and inspector cost shows against it.
+ *
  * Linux only (/proc).
  */
 import { execFileSync } from "node:child_process";
@@ -62,19 +67,29 @@ export function startUpstream(): Promise<{ server: Server; url: string; close():
   );
 }
 
-// ---- workerd under wrangler dev ----
+// ---- workerd under wrangler dev, or Miniflare ----
 
-/** The workerd processes of one `wrangler dev`: the Worker's runtime and wrangler's proxy in front of it. */
+/** The workerd processes running the bench Worker: its runtime and, under wrangler dev, wrangler's proxy in front of it. */
 export interface Workerd {
   url: string;
+  /** How it was started, for the tables' captions. */
+  host: string;
   /** The Worker's own runtime (what a deployed Worker runs). */
   runtime: number[];
-  /** wrangler's proxy (forwards natively; the same for every path). */
+  /** wrangler's proxy (forwards natively; the same for every path); none under Miniflare. */
   proxy: number[];
   stop(): Promise<void>;
 }
 
-export async function startWrangler(upstream: string, vars: Record<string, string> = {}): Promise<Workerd> {
+/** The bench Worker in workerd, as BENCH_HOST says (`wrangler`, the default, or `miniflare`). */
+export function startWorkerd(upstream: string, vars: Record<string, string> = {}): Promise<Workerd> {
+  const host = process.env.BENCH_HOST ?? "wrangler";
+  if (host === "miniflare") return startMiniflare(upstream, vars);
+  if (host === "wrangler") return startWrangler(upstream, vars);
+  throw new Error(`BENCH_HOST is wrangler or miniflare, not ${host}`);
+}
+
+async function startWrangler(upstream: string, vars: Record<string, string> = {}): Promise<Workerd> {
   const port = 30_000 + Math.floor(Math.random() * 5_000) * 2;
   const w = await startWorker(upstream, port, vars, "bench/workerd/wrangler.toml");
   const runtime: number[] = [];
@@ -86,7 +101,45 @@ export async function startWrangler(upstream: string, vars: Record<string, strin
     (cmdline.includes(`=127.0.0.1:${port}\0`) ? proxy : runtime).push(p.pid);
   }
   if (!runtime.length || !proxy.length) throw new Error(`expected two workerd processes under wrangler dev, found runtime ${runtime} and proxy ${proxy}`);
-  return { url: w.url, runtime, proxy, stop: () => w.stop() };
+  return { url: w.url, host: "wrangler dev", runtime, proxy, stop: () => w.stop() };
+}
+
+async function startMiniflare(upstream: string, vars: Record<string, string>): Promise<Workerd> {
+  const [{ build }, { Miniflare, convertV4MiniflareOptions }] = await Promise.all([import("esbuild"), import("miniflare")]);
+  const bundle = await build({
+    entryPoints: [new URL("workerd/worker.ts", import.meta.url).pathname],
+    bundle: true,
+    format: "esm",
+    platform: "neutral",
+    conditions: ["workerd", "worker", "browser"],
+    target: "es2022",
+    write: false,
+    external: ["cloudflare:*"],
+    logLevel: "warning",
+  });
+  const ours = () => new Set(processesUnder(process.pid).filter((p) => p.comm.includes("workerd")).map((p) => p.pid));
+  const before = ours();
+  // The settings of bench/workerd/wrangler.toml; no inspectorPort, so no inspector.
+  const mf = new Miniflare(
+    convertV4MiniflareOptions({
+      host: "127.0.0.1",
+      port: 0,
+      workers: [
+        {
+          name: "responses-bridge-bench",
+          modules: [{ type: "ESModule", path: "worker.mjs", contents: bundle.outputFiles[0]!.text }],
+          compatibilityDate: "2026-08-01",
+          compatibilityFlags: ["enable_request_signal"],
+          bindings: { UPSTREAM_BASE_URL: `${upstream}/v1`, ...vars },
+          durableObjects: { RESPONSES_STORE: { className: "ResponseStoreObject", useSQLite: true } },
+        },
+      ],
+    }),
+  );
+  const url = (await mf.ready).origin;
+  const runtime = [...ours()].filter((pid) => !before.has(pid));
+  if (!runtime.length) throw new Error("no workerd process found under Miniflare");
+  return { url, host: "Miniflare, no inspector", runtime, proxy: [], stop: () => mf.dispose() };
 }
 
 function processesUnder(root: number): Array<{ pid: number; comm: string }> {

@@ -2,8 +2,9 @@
  * `npm run bench:workerd`: what the Worker costs in workerd, where it really
  * runs, against a do-nothing stream, measured side by side in one run.
  *
- * Starts a local chat-completions server and `wrangler dev` over
- * `bench/workerd/worker.ts` (the product Worker and its baselines, see there),
+ * Starts a local chat-completions server and `wrangler dev` (or Miniflare,
+ * BENCH_HOST=miniflare) over `bench/workerd/worker.ts` (the product Worker and
+ * its baselines, see there),
  * then streams the same answer through each path, interleaved, and reads the
  * CPU time of the workerd processes from /proc around each stream: the
  * Worker's own runtime and, apart, wrangler's proxy in front of it (see
@@ -14,9 +15,9 @@
  *
  * Linux only (/proc). Environment: BENCH_TOKENS (default 4000), BENCH_TPS
  * (default 1000), BENCH_REPS (default 5), BENCH_COALESCE_REPS (default 3),
- * BENCH_SKIP_COALESCE=1.
+ * BENCH_SKIP_COALESCE=1, BENCH_HOST (wrangler, the default, or miniflare).
  */
-import { cpuMs, f1, f2, median, sleep, startUpstream, startWrangler, streamAnswer, TARGETS, type Target, type Workerd } from "./workerd-rig.ts";
+import { cpuMs, f1, f2, median, sleep, startUpstream, startWorkerd, streamAnswer, TARGETS, type Target, type Workerd } from "./workerd-rig.ts";
 
 const TOKENS = Number(process.env.BENCH_TOKENS ?? 4000);
 const TPS = Number(process.env.BENCH_TPS ?? 1000);
@@ -34,7 +35,7 @@ interface Sample {
   reads: number;
 }
 
-/** workerd's CPU rate while idle (ms of CPU per ms): wrangler dev's runtimes tick along without requests, and slow streams would be charged for it. */
+/** workerd's CPU rate while idle (ms of CPU per ms): the runtimes tick along without requests, and slow streams would be charged for it. */
 async function idleRates(w: Workerd): Promise<{ runtime: number; proxy: number }> {
   const t0 = performance.now();
   const [r0, p0] = [cpuMs(w.runtime), cpuMs(w.proxy)];
@@ -60,7 +61,7 @@ const upstream = await startUpstream();
 const out: string[] = [];
 try {
   // ---- side by side ----
-  const w = await startWrangler(upstream.url);
+  const w = await startWorkerd(upstream.url);
   const samples = new Map<Target, Sample[]>(targets.map((t) => [t, []]));
   let idle = { runtime: 0, proxy: 0 };
   try {
@@ -75,18 +76,18 @@ try {
     await w.stop();
   }
   const base = samples.get(IDENTITY)!;
+  const proxied = w.proxy.length > 0;
   out.push(
-    `workerd (wrangler dev), ${TOKENS}-token answer at ${TPS} tok/s, one token per upstream chunk, ${REPS} runs, paths interleaved. CPU of the Worker's workerd process (and, in the last columns, also wrangler's proxy process in front of it), less their idle rates (${f1(idle.runtime * 1000)} and ${f1(idle.proxy * 1000)} ms/s). Ratios are taken within each run against that run's do-nothing stream: median, and the range over runs.\n`,
-    "| path | Worker's workerd, CPU per 1,000 tokens | × do-nothing stream | range | with wrangler's proxy, per 1,000 tokens | × do-nothing | range | client reads |",
-    "|---|---:|---:|---:|---:|---:|---:|---:|",
+    `workerd (${w.host}), ${TOKENS}-token answer at ${TPS} tok/s, one token per upstream chunk, ${REPS} runs, paths interleaved. CPU of the Worker's workerd process${proxied ? " (and, in the last columns, also wrangler's proxy process in front of it)" : ""}, less its idle rate (${f1(idle.runtime * 1000)}${proxied ? ` and ${f1(idle.proxy * 1000)}` : ""} ms/s). Ratios are taken within each run against that run's do-nothing stream: median, and the range over runs.\n`,
+    `| path | CPU per 1,000 tokens | × do-nothing stream | range |${proxied ? " with wrangler's proxy, per 1,000 tokens | × do-nothing | range |" : ""} client reads |`,
+    `|---|---:|---:|---:|${proxied ? "---:|---:|---:|" : ""}---:|`,
   );
   for (const t of targets) {
     const list = samples.get(t)!;
     const rt = list.map((x, i) => x.runtime / base[i]!.runtime);
     const both = list.map((x, i) => (x.runtime + x.proxy) / (base[i]!.runtime + base[i]!.proxy));
-    out.push(
-      `| ${t.name} | ${f1(median(list.map((x) => per1k(x.runtime, x.tokens))))} ms | ${f2(median(rt))} | ${range(rt)} | ${f1(median(list.map((x) => per1k(x.runtime + x.proxy, x.tokens))))} ms | ${f2(median(both))} | ${range(both)} | ${Math.round(median(list.map((x) => x.reads)))} |`,
-    );
+    const withProxy = proxied ? ` ${f1(median(list.map((x) => per1k(x.runtime + x.proxy, x.tokens))))} ms | ${f2(median(both))} | ${range(both)} |` : "";
+    out.push(`| ${t.name} | ${f1(median(list.map((x) => per1k(x.runtime, x.tokens))))} ms | ${f2(median(rt))} | ${range(rt)} |${withProxy} ${Math.round(median(list.map((x) => x.reads)))} |`);
   }
   console.log(`\n${out.join("\n")}\n`);
 
@@ -97,7 +98,11 @@ try {
       [500, 1000],
     ];
     // Both Workers at once, runs alternating, so drift on the shared machine hits both alike.
-    const [off, on] = await Promise.all([startWrangler(upstream.url), startWrangler(upstream.url, { STREAM_COALESCE_MS: "20" })]);
+    const off = await startWorkerd(upstream.url);
+    const on = await startWorkerd(upstream.url, { STREAM_COALESCE_MS: "20" }).catch(async (e) => {
+      await off.stop();
+      throw e;
+    });
     const results = { off: new Map<number, Sample[]>(), on: new Map<number, Sample[]>() };
     try {
       const responses = TARGETS.worker;
@@ -115,17 +120,18 @@ try {
     } finally {
       await Promise.all([off.stop(), on.stop()]);
     }
+    const proxied = off.proxy.length > 0;
     const co = [
-      `STREAM_COALESCE_MS off (0) and on (20 ms), \`POST /v1/responses\`, 4 concurrent streams, ${COALESCE_REPS} runs alternating between two Workers; CPU per 1,000 tokens of the Worker's workerd (median), the ratio per run (median and range), and the same ratio with wrangler's proxy.\n`,
-      "| rate | off | on | on / off | range | on / off with the proxy |",
-      "|---|---:|---:|---:|---:|---:|",
+      `STREAM_COALESCE_MS off (0) and on (20 ms), \`POST /v1/responses\`, 4 concurrent streams, ${COALESCE_REPS} runs alternating between two Workers (${off.host}); CPU per 1,000 tokens of the Worker's workerd (median), the ratio per run (median and range)${proxied ? ", and the same ratio with wrangler's proxy" : ""}.\n`,
+      `| rate | off | on | on / off | range |${proxied ? " on / off with the proxy |" : ""}`,
+      `|---|---:|---:|---:|---:|${proxied ? "---:|" : ""}`,
     ];
     for (const [tps] of rates) {
       const a = results.off.get(tps)!;
       const b = results.on.get(tps)!;
       const ratios = b.map((x, i) => x.runtime / a[i]!.runtime);
-      const withProxy = b.map((x, i) => (x.runtime + x.proxy) / (a[i]!.runtime + a[i]!.proxy));
-      co.push(`| ${tps} tok/s | ${f1(median(a.map((x) => per1k(x.runtime, x.tokens))))} ms | ${f1(median(b.map((x) => per1k(x.runtime, x.tokens))))} ms | ${f2(median(ratios))} | ${range(ratios)} | ${f2(median(withProxy))} |`);
+      const withProxy = proxied ? ` ${f2(median(b.map((x, i) => (x.runtime + x.proxy) / (a[i]!.runtime + a[i]!.proxy))))} |` : "";
+      co.push(`| ${tps} tok/s | ${f1(median(a.map((x) => per1k(x.runtime, x.tokens))))} ms | ${f1(median(b.map((x) => per1k(x.runtime, x.tokens))))} ms | ${f2(median(ratios))} | ${range(ratios)} |${withProxy}`);
     }
     console.log(`${co.join("\n")}\n`);
   }

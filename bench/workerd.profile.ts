@@ -1,7 +1,7 @@
 /**
  * `npm run bench:workerd:profile`: where a streamed token's CPU goes in workerd.
  *
- * Starts the same local upstream and `wrangler dev` as `npm run bench:workerd`
+ * Starts the same local upstream and workerd as `npm run bench:workerd`
  * (workerd-rig.ts), then for each path (the Worker, `store: false`, the
  * do-nothing stream, native pass-through, the pull floors) samples the workerd
  * processes with `perf record -e cpu-clock` while one answer streams through
@@ -17,14 +17,15 @@
  * your own processes); without it only the hot-loop section runs. A
  * benchmark, not a test. Environment: BENCH_PROFILE_TOKENS (default 6000),
  * BENCH_TPS (default 1000), BENCH_PROFILE_REPS (default 3, runs summed, paths
- * interleaved), BENCH_SKIP_OPS=1, BENCH_SKIP_PERF=1.
+ * interleaved), BENCH_SKIP_OPS=1, BENCH_SKIP_PERF=1, BENCH_HOST (wrangler, the
+ * default, or miniflare: no proxy and no inspector).
  */
 import { spawn, spawnSync } from "node:child_process";
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { createInterface } from "node:readline";
-import { cpuMs, f1, f2, median, sleep, startUpstream, startWrangler, streamAnswer, TARGETS, type Target, type Workerd } from "./workerd-rig.ts";
+import { cpuMs, f1, f2, median, sleep, startUpstream, startWorkerd, streamAnswer, TARGETS, type Target, type Workerd } from "./workerd-rig.ts";
 
 const TOKENS = Number(process.env.BENCH_PROFILE_TOKENS ?? 6000);
 const TPS = Number(process.env.BENCH_TPS ?? 1000);
@@ -63,7 +64,7 @@ function namespaceOf(sym: string): string {
 function categorize(sym: string, dso: string): Category {
   if (dso.startsWith("[kernel") || dso === "[guest.kernel.kallsyms]") return KERNEL;
   // Code V8 generated at run time: perf sees anonymous executable memory and names it [JIT] (or cannot resolve it).
-  // workerd under wrangler dev writes /tmp/perf-<pid>.map for it.
+  // perf finds it through the /tmp/perf-<pid>.map workerd names, without symbols.
   if (dso.startsWith("[JIT]") || /^\/tmp\/perf-\d+\.map$/.test(dso) || dso.startsWith("//anon") || dso.startsWith("[anon")) return JIT;
   const ns = namespaceOf(sym);
   if (/inspector|Inspector|async_trace|AsyncTrace|Tracing|perfetto/.test(ns) || /InspectorSink|async_trace/.test(sym)) return INSPECTOR;
@@ -162,11 +163,11 @@ async function profile(w: Workerd): Promise<Map<Target, Profile>> {
   return out;
 }
 
-function profileTables(profiles: Map<Target, Profile>): string {
+function profileTables(profiles: Map<Target, Profile>, host: string, proxied: boolean): string {
   const perK = (samples: number, p: Profile) => (samples * SAMPLE_MS * 1000) / p.tokens;
   const total = (p: Profile) => [...p.runtime.values()].reduce((a, b) => a + b, 0);
   const rows = [
-    `CPU per 1,000 tokens of the Worker's workerd process by category (ms, and share of that path's total), ${REPS} × ${TOKENS}-token answers at ${TPS} tok/s per path, interleaved; \`perf record -e cpu-clock\`, one sample per ${PERIOD_NS / 1000} µs of CPU, each sample counted where it was (its own function, not its callers).\n`,
+    `${host}: CPU per 1,000 tokens of the Worker's workerd process by category (ms, and share of that path's total), ${REPS} × ${TOKENS}-token answers at ${TPS} tok/s per path, interleaved; \`perf record -e cpu-clock\`, one sample per ${PERIOD_NS / 1000} µs of CPU, each sample counted where it was (its own function, not its callers).\n`,
     `| category | ${targets.map((t) => t.label).join(" | ")} |`,
     `|---|${targets.map(() => "---:|").join("")}`,
   ];
@@ -180,7 +181,7 @@ function profileTables(profiles: Map<Target, Profile>): string {
   rows.push(`| **total, samples** | ${targets.map((t) => `**${f1(perK(total(profiles.get(t)!), profiles.get(t)!))}**`).join(" | ")} |`);
   rows.push(`| total, /proc over the same streams | ${targets.map((t) => f1((profiles.get(t)!.procMs * 1000) / profiles.get(t)!.tokens)).join(" | ")} |`);
   rows.push(`| × do-nothing (samples) | ${targets.map((t) => f2(total(profiles.get(t)!) / profiles.get(t)!.tokens / (total(profiles.get(IDENTITY)!) / profiles.get(IDENTITY)!.tokens))).join(" | ")} |`);
-  rows.push(`| wrangler's proxy process (not above) | ${targets.map((t) => f1(perK(profiles.get(t)!.proxy, profiles.get(t)!))).join(" | ")} |`);
+  if (proxied) rows.push(`| wrangler's proxy process (not above) | ${targets.map((t) => f1(perK(profiles.get(t)!.proxy, profiles.get(t)!))).join(" | ")} |`);
 
   // The symbols that differ most between the Worker and the do-nothing stream, per 1,000 tokens.
   const a = profiles.get(WORKER)!;
@@ -259,7 +260,7 @@ async function opsTable(w: Workerd, perToken: number | null): Promise<string> {
 const missing = process.env.BENCH_SKIP_PERF ? "skipped (BENCH_SKIP_PERF)" : perfAvailable();
 const upstream = await startUpstream();
 try {
-  const w = await startWrangler(upstream.url);
+  const w = await startWorkerd(upstream.url);
   try {
     for (const t of targets) await streamAnswer(w.url, t, 300, 10_000);
     let perToken: number | null = null;
@@ -268,7 +269,7 @@ try {
       const profiles = await profile(w);
       const id = profiles.get(IDENTITY)!;
       perToken = (id.procMs * 1000) / id.tokens;
-      console.log(`\n${profileTables(profiles)}\n`);
+      console.log(`\n${profileTables(profiles, w.host, w.proxy.length > 0)}\n`);
     }
     if (!process.env.BENCH_SKIP_OPS) console.log(`${await opsTable(w, perToken)}\n`);
   } finally {
