@@ -25,7 +25,8 @@ function learned(frame: string): FrameMemo {
 function around(frame: string, slot: string, text: string, raw = JSON.stringify(text).slice(1, -1)): string {
   const key = `"${slot}":"`;
   const at = frame.indexOf(key) + key.length;
-  const end = frame.indexOf('"', at);
+  let end = at;
+  while (frame[end] !== '"') end += frame[end] === "\\" ? 2 : 1;
   return frame.slice(0, at) + raw + frame.slice(end);
 }
 
@@ -82,6 +83,21 @@ const PROVIDERS: Array<[string, string, string]> = [
     "content",
   ],
   ["a bare chunk (only choices and delta)", frame({ choices: [{ delta: { content: "x" } }] }), "content"],
+  [
+    "OpenAI, a tool call's arguments streaming (what Codex's patches and commands are made of)",
+    frame({ id: "chatcmpl-AbC123", object: "chat.completion.chunk", created: 1_761_000_000, model: "gpt-4o-mini-2024-07-18", system_fingerprint: "fp_44709d6fcb", choices: [{ index: 0, delta: { tool_calls: [{ index: 0, function: { arguments: '{"cmd' } }] }, logprobs: null, finish_reason: null }] }),
+    "arguments",
+  ],
+  [
+    "OpenAI, a tool call's first chunk (id, type, name, empty arguments)",
+    frame({ id: "chatcmpl-AbC123", object: "chat.completion.chunk", created: 1_761_000_000, model: "gpt-4o-mini-2024-07-18", choices: [{ index: 0, delta: { role: "assistant", content: null, tool_calls: [{ index: 0, id: "call_DdmO9pD3", type: "function", function: { name: "exec_command", arguments: "" } }] }, logprobs: null, finish_reason: null }] }),
+    "arguments",
+  ],
+  [
+    "Mistral (tool call arguments whole, id in every call)",
+    frame({ id: "cmpl-e5cc", object: "chat.completion.chunk", created: 1_761_000_000, model: "mistral-large-latest", choices: [{ index: 0, delta: { tool_calls: [{ id: "D681PevKs", function: { name: "get_weather", arguments: '{"city": "Paris"}' }, index: 0 }] }, finish_reason: null }] }),
+    "arguments",
+  ],
 ];
 
 describe("learn, then match: the chunk JSON.parse would make", () => {
@@ -101,6 +117,20 @@ describe("learn, then match: the chunk JSON.parse would make", () => {
   it("a frame ending in CRLF and a blank line (\\r\\n\\n) is learned with its CR", () => {
     const token = frame({ choices: [{ index: 0, delta: { content: "a" } }] }, "data: ", "\r\n\n");
     expectHits(learned(token), token, "content");
+  });
+});
+
+describe("from text to a tool call and back", () => {
+  it("a tool call's argument frames miss the learned text frame, are learned in turn and hit; then text again", () => {
+    const env = { id: "c", object: "chat.completion.chunk", created: 1, model: "m" };
+    const text = frame({ ...env, choices: [{ index: 0, delta: { content: "a" }, finish_reason: null }] });
+    const args = frame({ ...env, choices: [{ index: 0, delta: { tool_calls: [{ index: 0, function: { arguments: "{" } }] }, finish_reason: null }] });
+    const memo = learned(text);
+    expect(memo.match(around(text, "content", "b"))).toEqual(parsed(around(text, "content", "b")));
+    expect(memo.match(args)).toBeNull();
+    memo.learn(args, parsed(args));
+    expectHits(memo, args, "arguments");
+    expect(memo.match(around(text, "content", "b"))).toBeNull();
   });
 });
 
@@ -153,6 +183,11 @@ describe("frames that are not learned (a later frame of the same shape still mis
     ["reasoning with OpenRouter's reasoning_details", { ...base, choices: [{ index: 0, delta: { reasoning: "a", reasoning_details: [{ type: "reasoning.text", text: "a" }] } }] }, "reasoning"],
     ["text beside a tool call", { ...base, choices: [{ index: 0, delta: { content: "a", tool_calls: [{ index: 0, function: { arguments: "" } }] } }] }, "content"],
     ["annotations", { ...base, choices: [{ index: 0, delta: { content: "a", annotations: [] } }] }, "content"],
+    ["two tool calls in one delta (Gemini sends them whole)", { ...base, choices: [{ index: 0, delta: { tool_calls: [{ index: 0, function: { arguments: "{}" } }, { index: 1, function: { arguments: "{}" } }] } }] }, "arguments"],
+    ["a tool call with reasoning beside it", { ...base, choices: [{ index: 0, delta: { reasoning_content: "r", tool_calls: [{ index: 0, function: { arguments: "a" } }] } }] }, "arguments"],
+    ["a tool call with a nested value in its function", { ...base, choices: [{ index: 0, delta: { tool_calls: [{ index: 0, function: { arguments: "a", extra: {} } }] } }] }, "arguments"],
+    ["a tool call with a nested value beside its function", { ...base, choices: [{ index: 0, delta: { tool_calls: [{ index: 0, function: { arguments: "a" }, extra: [] }] } }] }, "arguments"],
+    ["an arguments key before the tool call's (in the envelope)", { arguments: "top", choices: [{ index: 0, delta: { tool_calls: [{ index: 0, function: { arguments: "0" } }] } }] }, "arguments"],
     // Under each of these the first `"content":"` is not the delta's text; learning it would put later texts in the wrong place.
     ["a top-level content key first, the delta's text the same as another marker (\\u0001)", { content: "top", choices: [{ index: 0, delta: { content: "\u0001" } }] }, "content"],
     ["a top-level content key first, the delta's text 0", { content: "top", choices: [{ index: 0, delta: { content: "0" } }] }, "content"],
@@ -205,9 +240,9 @@ describe("when learning stops", () => {
     expect(memo.match(around(token(200), "content", "b"))).toBeNull();
   });
 
-  it("frames it cannot learn count as misses too (a long run of tool-call chunks)", () => {
+  it("frames it cannot learn count as misses too (a long run of Gemini's whole tool calls)", () => {
     const memo = new FrameMemo();
-    const call = frame({ choices: [{ index: 0, delta: { tool_calls: [{ index: 0, function: { arguments: "x" } }] } }] });
+    const call = frame({ choices: [{ index: 0, delta: { tool_calls: [{ index: 0, function: { arguments: "{}" } }, { index: 1, function: { arguments: "{}" } }] } }] });
     for (let i = 0; i < 9; i++) memo.learn(call, parsed(call));
     expect(memo.learning).toBe(false);
   });
