@@ -10,8 +10,10 @@ import { DENO, denoEnv, NODE, ROOT, run, userProject } from "./harness.ts";
  * +256 / +128 bytes: the SSE sink's shared-block encoding (~200 bytes) cut the Node bench's CPU per token by about a fifth.
  * +1706 / +660 bytes: the frame memo (a token frame like the last one becomes its chunk without JSON.parse), what it
  * measured (49,357 → 51,063 minified, 16,498 → 17,158 gzipped); it took the Node bench from ~1.0 to 0.84× the limit.
+ * +399 / +160 bytes: the same fast path for a tool call's streamed arguments (51,063 → 51,462, 17,158 → 17,318), the bulk
+ * of what Codex's patches and commands stream.
  */
-const BUDGET = { minified: 48 * 1024 + 256 + 1706, gzipped: 16 * 1024 + 128 + 660 };
+const BUDGET = { minified: 48 * 1024 + 256 + 1706 + 399, gzipped: 16 * 1024 + 128 + 660 + 160 };
 /** The same for an app that imports only the stream (the package is `sideEffects: false`). */
 const STREAM_BUDGET = { minified: 32 * 1024, gzipped: 11 * 1024 };
 
