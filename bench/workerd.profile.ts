@@ -67,12 +67,12 @@ function categorize(sym: string, dso: string): Category {
   // perf finds it through the /tmp/perf-<pid>.map workerd names, without symbols.
   if (dso.startsWith("[JIT]") || /^\/tmp\/perf-\d+\.map$/.test(dso) || dso.startsWith("//anon") || dso.startsWith("[anon")) return JIT;
   const ns = namespaceOf(sym);
-  if (/inspector|Inspector|async_trace|AsyncTrace|Tracing|perfetto/.test(ns) || /InspectorSink|async_trace/.test(sym)) return INSPECTOR;
+  if (/inspector|Inspector|async_trace/.test(ns) || /InspectorSink|async_trace|isInspectorEnabled/.test(sym)) return INSPECTOR;
   if (/tcmalloc|TCMalloc|^je_|^malloc|^free$|^cfree|^realloc|^calloc|^_int_(malloc|free)|^operator (new|delete)|^posix_memalign|^aligned_alloc/.test(ns) || /^(malloc|free|_int_malloc|_int_free|cfree)/.test(sym)) return MALLOC;
   if (/^workerd::(jsg|api)\b/.test(ns) || /^jsg::/.test(ns)) return API;
   if (/^(v8|cppgc|heap::base)\b/.test(ns) || /^Builtins?_|^Builtin:|^v8_/.test(sym)) return V8;
   // C++ (kj, capnp, workerd's own) and Rust crates (kj_hyper, tokio, hyper, futures_util, …).
-  if (/^(kj|kj_\w+|capnp|workerd|edgeworker|tokio\w*|hyper\w*|h2|mio|futures\w*|bytes|http\w*|cxxbridge\w*)(::|$)/.test(ns)) return RUNTIME;
+  if (/^(kj|kj_\w+|capnp|workerd|workerd_\w+|edgeworker|tokio\w*|hyper\w*|h2|mio|futures\w*|bytes|http\w*|cxxbridge\w*)(::|$)/.test(ns)) return RUNTIME;
   return OTHER;
 }
 
@@ -200,7 +200,7 @@ function profileTables(profiles: Map<Target, Profile>, host: string, proxied: bo
   // What each category holds: its largest functions in the do-nothing stream.
   rows.push("", "The largest functions of each category in the do-nothing stream (ms per 1,000 tokens):\n", "| category | functions |", "|---|---|");
   for (const c of CATEGORIES) {
-    const top = [...b.symbols].filter(([s]) => categoryOf.get(s) === c).sort((x, y) => y[1] - x[1]).slice(0, 4);
+    const top = [...b.symbols].filter(([s, n]) => categoryOf.get(s) === c && perK(n, b) >= 0.05).sort((x, y) => y[1] - x[1]).slice(0, 4);
     rows.push(`| ${short(c)} | ${top.map(([s, n]) => `${fn(s, 60)} ${f1(perK(n, b))}`).join(", ")} |`);
   }
   return rows.join("\n");
@@ -212,7 +212,7 @@ const fn = (s: string, max = 90) => `\`${s.length > max ? `${s.slice(0, max)}…
 // ---- single operations in a hot loop (bench/workerd/ops.ts) ----
 
 const OPS: Array<[op: string, what: string]> = [
-  ["loop", "an empty loop iteration (the harness)"],
+  ["await", "`await` of a plain value (one microtask turn)"],
   ["decode", "`TextDecoder.decode` of one 190-byte upstream chunk, `stream: true`"],
   ["encode", "`TextEncoder.encode` of one 230-byte delta event"],
   ["encodeInto", "`TextEncoder.encodeInto` of the same into a shared block"],
