@@ -13,6 +13,9 @@ export interface EventSink {
   keepAlive?(): void;
 }
 
+/** `TextDecoder.decode`'s options for every read but the last, made once rather than per read. */
+const STREAMING: TextDecodeOptions = { stream: true };
+
 /** How often at most an upstream comment is passed on as a keep-alive (ms). */
 export const DEFAULT_KEEP_ALIVE_MS = 5_000;
 
@@ -69,7 +72,7 @@ export class EventPump {
 
   feed(bytes: Uint8Array): void {
     if (this.core.ended) return;
-    const text = this.decoder.decode(bytes, { stream: true });
+    const text = this.decoder.decode(bytes, STREAMING);
     if (!text) return;
     if (this.boundary) {
       const chunk = this.memo.match(text);
