@@ -14,7 +14,7 @@ export interface EventSink {
 }
 
 /** `TextDecoder.decode`'s options for every read but the last, made once rather than per read. */
-const STREAMING: TextDecodeOptions = { stream: true };
+const STREAMING = { stream: true };
 
 /** How often at most an upstream comment is passed on as a keep-alive (ms). */
 export const DEFAULT_KEEP_ALIVE_MS = 5_000;
