@@ -49,9 +49,10 @@ function at(o: unknown, path: ReadonlyArray<string | 0>): unknown {
  *
  *     data: {"id":"c1","object":"chat.completion.chunk","created":1,"model":"m","choices":[{"index":0,"delta":{"content":"<text>"},"finish_reason":null}]}
  *
- * and every piece of a tool call's arguments likewise. Once one such frame has been parsed the usual way, it is learned as a
- * prefix and a suffix around the text; a later read that is exactly one frame
- * with the same prefix and suffix and a valid JSON string body in between
+ * and every piece of a tool call's arguments likewise. Once one such frame
+ * has been parsed the usual way, it is learned as a prefix and a suffix
+ * around the text; a later read that is exactly one frame with the same
+ * prefix and suffix and a valid JSON string body in between
  * becomes the very chunk `JSON.parse` would have made (the learned values,
  * the new text), with no parse, no SSE framing and no key lookups. Anything
  * else (another shape, an escape that does not parse, a partial frame) misses
