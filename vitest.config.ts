@@ -7,7 +7,7 @@ export default defineConfig({
     reporters: ["default", "./test/support/plain-summary-reporter.ts"],
     projects: [
       {
-        test: { name: "library", include: ["test/**/*.test.ts"], exclude: ["test/worker/**", "test/e2e/**", "test/clients/**", "test/runtimes/**"], environment: "node" },
+        test: { name: "library", include: ["test/library/**/*.test.ts"], environment: "node" },
       },
       {
         // The Worker runs inside workerd; its upstream is the scripted server, mounted as the outbound service.

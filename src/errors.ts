@@ -1,5 +1,5 @@
-import type { ChatErrorBody } from "./chat-types.ts";
-import { isObject } from "./is-object.ts";
+import type { ChatErrorBody } from "./types/chat.ts";
+import { isObject } from "./internal/is-object.ts";
 
 /** The error object of OpenAI's HTTP error body `{"error": {...}}`. */
 export interface ErrorPayload {

@@ -1,4 +1,4 @@
-import type { HistoryResolver, ResponseStore, Sealer, StoredResponse } from "../src/index.ts";
+import type { HistoryResolver, ResponseStore, Sealer, StoredResponse } from "../src/server.ts";
 import type { BridgeConfig } from "./config.ts";
 import type { Fetch } from "./upstream.ts";
 

@@ -1,11 +1,12 @@
-import { ConfigError, configFromEnv, type Env } from "./config.ts";
-import { durableStore } from "./durable-store.ts";
+import { ConfigError, configFromEnv } from "./config.ts";
+import type { Env } from "./env.ts";
+import { durableStore } from "./cloudflare/durable-store.ts";
 import { handle } from "./router.ts";
 import { errorResponse, unexpectedError } from "./http.ts";
 
-export type { Env } from "./config.ts";
+export type { Env } from "./env.ts";
 // The Durable Object class must be exported from the Worker's main module.
-export { ResponseStoreObject } from "./durable-store.ts";
+export { ResponseStoreObject } from "./cloudflare/response-store-object.ts";
 
 export default {
   async fetch(request: Request, env: Env, ctx: ExecutionContext): Promise<Response> {

@@ -1,4 +1,5 @@
-import { createSealer, layerResolvers, type ResponseStore, ResponsesError, type Sealer, storeResolver } from "../src/index.ts";
+import { ResponsesError } from "../src/index.ts";
+import { createSealer, layerResolvers, type ResponseStore, type Sealer, storeResolver } from "../src/server.ts";
 import { matchesAnyKey, presentedKey } from "./auth.ts";
 import type { BridgeConfig } from "./config.ts";
 import type { ClientContext } from "./context.ts";
@@ -7,7 +8,7 @@ import { errorResponse } from "./http.ts";
 import { postCompact } from "./routes/compact.ts";
 import { passThrough } from "./routes/passthrough.ts";
 import { postResponses } from "./routes/responses-http.ts";
-import { openResponsesSocket } from "./routes/responses-ws.ts";
+import { openResponsesSocket } from "./ws/session.ts";
 import { deleteResponse, getResponse, listInputItems } from "./routes/stored.ts";
 import { type Fetch, redact, UpstreamHttpError } from "./upstream.ts";
 

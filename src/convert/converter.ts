@@ -1,10 +1,10 @@
-import type { ChatCompletionChunk, ChatDelta, ChatLogprob, ChatTopLogprob, ChatUrlCitation } from "../chat-types.ts";
+import type { ChatCompletionChunk, ChatDelta, ChatLogprob, ChatTopLogprob, ChatUrlCitation } from "../types/chat.ts";
 import { type ErrorPayload, normalizeUpstreamError } from "../errors.ts";
 import { createIdGenerator, type IdGenerator } from "../ids.ts";
-import { convertUsage, createEnvelope } from "../response-envelope.ts";
-import type { ItemStatus, Logprob, ResponseResource, ResponseStreamEvent, ResponsesRequest, TopLogprob } from "../responses-types.ts";
-import { markReasoningId, type ReasoningField, upstreamTag } from "../reasoning-origin.ts";
-import { ThinkTagSplitter, type ThinkSegment } from "../think-tags.ts";
+import { convertUsage, createEnvelope } from "./envelope.ts";
+import type { ItemStatus, Logprob, ResponseResource, ResponseStreamEvent, ResponsesRequest, TopLogprob } from "../types/responses.ts";
+import { markReasoningId, type ReasoningField, upstreamTag } from "./reasoning-origin.ts";
+import { ThinkTagSplitter, type ThinkSegment } from "./think-tags.ts";
 import { Emitter } from "./emitter.ts";
 import { MessageWriter } from "./message.ts";
 import { createObfuscator, type ObfuscationOption } from "./obfuscation.ts";
@@ -351,7 +351,7 @@ function convertTop(t: ChatTopLogprob): TopLogprob {
 }
 
 /** Chat logprobs → Responses logprobs (`bytes: null` becomes `[]`, the Responses type has no null). */
-export function convertLogprobs(list: ChatLogprob[] | null | undefined): Logprob[] | null {
+function convertLogprobs(list: ChatLogprob[] | null | undefined): Logprob[] | null {
   if (!Array.isArray(list) || list.length === 0) return null;
   return list.map((l) => ({ ...convertTop(l), top_logprobs: Array.isArray(l.top_logprobs) ? l.top_logprobs.map(convertTop) : [] }));
 }

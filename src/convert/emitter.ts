@@ -1,4 +1,4 @@
-import type { ItemStatus, Logprob, OutputItem, ResponseStreamEvent } from "../responses-types.ts";
+import type { ItemStatus, Logprob, OutputItem, ResponseStreamEvent } from "../types/responses.ts";
 import type { Obfuscator } from "./obfuscation.ts";
 
 type DistributiveOmit<T, K extends PropertyKey> = T extends unknown ? Omit<T, K> : never;

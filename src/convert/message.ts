@@ -1,4 +1,4 @@
-import type { ItemStatus, Logprob, MessageItem, OutputTextPart, RefusalPart, UrlCitation } from "../responses-types.ts";
+import type { ItemStatus, Logprob, MessageItem, OutputTextPart, RefusalPart, UrlCitation } from "../types/responses.ts";
 import { DeltaTarget, type Emitter, type OpenItem } from "./emitter.ts";
 
 /**

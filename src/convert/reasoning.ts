@@ -1,4 +1,4 @@
-import type { ItemStatus, ReasoningItem } from "../responses-types.ts";
+import type { ItemStatus, ReasoningItem } from "../types/responses.ts";
 import { DeltaTarget, type Emitter, type OpenItem } from "./emitter.ts";
 
 /**

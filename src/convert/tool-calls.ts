@@ -1,9 +1,9 @@
-import type { ChatToolCallDelta } from "../chat-types.ts";
+import type { ChatToolCallDelta } from "../types/chat.ts";
 import type { ErrorPayload } from "../errors.ts";
 import type { IdGenerator } from "../ids.ts";
-import { JsonCompletion } from "../json-completion.ts";
-import { JsonStringFieldReader } from "../json-string-field.ts";
-import type { CustomToolCallItem, FunctionCallItem, ItemStatus } from "../responses-types.ts";
+import { JsonCloseTracker } from "./json-close-tracker.ts";
+import { JsonStringFieldReader } from "./json-string-field.ts";
+import type { CustomToolCallItem, FunctionCallItem, ItemStatus } from "../types/responses.ts";
 import { DeltaTarget, type Emitter, type OpenItem } from "./emitter.ts";
 
 /** Where an upstream function name really points (see `toChatRequest`). */
@@ -20,7 +20,7 @@ export type ToolRouting = ReadonlyMap<string, ToolTarget>;
 class Call implements OpenItem {
   name: string;
   args = "";
-  readonly json = new JsonCompletion();
+  readonly json = new JsonCloseTracker();
   phase: "held" | "open" | "closed" = "held";
   item: FunctionCallItem | CustomToolCallItem | null = null;
   outputIndex = -1;
@@ -172,7 +172,7 @@ export class ToolCalls {
 }
 
 /** A custom tool's input from the `{"input": "..."}` its function stand-in was called with. */
-export function customInput(args: string): string {
+function customInput(args: string): string {
   try {
     const v = JSON.parse(args) as unknown;
     if (typeof v === "string") return v;

@@ -1,8 +1,8 @@
 import type { ConvertOptions } from "../convert/converter.ts";
 import { type ConverterCore, createConverterCore } from "../convert/converter.ts";
 import type { PendingEvents } from "../convert/emitter.ts";
-import type { ResponseResource } from "../responses-types.ts";
-import { ChatSseDecoder } from "../sse-decode.ts";
+import type { ResponseResource } from "../types/responses.ts";
+import { ChatSseDecoder } from "./sse-decode.ts";
 import { FrameMemo } from "./frame-memo.ts";
 
 /** Where a batch of serialized events goes: an SSE body, WebSocket frames, a test's array. */

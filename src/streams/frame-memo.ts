@@ -1,5 +1,5 @@
-import type { ChatCompletionChunk } from "../chat-types.ts";
-import { isObject } from "../is-object.ts";
+import type { ChatCompletionChunk } from "../types/chat.ts";
+import { isObject } from "../internal/is-object.ts";
 
 /** A string body that needs a closer look: a quote, a backslash or a control character. */
 const NOT_PLAIN = /["\\\u0000-\u001f]/;

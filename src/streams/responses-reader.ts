@@ -1,4 +1,4 @@
-import type { ResponseResource } from "../responses-types.ts";
+import type { ResponseResource } from "../types/responses.ts";
 import type { PendingEvents } from "../convert/emitter.ts";
 import { type EventSink, EventPump, type PumpOptions } from "./event-pump.ts";
 

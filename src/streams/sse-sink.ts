@@ -1,4 +1,4 @@
-import { DONE_FRAME } from "../sse-encode.ts";
+import { DONE_FRAME } from "./sse-encode.ts";
 import type { EventSink } from "./event-pump.ts";
 
 /** Stateless, so one serves every stream. */

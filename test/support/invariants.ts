@@ -18,7 +18,7 @@
  * - `obfuscation` on every delta event when `obfuscated` is true, on none when false.
  */
 import type { OutputItem, ResponseResource, ResponseStreamEvent } from "../../src/index.ts";
-import { requiredEventFields, requiredItemFields, requiredResponseFields } from "../spec-contract.ts";
+import { requiredEventFields, requiredItemFields, requiredResponseFields } from "./spec-contract.ts";
 
 export const TERMINAL_TYPES: ReadonlySet<string> = new Set(["response.completed", "response.incomplete", "response.failed"]);
 

@@ -1,5 +1,6 @@
 import { exports } from "cloudflare:workers";
-import { configFromEnv, type Env } from "../../worker/config.ts";
+import { configFromEnv } from "../../worker/config.ts";
+import type { Env } from "../../worker/env.ts";
 import { type Fetch, handle, type Platform } from "../../worker/router.ts";
 
 /** How the worker tests reach the Worker and its scripted upstream (Miniflare's outbound service). */

@@ -1,6 +1,5 @@
 import { beforeEach, describe, expect, it } from "vitest";
-import { COMPACTION_INSTRUCTIONS } from "../../src/compaction.ts";
-import { createSealer, MemoryResponseStore } from "../../src/index.ts";
+import { COMPACTION_INSTRUCTIONS, createSealer, MemoryResponseStore } from "../../src/server.ts";
 import { configFromEnv } from "../../worker/config.ts";
 import { handle } from "../../worker/router.ts";
 import { SCRIPTED_KEY } from "../support/scripted-upstream.ts";

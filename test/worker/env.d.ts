@@ -1,8 +1,8 @@
 // What `wrangler types` would generate for this Worker, kept by hand since it is two lines.
 declare namespace Cloudflare {
-  interface Env extends import("../../worker/config.ts").Env {
+  interface Env extends import("../../worker/env.ts").Env {
     /** Bound in wrangler.toml (`[[durable_objects.bindings]]`). */
-    RESPONSES_STORE: DurableObjectNamespace<import("../../worker/durable-store.ts").ResponseStoreObject>;
+    RESPONSES_STORE: DurableObjectNamespace<import("../../worker/cloudflare/response-store-object.ts").ResponseStoreObject>;
   }
   interface Exports {
     default: Fetcher;

@@ -1,8 +1,10 @@
 import OpenAI from "openai";
 import { beforeEach, describe, expect, it } from "vitest";
-import { type ChatMessage, MemoryResponseStore } from "../../src/index.ts";
-import { configFromEnv, type Env } from "../../worker/config.ts";
-import { asksForReasoningContent, withReasoningContentEverywhere } from "../../worker/reasoning-retry.ts";
+import { type ChatMessage } from "../../src/index.ts";
+import { MemoryResponseStore } from "../../src/server.ts";
+import { configFromEnv } from "../../worker/config.ts";
+import type { Env } from "../../worker/env.ts";
+import { asksForReasoningContent, withReasoningContentEverywhere } from "../../worker/run/reasoning-retry.ts";
 import type { Platform } from "../../worker/router.ts";
 import { DEEPSEEK_REASONING_REQUIRED } from "../support/scripted-upstream.ts";
 import { events, UPSTREAM, withEnv } from "./bridge.ts";

@@ -3,7 +3,7 @@ import { beforeEach, describe, expect, it } from "vitest";
 import { checkInvariants } from "../support/invariants.ts";
 import { configFromEnv } from "../../worker/config.ts";
 import { type Fetch, handle } from "../../worker/router.ts";
-import { MemoryResponseStore } from "../../src/index.ts";
+import { MemoryResponseStore } from "../../src/server.ts";
 import { BRIDGE, events, post, resetSeen, seen, UPSTREAM, withEnv } from "./bridge.ts";
 
 type Message = { type: string; status?: number; error?: { type: string; code: string; message: string; param: string | null }; headers?: Record<string, string>; response?: { id: string; status: string; output: Array<{ type: string }>; previous_response_id: string | null }; [k: string]: unknown };

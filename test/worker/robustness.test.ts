@@ -1,5 +1,6 @@
 import { describe, expect, it } from "vitest";
-import { configFromEnv, type Env } from "../../worker/config.ts";
+import { configFromEnv } from "../../worker/config.ts";
+import type { Env } from "../../worker/env.ts";
 import { type Fetch, handle } from "../../worker/router.ts";
 import { checkInvariants } from "../support/invariants.ts";
 

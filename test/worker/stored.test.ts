@@ -1,9 +1,12 @@
 import { runDurableObjectAlarm, runInDurableObject } from "cloudflare:test";
 import { env, exports } from "cloudflare:workers";
 import { beforeEach, describe, expect, it } from "vitest";
-import type { ResponseResource, StoredResponse } from "../../src/index.ts";
-import { configFromEnv, type Env } from "../../worker/config.ts";
-import { CHUNK_CHARS, durableStore, partitionOf, type ResponseStoreObject, shardOf } from "../../worker/durable-store.ts";
+import type { ResponseResource } from "../../src/index.ts";
+import type { StoredResponse } from "../../src/server.ts";
+import { configFromEnv } from "../../worker/config.ts";
+import type { Env } from "../../worker/env.ts";
+import { durableStore, partitionOf, shardOf } from "../../worker/cloudflare/durable-store.ts";
+import { CHUNK_CHARS, type ResponseStoreObject } from "../../worker/cloudflare/response-store-object.ts";
 import { handle } from "../../worker/router.ts";
 
 const BRIDGE = "http://bridge.test";

@@ -1,9 +1,9 @@
-import { compactedResource, requireSealer, summaryRequest } from "../../src/compaction.ts";
-import { ownItems } from "../../src/history.ts";
+import { compactedResource, requireSealer, summaryRequest, ownItems } from "../../src/server.ts";
 import { createIdGenerator, invalidRequest, parseResponsesRequest, type ResponsesInputItem } from "../../src/index.ts";
 import type { ClientContext } from "../context.ts";
 import { json } from "../http.ts";
-import { completeResponse, prepareResponse } from "../run-response.ts";
+import { completeResponse } from "../run/modes.ts";
+import { prepareResponse } from "../run/prepare.ts";
 
 /**
  * `POST /v1/responses/compact`: the upstream model writes a faithful summary

@@ -1,7 +1,8 @@
 import { parseResponsesRequest } from "../../src/index.ts";
 import type { ClientContext } from "../context.ts";
 import { EVENT_STREAM_HEADERS, json } from "../http.ts";
-import { completeResponse, prepareResponse, streamResponse } from "../run-response.ts";
+import { completeResponse, streamResponse } from "../run/modes.ts";
+import { prepareResponse } from "../run/prepare.ts";
 
 /** `POST /v1/responses`: SSE when `stream: true`, else one JSON Response object. */
 export async function postResponses(request: Request, ctx: ClientContext): Promise<Response> {

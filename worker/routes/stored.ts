@@ -1,4 +1,5 @@
-import { invalidRequest, type ListOptions, type ResponseStore, ResponsesError } from "../../src/index.ts";
+import { invalidRequest, ResponsesError } from "../../src/index.ts";
+import type { ListOptions, ResponseStore } from "../../src/server.ts";
 import type { ClientContext } from "../context.ts";
 import { json } from "../http.ts";
 

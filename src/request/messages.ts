@@ -1,0 +1,205 @@
+import type { ChatContentPart, ChatMessage, ChatTextPart, ChatToolCall } from "../types/chat.ts";
+import type { AddTools } from "./tools.ts";
+import { upstreamName } from "./tools.ts";
+import { invalidRequest } from "../errors.ts";
+import { isObject } from "../internal/is-object.ts";
+import { reasoningOrigin, type ReasoningReturnField, reasoningText, returnField, upstreamTag } from "../convert/reasoning-origin.ts";
+import type { ResponsesRequest } from "../types/responses.ts";
+import type { ToChatOptions } from "./options.ts";
+
+// Input items → chat messages (`toChatRequest`'s history half).
+
+type AssistantMessage = Extract<ChatMessage, { role: "assistant" }>;
+
+export function convertInput(body: ResponsesRequest, options: ToChatOptions, addTools: AddTools): ChatMessage[] {
+  const messages: ChatMessage[] = [];
+  if (typeof body.instructions === "string" && body.instructions !== "") messages.push({ role: "system", content: body.instructions });
+  const input = body.input;
+  if (input === undefined || input === null) return messages;
+  if (typeof input === "string") {
+    messages.push({ role: "user", content: input });
+    return messages;
+  }
+  if (!Array.isArray(input)) throw invalidRequest("Invalid type for 'input': expected a string or an array of input items.", "input", "invalid_type");
+
+  // The assistant message the next function_call joins, if nothing came in between.
+  let assistant: AssistantMessage | null = null;
+  const reasoning = reasoningCollector(options, typeof body.model === "string" ? body.model : "");
+  let toolImages: ChatContentPart[] = [];
+  const flushToolImages = () => {
+    if (!toolImages.length) return;
+    messages.push({ role: "user", content: [{ type: "text", text: "Images returned by the tool call above:" }, ...toolImages] });
+    toolImages = [];
+  };
+  const newAssistant = (content: string | null): AssistantMessage => {
+    const m: AssistantMessage = { role: "assistant", content };
+    reasoning.attach(m);
+    messages.push(m);
+    return m;
+  };
+
+  (input as unknown[]).forEach((raw, i) => {
+    const param = `input[${i}]`;
+    if (!isObject(raw)) throw invalidRequest(`Invalid type for '${param}': expected an object.`, param, "invalid_type");
+    const type = raw.type ?? (typeof raw.role === "string" ? "message" : undefined);
+    if (type !== "function_call_output" && type !== "custom_tool_call_output") flushToolImages();
+    switch (type) {
+      case "message": {
+        const role = raw.role;
+        if (role === "assistant") {
+          assistant = newAssistant(textOf(raw.content, `${param}.content`, ["output_text", "input_text", "refusal", "text"]));
+          return;
+        }
+        assistant = null;
+        if (role === "user") {
+          messages.push({ role: "user", content: userContent(raw.content, `${param}.content`) });
+        } else if (role === "system" || role === "developer") {
+          const r = role === "developer" && options.developerRole === "developer" ? "developer" : "system";
+          messages.push({ role: r, content: textOf(raw.content, `${param}.content`, ["input_text", "text", "output_text"]) });
+        } else {
+          throw invalidRequest(`Invalid value for '${param}.role': '${String(role)}'. Supported: user, assistant, system, developer.`, `${param}.role`, "invalid_value");
+        }
+        return;
+      }
+      case "function_call":
+      case "custom_tool_call": {
+        if (typeof raw.call_id !== "string" || typeof raw.name !== "string") {
+          throw invalidRequest(`'${param}' needs a string call_id and name.`, param, "missing_required_parameter");
+        }
+        const args = type === "function_call" ? (typeof raw.arguments === "string" ? raw.arguments : JSON.stringify(raw.arguments ?? {})) : JSON.stringify({ input: String(raw.input ?? "") });
+        const call: ChatToolCall = { id: raw.call_id, type: "function", function: { name: upstreamName(raw.name, raw.namespace), arguments: args } };
+        const target: AssistantMessage = assistant ?? newAssistant(null);
+        (target.tool_calls ??= []).push(call);
+        assistant = target;
+        return;
+      }
+      case "function_call_output":
+      case "custom_tool_call_output": {
+        assistant = null;
+        if (typeof raw.call_id !== "string") throw invalidRequest(`Missing required parameter: '${param}.call_id'.`, `${param}.call_id`, "missing_required_parameter");
+        const { text, images } = toolOutput(raw.output, `${param}.output`);
+        messages.push({ role: "tool", tool_call_id: raw.call_id, content: text });
+        toolImages.push(...images);
+        return;
+      }
+      case "reasoning":
+        // Reasoning between an answer and its calls starts a new assistant turn, as it did upstream.
+        if (reasoning.add(raw)) assistant = null;
+        return;
+      case "additional_tools":
+        // Codex 0.169 (gpt-5.6 and later) declares its tools here instead of in `tools`: offered alike.
+        addTools(raw.tools, `${param}.tools`);
+        return;
+      case "item_reference":
+        // The Vercel AI SDK (store: true) refers to earlier reasoning by id. Left unresolved (no stored
+        // state), it is dropped: its text is not here to send, and asking the client for it helps nobody.
+        if (typeof raw.id === "string" && raw.id.startsWith("rs_")) return;
+        throw invalidRequest("item_reference needs stored items: resolve it before translating (`expandInput` with a store), or send the item itself.", param, "unsupported_parameter");
+      default:
+        throw invalidRequest(`Invalid value for '${param}.type': '${String(type)}' is not an input item type this bridge can translate.`, `${param}.type`, "invalid_value");
+    }
+  });
+  flushToolImages();
+  return messages;
+}
+
+/**
+ * Reasoning items, held until the assistant message they preceded: the text
+ * of each goes into the field the policy picks for it (see `ReasoningHistory`).
+ */
+function reasoningCollector(options: ToChatOptions, model: string) {
+  const policy = options.reasoningHistory ?? "auto";
+  const here = upstreamTag(options.upstream ?? model);
+  const pending: Partial<Record<ReasoningReturnField, string>> = {};
+  const fieldFor = (item: Record<string, unknown>): ReasoningReturnField | undefined => {
+    if (policy === "drop") return undefined;
+    if (policy !== "auto") return policy;
+    const origin = reasoningOrigin(item.id);
+    return origin && origin.upstream === here ? returnField(origin.field) : undefined;
+  };
+  return {
+    /** Holds the item's text for the next assistant message; true when it is kept. */
+    add(item: Record<string, unknown>): boolean {
+      const field = fieldFor(item);
+      if (!field) return false;
+      const text = reasoningText(item);
+      if (!text) return false;
+      pending[field] = (pending[field] ?? "") + text;
+      return true;
+    },
+    attach(message: AssistantMessage): void {
+      for (const field of ["reasoning_content", "reasoning"] as const) {
+        if (pending[field]) message[field] = pending[field];
+        delete pending[field];
+      }
+    },
+  };
+}
+
+function textOf(content: unknown, param: string, allowed: readonly string[]): string {
+  if (typeof content === "string") return content;
+  if (!Array.isArray(content)) throw invalidRequest(`Invalid type for '${param}': expected a string or an array of content parts.`, param, "invalid_type");
+  return content
+    .map((part, j) => {
+      if (!isObject(part) || !allowed.includes(String(part.type))) {
+        throw invalidRequest(`Invalid value for '${param}[${j}].type': '${String(isObject(part) ? part.type : part)}' is not allowed here.`, `${param}[${j}].type`, "invalid_value");
+      }
+      return String(part.type === "refusal" ? part.refusal : part.text);
+    })
+    .join("\n");
+}
+
+function userContent(content: unknown, param: string): string | ChatContentPart[] {
+  if (typeof content === "string") return content;
+  if (!Array.isArray(content)) throw invalidRequest(`Invalid type for '${param}': expected a string or an array of content parts.`, param, "invalid_type");
+  const parts = content.map((p, j) => contentPart(p, `${param}[${j}]`));
+  // Many chat servers (DeepSeek, older vLLM and llama.cpp) take only string content; text alone needs no array.
+  return parts.every((p) => p.type === "text") ? parts.map((p) => (p as ChatTextPart).text).join("\n") : parts;
+}
+
+function contentPart(part: unknown, param: string): ChatContentPart {
+  if (!isObject(part)) throw invalidRequest(`Invalid type for '${param}': expected a content part object.`, param, "invalid_type");
+  switch (part.type) {
+    case "input_text":
+    case "output_text":
+    case "text":
+      if (typeof part.text !== "string") throw invalidRequest(`Missing required parameter: '${param}.text'.`, `${param}.text`, "missing_required_parameter");
+      return { type: "text", text: part.text };
+    case "input_image": {
+      if (typeof part.image_url !== "string") {
+        throw invalidRequest(
+          part.file_id ? `'${param}.file_id' cannot be resolved: this bridge has no file storage; send image_url (a URL or data URL).` : `Missing required parameter: '${param}.image_url'.`,
+          part.file_id ? `${param}.file_id` : `${param}.image_url`,
+          part.file_id ? "unsupported_parameter" : "missing_required_parameter",
+        );
+      }
+      const image: Extract<ChatContentPart, { type: "image_url" }>["image_url"] = { url: part.image_url };
+      if (part.detail === "low" || part.detail === "high" || part.detail === "auto") image.detail = part.detail;
+      return { type: "image_url", image_url: image };
+    }
+    case "input_file": {
+      if (typeof part.file_data === "string") {
+        const file: Extract<ChatContentPart, { type: "file" }>["file"] = { file_data: part.file_data };
+        if (typeof part.filename === "string") file.filename = part.filename;
+        return { type: "file", file };
+      }
+      const which = part.file_id ? "file_id" : part.file_url ? "file_url" : "file_data";
+      throw invalidRequest(`'${param}.${which}' cannot be resolved by this bridge; send the file inline as file_data.`, `${param}.${which}`, "unsupported_parameter");
+    }
+    default:
+      throw invalidRequest(`Invalid value for '${param}.type': '${String(part.type)}'.`, `${param}.type`, "invalid_value");
+  }
+}
+
+function toolOutput(output: unknown, param: string): { text: string; images: ChatContentPart[] } {
+  if (typeof output === "string") return { text: output, images: [] };
+  if (!Array.isArray(output)) throw invalidRequest(`Invalid type for '${param}': expected a string or an array of content parts.`, param, "invalid_type");
+  const texts: string[] = [];
+  const images: ChatContentPart[] = [];
+  output.forEach((p, j) => {
+    const part = contentPart(p, `${param}[${j}]`);
+    if (part.type === "text") texts.push(part.text);
+    else images.push(part);
+  });
+  return { text: texts.join("\n"), images };
+}

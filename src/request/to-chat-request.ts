@@ -1,0 +1,113 @@
+import { convertInput } from "./messages.ts";
+import { type AddTools, addTool, convertToolChoice } from "./tools.ts";
+import type { ChatCompletionRequest, ChatFunctionTool, ChatResponseFormat } from "../types/chat.ts";
+import type { ToolTarget } from "../convert/tool-calls.ts";
+import { invalidRequest } from "../errors.ts";
+import { isObject } from "../internal/is-object.ts";
+import type { ToChatOptions } from "./options.ts";
+import type { ResponsesRequest } from "../types/responses.ts";
+
+export interface ChatRequestTranslation {
+  request: ChatCompletionRequest;
+  /** Upstream function name → the tool the client declared; give it to the response converter. */
+  tools: Map<string, ToolTarget>;
+  /** Hosted tools that were dropped, by type: report them to the client (the Worker sets a header). */
+  dropped: string[];
+}
+
+
+/** Parses a request body's text; malformed JSON is a 400 in OpenAI's shape. */
+export function parseResponsesRequest(text: string): ResponsesRequest {
+  let body: unknown;
+  try {
+    body = JSON.parse(text);
+  } catch (e) {
+    throw invalidRequest(`We could not parse the JSON body of your request. (${(e as Error).message})`, null, "invalid_json");
+  }
+  if (!isObject(body)) throw invalidRequest("The request body must be a JSON object.", null);
+  return body as ResponsesRequest;
+}
+
+
+/**
+ * A Responses request body → a Chat Completions request body, plus what the
+ * response side needs to map tool calls back. Throws `ResponsesError` (400)
+ * naming the field for anything it cannot translate faithfully.
+ */
+export function toChatRequest(body: ResponsesRequest, options: ToChatOptions = {}): ChatRequestTranslation {
+  if (!isObject(body)) throw invalidRequest("The request body must be a JSON object.", null);
+  if (typeof body.model !== "string" || body.model === "") throw invalidRequest("Missing required parameter: 'model'.", "model", "missing_required_parameter");
+  if (body.previous_response_id != null) {
+    throw invalidRequest(
+      "previous_response_id needs stored conversation state: resolve it before translating (`expandInput` with a store), or send the whole conversation in `input` (with store: false).",
+      "previous_response_id",
+      "unsupported_parameter",
+    );
+  }
+  if (body.conversation != null) {
+    throw invalidRequest("conversation needs stored conversation state, which this bridge does not keep.", "conversation", "unsupported_parameter");
+  }
+  if (body.prompt != null) throw invalidRequest("Stored prompts (`prompt`) cannot be resolved by this bridge.", "prompt", "unsupported_parameter");
+
+  const tools = new Map<string, ToolTarget>();
+  const dropped: string[] = [];
+  // One chat tool per upstream name: a later declaration replaces an earlier one in place.
+  const offered = new Map<string, ChatFunctionTool>();
+  const addTools: AddTools = (list, param) => {
+    if (list == null) return;
+    if (!Array.isArray(list)) throw invalidRequest(`Invalid type for '${param}': expected an array.`, param, "invalid_type");
+    list.forEach((tool, i) => addTool(tool, `${param}[${i}]`, undefined, offered, tools, dropped, options));
+  };
+  addTools(body.tools, "tools");
+  const messages = convertInput(body, options, addTools);
+  const chatTools = [...offered.values()];
+
+  const request: ChatCompletionRequest = { model: options.model ? options.model(body.model) : body.model, messages };
+  if (body.stream === true) {
+    request.stream = true;
+    request.stream_options = { include_usage: true };
+  }
+  if (chatTools.length) {
+    request.tools = chatTools;
+    if (typeof body.parallel_tool_calls === "boolean") request.parallel_tool_calls = body.parallel_tool_calls;
+  }
+  const choice = convertToolChoice(body.tool_choice, request);
+  if (choice !== undefined && (request.tools || choice === "none")) request.tool_choice = choice;
+
+  const format = convertTextFormat(body.text?.format);
+  if (format) request.response_format = format;
+  if (typeof body.text?.verbosity === "string") request.verbosity = body.text.verbosity;
+  if (isObject(body.reasoning) && typeof body.reasoning.effort === "string") request.reasoning_effort = body.reasoning.effort;
+  if (typeof body.max_output_tokens === "number") request[options.maxTokensField ?? "max_tokens"] = body.max_output_tokens;
+  for (const k of ["temperature", "top_p", "presence_penalty", "frequency_penalty"] as const) {
+    if (typeof body[k] === "number") request[k] = body[k] as number;
+  }
+  const wantsLogprobs = Array.isArray(body.include) && body.include.includes("message.output_text.logprobs");
+  if (typeof body.top_logprobs === "number" && body.top_logprobs > 0) {
+    request.logprobs = true;
+    request.top_logprobs = body.top_logprobs;
+  } else if (wantsLogprobs) request.logprobs = true;
+  const user = typeof body.safety_identifier === "string" ? body.safety_identifier : typeof body.user === "string" ? body.user : undefined;
+  if (user) request.user = user;
+  if (typeof body.prompt_cache_key === "string") request.prompt_cache_key = body.prompt_cache_key;
+  for (const k of options.forward ?? []) if (body[k] !== undefined && body[k] !== null) request[k] = body[k];
+  for (const k of options.omit ?? []) delete request[k];
+  return { request, tools, dropped };
+}
+
+
+function convertTextFormat(format: unknown): ChatResponseFormat | undefined {
+  if (format == null) return undefined;
+  if (!isObject(format)) throw invalidRequest("Invalid value for 'text.format'.", "text.format", "invalid_value");
+  if (format.type === "text") return undefined;
+  if (format.type === "json_object") return { type: "json_object" };
+  if (format.type === "json_schema") {
+    if (typeof format.name !== "string") throw invalidRequest("Missing required parameter: 'text.format.name'.", "text.format.name", "missing_required_parameter");
+    const js: Extract<ChatResponseFormat, { type: "json_schema" }>["json_schema"] = { name: format.name };
+    if (isObject(format.schema)) js.schema = format.schema;
+    if (typeof format.strict === "boolean") js.strict = format.strict;
+    if (typeof format.description === "string") js.description = format.description;
+    return { type: "json_schema", json_schema: js };
+  }
+  throw invalidRequest(`Invalid value for 'text.format.type': '${String(format.type)}'.`, "text.format.type", "invalid_value");
+}

@@ -1,0 +1,103 @@
+import type { ChatCompletionRequest, ChatFunctionTool, ChatToolChoice } from "../types/chat.ts";
+import type { ToolTarget } from "../convert/tool-calls.ts";
+import { invalidRequest } from "../errors.ts";
+import { isObject } from "../internal/is-object.ts";
+import type { ToChatOptions } from "./options.ts";
+
+// Declared tools → chat function tools, and the routing that maps calls back (`toChatRequest`'s tools half).
+
+/**
+ * The name a namespaced tool gets upstream, where names are flat. `functions`
+ * is the namespace OpenAI's models see every plain function in (Codex's
+ * `additional_tools` declare `functions.exec`), so its tools keep their names.
+ */
+export function flatToolName(namespace: string, name: string): string {
+  return namespace === "functions" ? name : namespace.endsWith("_") ? namespace + name : `${namespace}__${name}`;
+}
+
+/** Offers a list of declared tools (`tools`, or an `additional_tools` item's) upstream; `param` names it in errors. */
+export type AddTools = (list: unknown, param: string) => void;
+
+export function addTool(
+  tool: unknown,
+  param: string,
+  namespace: string | undefined,
+  out: Map<string, ChatFunctionTool>,
+  routing: Map<string, ToolTarget>,
+  dropped: string[],
+  options: ToChatOptions,
+): void {
+  if (!isObject(tool) || typeof tool.type !== "string") throw invalidRequest(`Invalid tool at '${param}': expected an object with a type.`, param, "invalid_type");
+  const name = tool.name;
+  if (tool.type === "namespace") {
+    if (typeof name !== "string" || !Array.isArray(tool.tools)) throw invalidRequest(`Invalid namespace tool at '${param}': needs a name and tools.`, param);
+    tool.tools.forEach((t, j) => addTool(t, `${param}.tools[${j}]`, name, out, routing, dropped, options));
+    return;
+  }
+  if (tool.type === "function" || tool.type === "custom") {
+    if (typeof name !== "string" || name === "") throw invalidRequest(`Missing required parameter: '${param}.name'.`, `${param}.name`, "missing_required_parameter");
+    const flat = namespace ? flatToolName(namespace, name) : name;
+    const target: ToolTarget = { kind: tool.type, name };
+    if (namespace) target.namespace = namespace;
+    routing.set(flat, target);
+    out.set(flat, tool.type === "function" ? functionTool(flat, tool) : customTool(flat, tool));
+    return;
+  }
+  if (options.hostedTools === "reject") {
+    throw invalidRequest(`Tool type '${tool.type}' is run by OpenAI's servers and cannot be offered through a Chat Completions upstream.`, param, "unsupported_tool");
+  }
+  if (!dropped.includes(tool.type)) dropped.push(tool.type);
+}
+
+function functionTool(name: string, tool: Record<string, unknown>): ChatFunctionTool {
+  const fn: ChatFunctionTool["function"] = { name };
+  if (typeof tool.description === "string") fn.description = tool.description;
+  fn.parameters = isObject(tool.parameters) ? tool.parameters : { type: "object", properties: {} };
+  if (typeof tool.strict === "boolean") fn.strict = tool.strict;
+  return { type: "function", function: fn };
+}
+
+/** A freeform tool becomes a function taking one string; its grammar, if any, goes into the description. */
+function customTool(name: string, tool: Record<string, unknown>): ChatFunctionTool {
+  let description = typeof tool.description === "string" ? tool.description : "";
+  const format = tool.format;
+  if (isObject(format) && format.type === "grammar" && typeof format.definition === "string") {
+    description += `${description ? "\n\n" : ""}The \`input\` must follow this ${String(format.syntax ?? "")} grammar:\n${format.definition}`;
+  }
+  return {
+    type: "function",
+    function: {
+      name,
+      description: description || `Freeform tool ${name}: pass the raw input as the string \`input\`.`,
+      parameters: { type: "object", properties: { input: { type: "string", description: "The raw input for the tool." } }, required: ["input"], additionalProperties: false },
+    },
+  };
+}
+
+export function upstreamName(name: string, namespace: unknown): string {
+  return typeof namespace === "string" && namespace ? flatToolName(namespace, name) : name;
+}
+
+export function convertToolChoice(choice: unknown, request: ChatCompletionRequest): ChatToolChoice | undefined {
+  if (choice == null) return undefined;
+  if (choice === "auto" || choice === "none" || choice === "required") return choice;
+  if (!isObject(choice) || typeof choice.type !== "string") throw invalidRequest("Invalid value for 'tool_choice'.", "tool_choice", "invalid_value");
+  if (choice.type === "function" || choice.type === "custom") {
+    if (typeof choice.name !== "string") throw invalidRequest("Missing required parameter: 'tool_choice.name'.", "tool_choice.name", "missing_required_parameter");
+    return { type: "function", function: { name: upstreamName(choice.name, choice.namespace) } };
+  }
+  if (choice.type === "allowed_tools") {
+    // Few chat providers know `allowed_tools`; offering only the allowed tools means the same.
+    const allowed = new Set(
+      (Array.isArray(choice.tools) ? choice.tools : [])
+        .filter(isObject)
+        .map((t) => (typeof t.name === "string" ? upstreamName(t.name, t.namespace) : ""))
+        .filter(Boolean),
+    );
+    if (request.tools) request.tools = request.tools.filter((t) => allowed.has(t.function.name));
+    if (request.tools?.length === 0) delete request.tools;
+    return choice.mode === "required" ? "required" : "auto";
+  }
+  // A hosted tool was chosen; it was dropped with the tool itself.
+  return "auto";
+}

@@ -1,0 +1,34 @@
+// Entry "./server": what a server that keeps state needs on top of ".":
+// history expansion (`previous_response_id`, `item_reference`), the store
+// interface and an in-memory store, sealed tokens, and compaction.
+export {
+  COMPACTION_INSTRUCTIONS,
+  compactedResource,
+  compactionExpander,
+  requireSealer,
+  summaryRequest,
+  summaryText,
+} from "./state/compaction.ts";
+export {
+  type ExpandedInput,
+  expandInput,
+  type ExpandOptions,
+  type HistoryResolver,
+  type ItemExpander,
+  layerResolvers,
+  ownItems,
+  previousResponseNotFound,
+  storeResolver,
+} from "./state/history.ts";
+export { reasoningExpander, sealReasoningEvents, sealReasoningItems, wantsEncryptedReasoning } from "./state/reasoning-seal.ts";
+export { createSealer, type Sealer, type SealPurpose } from "./state/seal.ts";
+export {
+  type ConversationItem,
+  type ItemPage,
+  type ListOptions,
+  MemoryResponseStore,
+  pageItems,
+  type ResponseStore,
+  type StoredResponse,
+  storedResponse,
+} from "./state/store.ts";

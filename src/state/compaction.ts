@@ -1,0 +1,149 @@
+/**
+ * Compaction, both directions, as pure steps around the one run of a
+ * response: a conversation → the request that asks the upstream model for a
+ * summary → a `CompactResource` whose `compaction` item carries that summary
+ * sealed; and, in a later request, a `compaction` item → the summary back in
+ * context, as a user message the upstream can read.
+ *
+ * The summary is sealed (`seal.ts`, purpose `"compaction"`), so a client can
+ * neither read nor forge what it carries back. Not exported from `index.ts`:
+ * only the Worker compacts, and a browser bundle has no use for the prompt.
+ */
+import { invalidRequest, ResponsesError } from "../errors.ts";
+import type { ItemExpander } from "./history.ts";
+import type { IdGenerator } from "../ids.ts";
+import { isObject } from "../internal/is-object.ts";
+import type {
+  CompactionItem,
+  CompactResource,
+  ResponseResource,
+  ResponsesInputItem,
+  ResponsesRequest,
+  Usage,
+  UserMessageItem,
+} from "../types/responses.ts";
+import type { Sealer } from "./seal.ts";
+
+/** What a compaction token holds. Versioned so a later format can still read old tokens. */
+interface CompactionPayload {
+  v: 1;
+  summary: string;
+}
+
+/** The system prompt of the summary request. */
+export const COMPACTION_INSTRUCTIONS: string = [
+  "You are compacting a conversation so that it can continue in a fresh context window.",
+  "The user's own messages are kept verbatim next to your summary; summarise everything else the continuation needs:",
+  "the goal and constraints, decisions made and why, what was done (tool calls and their results, with file names, commands, identifiers, numbers and error messages verbatim where they matter),",
+  "the current state, what is still open, and the next step.",
+  "Be faithful: state only what the conversation shows, and say so where something is uncertain. Write only the summary, in plain prose and lists, without addressing the user.",
+].join(" ");
+
+const SUMMARY_ASK = "Write the summary of the conversation above now, as instructed.";
+
+/** How a summary reads to the upstream when a compaction item is expanded. */
+const SUMMARY_HEADER = "Summary of the earlier part of this conversation (it was compacted to save context):";
+
+/**
+ * The request that asks the upstream for the summary: the conversation as
+ * it is (tools kept, so a history of tool calls stays valid for strict
+ * upstreams, but none may be called), then the ask.
+ */
+export function summaryRequest(body: ResponsesRequest, history: ResponsesInputItem[]): ResponsesRequest {
+  const request: ResponsesRequest = {
+    model: body.model,
+    instructions: COMPACTION_INSTRUCTIONS,
+    input: [...history, { type: "message", role: "user", content: SUMMARY_ASK }],
+    store: false,
+  };
+  if (Array.isArray(body.tools) && body.tools.length) {
+    request.tools = body.tools;
+    request.tool_choice = "none";
+  }
+  if (typeof body.prompt_cache_key === "string") request.prompt_cache_key = body.prompt_cache_key;
+  return request;
+}
+
+/** The summary text out of the summary response; a response that produced none is a 502. */
+export function summaryText(response: ResponseResource): string {
+  const text = response.output
+    .flatMap((item) => (item.type === "message" ? item.content : []))
+    .map((part) => (part.type === "output_text" ? part.text : ""))
+    .join("")
+    .trim();
+  if (response.status === "failed" || text === "") {
+    const why = response.error?.message ?? (text === "" ? "it returned no text" : `status ${response.status}`);
+    throw new ResponsesError(502, { message: `The upstream model could not summarise the conversation: ${why}`, type: "upstream_error", code: "compaction_failed" });
+  }
+  return text;
+}
+
+/** Without a sealer there is no key to seal with; say which setting fixes it. */
+export function requireSealer(sealer: Sealer | null): Sealer {
+  if (sealer) return sealer;
+  throw new ResponsesError(400, {
+    message: "Compaction needs a secret to seal its summary with: set BRIDGE_SECRET on the bridge (or UPSTREAM_API_KEY), or send an API key.",
+    type: "invalid_request_error",
+    param: null,
+    code: "compaction_unavailable",
+  });
+}
+
+const ZERO_USAGE: Usage = { input_tokens: 0, output_tokens: 0, total_tokens: 0, input_tokens_details: { cached_tokens: 0, cache_write_tokens: 0 }, output_tokens_details: { reasoning_tokens: 0 } };
+
+/** An earlier summary, as `compactionExpander` put it in context: covered by the new summary, so not kept. */
+function isSummary(content: UserMessageItem["content"]): boolean {
+  const first = content[0];
+  return first?.type === "input_text" && first.text.startsWith(SUMMARY_HEADER);
+}
+
+/**
+ * The compact endpoint's answer: the user's messages of the conversation
+ * (`input`, expanded: a previous chain's included), as the API keeps them,
+ * then one compaction item holding the sealed summary. Earlier summaries are
+ * left out: the new one covers them.
+ */
+export async function compactedResource(input: ResponsesInputItem[], summary: ResponseResource, sealer: Sealer, ids: IdGenerator): Promise<CompactResource> {
+  const payload: CompactionPayload = { v: 1, summary: summaryText(summary) };
+  const token = await sealer.seal("compaction", payload);
+  const kept: UserMessageItem[] = [];
+  for (const item of input) {
+    if (!isObject(item) || !("role" in item) || item.role !== "user" || (item.type !== undefined && item.type !== "message")) continue;
+    const content = typeof item.content === "string" ? [{ type: "input_text" as const, text: item.content }] : (item.content as UserMessageItem["content"]);
+    if (isSummary(content)) continue;
+    kept.push({ type: "message", id: ids("msg"), status: "completed", role: "user", content });
+  }
+  return {
+    id: ids("resp"),
+    object: "response.compaction",
+    created_at: summary.created_at,
+    output: [...kept, { type: "compaction", id: ids("cmp"), encrypted_content: token }],
+    usage: summary.usage ?? ZERO_USAGE,
+  };
+}
+
+/**
+ * The input expander (`expandInput`) for `compaction` items: each becomes the
+ * summary it seals, as a user message. A token this bridge did not seal
+ * (tampered, another deployment's, OpenAI's own, sealed for another purpose)
+ * is a 400 naming the item: its context cannot be restored, and continuing
+ * without it would silently lose the conversation. Idempotent, as expanders
+ * must be: what it produces is a plain message.
+ */
+export function compactionExpander(sealer: Sealer | null): ItemExpander {
+  return async (item, at) => {
+    if (!isObject(item) || item.type !== "compaction") return undefined;
+    const param = `${at ?? "input"}.encrypted_content`;
+    const token = (item as CompactionItem).encrypted_content;
+    if (typeof token !== "string") throw invalidRequest(`Missing required parameter: '${param}'.`, param, "missing_required_parameter");
+    const payload = await requireSealer(sealer).open("compaction", token);
+    if (!isObject(payload) || typeof payload.summary !== "string") {
+      throw invalidRequest(
+        `The compaction item at '${at ?? "input"}' was not produced by this bridge, or was altered: its encrypted_content cannot be opened. Send the conversation it stands for instead.`,
+        param,
+        "invalid_encrypted_content",
+      );
+    }
+    return [{ type: "message", role: "user", content: [{ type: "input_text", text: `${SUMMARY_HEADER}\n\n${payload.summary}` }] }];
+  };
+}

@@ -1,0 +1,142 @@
+import { invalidRequest, type ResponsesError } from "../errors.ts";
+import { isObject } from "../internal/is-object.ts";
+import type { ResponsesInputItem, ResponsesRequest } from "../types/responses.ts";
+import type { ConversationItem, ResponseStore, StoredResponse } from "./store.ts";
+
+/**
+ * Input expansion: the async step between a Responses request and
+ * `toChatRequest`, which is synchronous and stateless. It turns everything in
+ * a request that *refers* to state into the items themselves, so the
+ * translation sees one self-contained conversation:
+ *
+ *   1. `previous_response_id` → that response's stored input then its output, prepended;
+ *   2. `item_reference` → the stored item it names;
+ *   3. every `ItemExpander`, in order, over every item (chain and new alike).
+ *
+ * The seam: a host passes a `HistoryResolver` (where stored responses and
+ * items come from) and any number of `ItemExpander`s (how one item becomes
+ * others). Stacking resolvers (`layerResolvers`) lets a WebSocket connection
+ * answer for its own `store: false` responses before the durable store does;
+ * expanders are where sealed `encrypted_content` reasoning and `compaction`
+ * items turn back into context. Expanders must be idempotent (leave alone
+ * what they produced), since a stored chain, already expanded once, passes
+ * through them again when continued.
+ */
+export interface HistoryResolver {
+  response(id: string): Promise<StoredResponse | undefined>;
+  item(id: string): Promise<ConversationItem | undefined>;
+}
+
+/**
+ * One item → its replacement (zero or more items), or `undefined` when the
+ * item is not this expander's kind and should pass on unchanged. `param` names
+ * the item in the request (`input[3]`) for errors; it is null for items that
+ * came from a stored chain. Throw a `ResponsesError` to reject the request.
+ */
+export type ItemExpander = (item: ConversationItem, param: string | null) => ConversationItem[] | undefined | Promise<ConversationItem[] | undefined>;
+
+export interface ExpandOptions {
+  /** Where `previous_response_id` and `item_reference` resolve. Without one, both are left for `toChatRequest` to reject. */
+  resolver?: HistoryResolver | null | undefined;
+  expanders?: readonly ItemExpander[];
+}
+
+export interface ExpandedInput {
+  /** The request to translate: `input` holds the whole conversation and `previous_response_id` is gone. */
+  request: ResponsesRequest;
+  /** The items the upstream sees, in order. */
+  input: ConversationItem[];
+  /**
+   * The same conversation before the item expanders ran (compaction items and sealed reasoning still
+   * sealed): what a host stores as this response's input, so stored state never holds what a token
+   * hides; the expanders open it again when the chain is continued.
+   */
+  resolved: ConversationItem[];
+}
+
+/** A resolver reading a `ResponseStore`. */
+export function storeResolver(store: ResponseStore): HistoryResolver {
+  return { response: (id) => store.get(id), item: (id) => store.getItem(id) };
+}
+
+/** Resolvers asked in turn; the first that knows an id answers (a connection's own memory, then the durable store). */
+export function layerResolvers(...resolvers: Array<HistoryResolver | null | undefined>): HistoryResolver {
+  const layers = resolvers.filter((r): r is HistoryResolver => r != null);
+  return {
+    async response(id) {
+      for (const r of layers) {
+        const found = await r.response(id);
+        if (found) return found;
+      }
+      return undefined;
+    },
+    async item(id) {
+      for (const r of layers) {
+        const found = await r.item(id);
+        if (found) return found;
+      }
+      return undefined;
+    },
+  };
+}
+
+/** The 400 OpenAI answers for an unknown `previous_response_id`; clients (Codex) key their recovery on its code. */
+export function previousResponseNotFound(id: string): ResponsesError {
+  return invalidRequest(`Previous response with id '${id}' not found.`, "previous_response_id", "previous_response_not_found");
+}
+
+/** The request's own input as items (a string is one user message). Anything else is left for `toChatRequest` to reject. */
+export function ownItems(input: ResponsesRequest["input"]): ConversationItem[] | null {
+  if (input === undefined || input === null) return [];
+  if (typeof input === "string") return [{ type: "message", role: "user", content: input }];
+  return Array.isArray(input) ? (input as ConversationItem[]) : null;
+}
+
+/** Runs the expansion described above. Throws `ResponsesError` (400) naming what could not be resolved. */
+export async function expandInput(request: ResponsesRequest, options: ExpandOptions = {}): Promise<ExpandedInput> {
+  const own = ownItems(request.input);
+  // An input `toChatRequest` will reject with its own message.
+  if (own === null) return { request, input: [], resolved: [] };
+  const resolver = options.resolver;
+  const tagged: Array<{ item: ConversationItem; param: string | null }> = [];
+  const previousId = request.previous_response_id;
+  if (previousId != null && typeof previousId !== "string") {
+    throw invalidRequest(`Invalid type for 'previous_response_id': expected a string.`, "previous_response_id", "invalid_type");
+  }
+  let chain: ConversationItem[] = [];
+  if (resolver && previousId) {
+    const previous = await resolver.response(previousId);
+    if (!previous) throw previousResponseNotFound(previousId);
+    chain = [...previous.input, ...previous.response.output];
+    for (const item of chain) tagged.push({ item, param: null });
+  }
+  // References resolve one by one: a request holds few, and each usually names a different item.
+  for (const [i, item] of own.entries()) {
+    const param = `input[${i}]`;
+    if (resolver && isObject(item) && item.type === "item_reference") {
+      const id = (item as { id?: unknown }).id;
+      if (typeof id !== "string" || id === "") throw invalidRequest(`Missing required parameter: '${param}.id'.`, `${param}.id`, "missing_required_parameter");
+      // The chain being continued first: it holds the client's own item ids too, which a sharded store cannot route.
+      const found = chain.find((c) => (c as { id?: unknown }).id === id) ?? (await resolver.item(id));
+      if (!found) throw invalidRequest(`Item with id '${id}' not found.`, `${param}.id`, "item_not_found");
+      tagged.push({ item: found, param });
+    } else tagged.push({ item, param });
+  }
+  const input = await runExpanders(tagged, options.expanders ?? []);
+  // Without a resolver, `previous_response_id` stays for `toChatRequest` to reject: a stateless call cannot honour it.
+  const { previous_response_id: _previous, ...rest } = request;
+  return { request: { ...(resolver ? rest : request), input: input as ResponsesInputItem[] }, input, resolved: tagged.map((t) => t.item) };
+}
+
+async function runExpanders(tagged: Array<{ item: ConversationItem; param: string | null }>, expanders: readonly ItemExpander[]): Promise<ConversationItem[]> {
+  const out: ConversationItem[] = [];
+  for (const { item, param } of tagged) {
+    let replaced: ConversationItem[] | undefined;
+    for (const expand of expanders) {
+      replaced = await expand(item, param);
+      if (replaced !== undefined) break;
+    }
+    out.push(...(replaced ?? [item]));
+  }
+  return out;
+}

@@ -1,0 +1,58 @@
+import type { ResponseStoreObject } from "./cloudflare/response-store-object.ts";
+
+/** The Worker's bindings: `[vars]` in wrangler.toml, secrets, or `.dev.vars`. */
+export interface Env {
+  /** e.g. `https://api.deepseek.com/v1`, `http://127.0.0.1:11434/v1`. */
+  UPSTREAM_BASE_URL?: string;
+  /** Secret. When unset, the client's `Authorization` is forwarded (unless PROXY_API_KEYS is set). */
+  UPSTREAM_API_KEY?: string;
+  /** Comma-separated keys clients must present as `Authorization: Bearer …`. */
+  PROXY_API_KEYS?: string;
+  /**
+   * JSON: `{"gpt-5-codex": "deepseek-chat", "local": {"model": "qwen3", "base_url": "http://127.0.0.1:11434/v1"}, "*": "fallback"}`;
+   * an object entry may also set `reasoning_history` (as REASONING_HISTORY, for that model only).
+   */
+  MODEL_MAP?: string;
+  /** Milliseconds to wait for the upstream's response headers (default 60000). */
+  UPSTREAM_TIMEOUT_MS?: string;
+  /** Milliseconds a stream may go without a byte from the upstream before it is cancelled and the response fails (default 120000; 0: never). */
+  UPSTREAM_IDLE_TIMEOUT_MS?: string;
+  /** Retries before the first byte, for a failed connection or a 429 (short Retry-After) / 502 / 503 (default 0, at most 5). */
+  UPSTREAM_RETRIES?: string;
+  /** The longest wait before a retry, and the longest Retry-After honoured (ms, default 2000). */
+  UPSTREAM_RETRY_MAX_WAIT_MS?: string;
+  /** Opt-in: join the events of upstream chunks arriving within this many ms into one write (less CPU per token; up to this much latency). Default 0: off. */
+  STREAM_COALESCE_MS?: string;
+  /** Milliseconds a Responses WebSocket may sit with no message and no response running before it is closed (default 600000). */
+  WS_IDLE_TIMEOUT_MS?: string;
+  /** `*` or a comma-separated list of origins; unset means no CORS headers. */
+  CORS_ALLOWED_ORIGINS?: string;
+  /** `summary` (default) or `raw`. */
+  REASONING_MODE?: string;
+  /** `true`: move a leading `<think>…</think>` into reasoning. */
+  THINK_TAGS?: string;
+  /** `auto` (default): refusals as output_text for Codex (it cannot parse refusal parts), detected by its `originator` header; `true`/`false` for everyone. */
+  REFUSAL_AS_TEXT?: string;
+  /** `drop` (default, reported in a header) or `reject` (400). */
+  HOSTED_TOOLS?: string;
+  /** `max_tokens` (default) or `max_completion_tokens`. */
+  MAX_TOKENS_FIELD?: string;
+  /** `system` (default) or `developer`. */
+  DEVELOPER_ROLE?: string;
+  /** `auto` (default: reasoning goes back only to the upstream that produced it, in its own field), `drop`, `reasoning_content` or `reasoning`. */
+  REASONING_HISTORY?: string;
+  /**
+   * Secret. Keys the sealed tokens (compaction `encrypted_content`, reasoning
+   * `encrypted_content`). Unset: derived from UPSTREAM_API_KEY, else from the
+   * client's own credential (see README, "Sealed tokens").
+   */
+  BRIDGE_SECRET?: string;
+  /** Comma-separated chat fields to leave out (for strict upstreams). */
+  OMIT_PARAMS?: string;
+  /** Comma-separated Responses-only fields to forward (e.g. `service_tier,metadata,store`). */
+  FORWARD_PARAMS?: string;
+  /** The Durable Object namespace stored responses live in (wrangler.toml); unset: nothing is stored. */
+  RESPONSES_STORE?: DurableObjectNamespace<ResponseStoreObject>;
+  /** Days a stored response is kept (default 30; fractions allowed). */
+  STORE_RETENTION_DAYS?: string;
+}

@@ -1,0 +1,99 @@
+import { type ChatRequestTranslation, createIdGenerator, type ResponseResource, type ResponsesReaderOptions, type ResponsesRequest, toChatRequest } from "../../src/index.ts";
+import { type ConversationItem, expandInput, reasoningExpander, type Sealer, sealReasoningEvents, wantsEncryptedReasoning, compactionExpander } from "../../src/server.ts";
+import type { ModelRoute } from "../config.ts";
+import type { ClientContext } from "../context.ts";
+import { hasAskedForReasoning, withReasoningContentEverywhere } from "./reasoning-retry.ts";
+import { redact } from "../upstream.ts";
+
+import { recordEnd } from "./record.ts";
+
+/**
+ * The one way a response is run, whatever carries it (SSE over HTTP, JSON over
+ * HTTP, WebSocket frames): translate the request, call the upstream, convert.
+ * Transports only frame what this produces.
+ */
+export interface PreparedResponse {
+  /** The request as the client sent it (its settings are echoed in the envelope). */
+  request: ResponsesRequest;
+  route: ModelRoute;
+  translation: ChatRequestTranslation;
+  /** Converter options; with `include: ["reasoning.encrypted_content"]`, `beforeFlush` seals reasoning items as they finish. */
+  options: ResponsesReaderOptions;
+  /** Seals reasoning into `encrypted_content` when the client asked for it (and the context has a sealer); else null. */
+  reasoningSealer: Sealer | null;
+  /**
+   * With the automatic reasoning policy: the translation to send once more when the upstream
+   * answers that it needs `reasoning_content` back (DeepSeek's 400); null once used, when this
+   * upstream already asked before (it then gets that translation first), or when an explicit
+   * REASONING_HISTORY decides.
+   */
+  reasoningRetry: (() => ChatRequestTranslation) | null;
+  /** Headers for the client: dropped hosted tools, then the upstream's rate-limit hints. */
+  headers: Record<string, string>;
+  /** The whole conversation the upstream sees (after expansion). */
+  input: ConversationItem[];
+  /**
+   * Hands the finished response to the context's `onRecord` and, with `persist` (default) unless
+   * `store: false`, to the store (the converter's `onEnd` calls it).
+   */
+  record(response: ResponseResource, persist?: boolean): void;
+}
+
+/** Codex says who it is in `originator` (`codex_exec`, `codex_cli_rs`, …) and its user agent. */
+function isCodex(headers: Headers): boolean {
+  return /^codex/i.test(headers.get("originator") ?? "") || /^codex/i.test(headers.get("user-agent") ?? "");
+}
+
+/**
+ * What identifies an upstream for reasoning round trips: the server and the model on it. Reasoning
+ * goes back only where this matches (a model switch on the same server can meet a model that
+ * rejects the field: Groq's non-reasoning models answer 400 to `reasoning`).
+ */
+export function upstreamIdentity(route: ModelRoute): string {
+  return `${route.baseUrl} ${route.model}`;
+}
+
+/**
+ * Request → everything needed to call the upstream and convert its answer.
+ * Stored state is resolved here (`expandInput`: `previous_response_id`,
+ * `item_reference`, and sealed reasoning and compaction items), and the response is
+ * stored when it ends, however it ends. Throws `ResponsesError` (400) on bad input.
+ */
+export async function prepareResponse(request: ResponsesRequest, ctx: ClientContext): Promise<PreparedResponse> {
+  const { config, store } = ctx;
+  // Sealed reasoning and compaction summaries open for every transport.
+  const expanded = await expandInput(request, { resolver: ctx.resolver, expanders: [reasoningExpander(ctx.sealer), compactionExpander(ctx.sealer)] });
+  const route = config.route(typeof request.model === "string" ? request.model : "");
+  const upstream = upstreamIdentity(route);
+  const reasoningHistory = route.reasoningHistory ?? config.translate.reasoningHistory ?? "auto";
+  const translate = (history: typeof reasoningHistory) => toChatRequest(expanded.request, { ...config.translate, reasoningHistory: history, upstream, model: () => route.model });
+  // What DeepSeek's thinking mode asks for: every item's text in reasoning_content, an empty one where a turn has none.
+  const everyReasoning = () => {
+    const t = translate("reasoning_content");
+    return { ...t, request: withReasoningContentEverywhere(t.request) };
+  };
+  const auto = reasoningHistory === "auto";
+  const learned = auto && hasAskedForReasoning(upstream);
+  const translation = learned ? everyReasoning() : translate(reasoningHistory);
+  const reasoningRetry = auto && !learned ? everyReasoning : null;
+  const headers: Record<string, string> = {};
+  if (translation.dropped.length) headers["x-responses-bridge-dropped-tools"] = translation.dropped.join(", ");
+  const ids = store?.ids?.(typeof request.previous_response_id === "string" ? request.previous_response_id : null) ?? createIdGenerator();
+  const reasoningSealer = wantsEncryptedReasoning(request.include) ? ctx.sealer : null;
+  const options: ResponsesReaderOptions = {
+    ...config.convert,
+    refusalAsText: config.refusalAsText === "auto" ? isCodex(ctx.clientHeaders) : config.refusalAsText,
+    // The envelope promises storage only when there is a store to keep it.
+    request: store ? request : { ...request, store: false },
+    tools: translation.tools,
+    ids,
+    upstream,
+    redact: (text: string) => redact(text, config),
+    onEnd: (response) => record(response),
+  };
+  // Stored as the client sent it, tokens still sealed (never a compaction summary in the clear); expanded again on continuation.
+  const record = (response: ResponseResource, persist = true) => recordEnd(request, expanded.resolved, response, ids, ctx, persist);
+  if (reasoningSealer) options.beforeFlush = sealReasoningEvents(reasoningSealer);
+  return { request, route, translation, options, reasoningSealer, reasoningRetry, headers, input: expanded.input, record };
+}
+

@@ -1,0 +1,205 @@
+import { type EventSink, invalidRequest, ResponsesError, type ResponseResource, type ResponsesRequest } from "../../src/index.ts";
+import { layerResolvers } from "../../src/server.ts";
+import { acceptWebSocket } from "../cloudflare/websocket.ts";
+import { ConnectionMemory } from "./connection-memory.ts";
+import type { ClientContext } from "../context.ts";
+import { errorResponse, unexpectedError } from "../http.ts";
+import { emptyResponse, streamEvents } from "../run/modes.ts";
+import { prepareResponse } from "../run/prepare.ts";
+import { redact, UpstreamHttpError } from "../upstream.ts";
+
+/** `response.create` frames waiting behind the running one; more than this is a client bug, answered with an error frame. */
+const MAX_WAITING = 16;
+/** Responses a connection keeps for `previous_response_id`. */
+const REMEMBERED = 16;
+
+/**
+ * `GET /v1/responses` with `Upgrade: websocket`: the Responses WebSocket mode.
+ * Authenticated by the router from the upgrade request's headers, like HTTP.
+ * Each `response.create` frame runs through the same run step as
+ * `POST /v1/responses`; its events go out as one JSON text frame each.
+ */
+export async function openResponsesSocket(request: Request, ctx: ClientContext): Promise<Response> {
+  if ((request.headers.get("upgrade") ?? "").toLowerCase() !== "websocket") {
+    return errorResponse(
+      426,
+      { message: "GET /v1/responses is the Responses WebSocket: send `Upgrade: websocket` (or POST to create a response over HTTP).", type: "invalid_request_error", param: null, code: "upgrade_required" },
+      { upgrade: "websocket" },
+    );
+  }
+  return acceptWebSocket((socket) => serveConnection(socket, ctx));
+}
+
+/** A WebSocket error frame (Open Responses `WebSocketErrorEvent`); Codex reads `status` as the HTTP status and `headers` as response headers. */
+interface ErrorFrame {
+  type: "error";
+  status: number;
+  /** `code` is required (a string) in the spec's `WebSocketErrorEvent`. */
+  error: { type: string; code: string; message: string; param: string | null };
+  headers?: Record<string, string>;
+}
+
+function errorFrame(e: unknown, ctx: ClientContext): ErrorFrame {
+  if (e instanceof ResponsesError) {
+    const frame: ErrorFrame = { type: "error", status: e.status, error: { type: e.type, code: e.code ?? e.type, message: redact(e.message, ctx.config), param: e.param } };
+    if (e instanceof UpstreamHttpError && Object.keys(e.headers).length) frame.headers = e.headers;
+    return frame;
+  }
+  const { type, message, param } = unexpectedError(e, ctx.config);
+  return { type: "error", status: 500, error: { type, code: "server_error", message, param } };
+}
+
+/** A text frame → the `response.create` body it carries, `null` for a frame with nothing to do, or a 400. */
+function readFrame(data: unknown): (ResponsesRequest & { generate?: unknown }) | null {
+  if (typeof data !== "string") throw invalidRequest("Binary frames are not supported: send each event as a JSON text frame.", null, "invalid_frame");
+  let frame: unknown;
+  try {
+    frame = JSON.parse(data);
+  } catch (e) {
+    throw invalidRequest(`We could not parse the JSON of your message. (${(e as Error).message})`, null, "invalid_json");
+  }
+  if (typeof frame !== "object" || frame === null || Array.isArray(frame)) throw invalidRequest("Each message must be a JSON object.", null, "invalid_frame");
+  const { type, ...body } = frame as Record<string, unknown>;
+  // Codex acknowledges each response it has processed; there is nothing to do for it here.
+  if (type === "response.processed") return null;
+  if (type !== "response.create") throw invalidRequest(`Unsupported message type '${String(type)}': this WebSocket accepts 'response.create'.`, "type", "invalid_value");
+  return body as ResponsesRequest & { generate?: unknown };
+}
+
+/**
+ * One connection: frames run one at a time, in arrival order (a frame that
+ * arrives while a response runs waits its turn); the connection remembers
+ * its responses for `previous_response_id`; closing it cancels what runs;
+ * an idle one is closed.
+ */
+function serveConnection(socket: WebSocket, base: ClientContext): void {
+  const gone = new AbortController();
+  const memory = new ConnectionMemory(REMEMBERED);
+  const ctx: ClientContext = {
+    ...base,
+    // `previous_response_id`: this connection's own responses first (store: false ones too), then the durable store.
+    resolver: layerResolvers(memory, base.resolver),
+    // Every response that ends usably is remembered; a failed or cancelled one cannot be continued.
+    onRecord: (record) => {
+      if (record.response.status === "completed" || record.response.status === "incomplete") memory.remember(record);
+    },
+  };
+  let queue: Promise<void> = Promise.resolve();
+  let waiting = 0;
+  let running = false;
+
+  // Events arrive already serialized (one JSON text per event, as SSE's `data:`); each is one frame.
+  const send = (json: string) => {
+    if (gone.signal.aborted) return;
+    try {
+      socket.send(json);
+    } catch {
+      end();
+    }
+  };
+  const sink: EventSink = { event: (_type, json) => send(json) };
+  const idle = idleCloser(base.config.wsIdleTimeoutMs, () => running || waiting > 0, () => {
+    try {
+      socket.close(1000, `idle for ${Math.round(base.config.wsIdleTimeoutMs / 1000)} s`);
+    } catch {
+      // Already closing.
+    }
+    end();
+  });
+  function end() {
+    if (gone.signal.aborted) return;
+    idle.stop();
+    // Cancels the running upstream request (`ctx.signal`), whatever stage it is at.
+    gone.abort(new DOMException("The client closed the WebSocket.", "AbortError"));
+  }
+
+  socket.addEventListener("message", (event) => {
+    idle.touch();
+    // Beyond the limit a frame is answered with an error, in its turn: after the running response's
+    // terminal event, never in the middle of its events (clients read an error frame as the turn's failure).
+    const rejected = waiting >= MAX_WAITING;
+    if (!rejected) waiting++;
+    queue = queue
+      .then(async () => {
+        if (rejected) {
+          send(JSON.stringify(errorFrame(new ResponsesError(429, { message: `More than ${MAX_WAITING} messages were waiting for the running response on this connection.`, type: "invalid_request_error", code: "too_many_requests" }), ctx)));
+          return;
+        }
+        waiting--;
+        if (gone.signal.aborted) return;
+        running = true;
+        // One signal per response, linked to the connection's and unlinked when it ends: what listens
+        // to it (the upstream call) goes with the response instead of piling up on the connection.
+        const turn = new AbortController();
+        const cancel = () => turn.abort(gone.signal.reason);
+        gone.signal.addEventListener("abort", cancel);
+        try {
+          await runFrame(event.data, { ...ctx, signal: turn.signal }, memory, sink);
+        } finally {
+          gone.signal.removeEventListener("abort", cancel);
+          running = false;
+          idle.touch();
+        }
+      })
+      // Nothing should reject here (runFrame turns errors into frames); if something does, later frames still run.
+      .catch(() => {});
+  });
+  socket.addEventListener("close", () => {
+    end();
+    try {
+      socket.close();
+    } catch {
+      // The close handshake is already complete.
+    }
+  });
+  socket.addEventListener("error", () => end());
+}
+
+async function runFrame(data: unknown, ctx: ClientContext, memory: ConnectionMemory, sink: EventSink): Promise<void> {
+  let previous: unknown;
+  try {
+    const frame = readFrame(data);
+    if (!frame) return;
+    previous = frame.previous_response_id;
+    const response = await runCreate(frame, ctx, sink);
+    if (response.status === "failed" && typeof previous === "string") memory.forget(previous);
+  } catch (e) {
+    // A failed continuation forgets the response it continued: the client's retry then gets
+    // previous_response_not_found and resends the whole history, rather than a chain that failed.
+    if (typeof previous === "string") memory.forget(previous);
+    sink.event("error", JSON.stringify(errorFrame(e, ctx)));
+  }
+}
+
+async function runCreate(frame: ResponsesRequest & { generate?: unknown }, ctx: ClientContext, sink: EventSink): Promise<ResponseResource> {
+  // The spec forbids `stream`/`stream_options` here, but Codex sends `stream: true`: a socket always streams, so both are ignored.
+  const { generate, stream: _stream, stream_options: _options, ...body } = frame;
+  if (body.background === true) {
+    throw invalidRequest("`background` cannot be used on the WebSocket: a socket streams each response as it runs (Open Responses forbids the field here).", "background", "unsupported_parameter");
+  }
+  const prepared = await prepareResponse(body, ctx);
+  // A prewarm (`generate: false`): the request is checked and remembered, nothing is generated, the upstream is not called.
+  return generate === false ? emptyResponse(prepared, sink) : await streamEvents(prepared, ctx, sink);
+}
+
+/**
+ * Closes the connection after `ms` with nothing received and nothing running (0: never).
+ * One timer per connection, re-armed only when it fires (activity just
+ * records the time), so a busy stream costs no timer work per frame.
+ */
+function idleCloser(ms: number, busy: () => boolean, onIdle: () => void): { touch(): void; stop(): void } {
+  if (ms <= 0) return { touch() {}, stop() {} };
+  let last = Date.now();
+  let timer: ReturnType<typeof setTimeout>;
+  const check = () => {
+    const quiet = Date.now() - last;
+    if (busy()) timer = setTimeout(check, ms);
+    else if (quiet >= ms) onIdle();
+    else timer = setTimeout(check, ms - quiet);
+  };
+  timer = setTimeout(check, ms);
+  return {
+    touch: () => void (last = Date.now()),
+    stop: () => clearTimeout(timer),
+  };
+}
