@@ -7,7 +7,9 @@ export default defineConfig({
     reporters: ["default", "./test/support/plain-summary-reporter.ts"],
     projects: [
       {
-        test: { name: "library", include: ["test/library/**/*.test.ts"], environment: "node" },
+        // Property and soak tests take a few seconds idle and several times that on a loaded 2-core machine:
+        // a limit that only a hang reaches, not a slow run.
+        test: { name: "library", include: ["test/library/**/*.test.ts"], environment: "node", setupFiles: ["./test/support/fast-check-seed.ts"], testTimeout: 60_000 },
       },
       {
         // The Worker runs inside workerd; its upstream is the scripted server, mounted as the outbound service.
@@ -23,7 +25,7 @@ export default defineConfig({
             },
           }),
         ],
-        test: { name: "worker", include: ["test/worker/**/*.test.ts"] },
+        test: { name: "worker", include: ["test/worker/**/*.test.ts"], testTimeout: 30_000 },
       },
       {
         // Real processes: wrangler dev, a local HTTP upstream, the openai SDK.

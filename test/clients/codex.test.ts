@@ -2,7 +2,7 @@ import { readFile } from "node:fs/promises";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { seen } from "../support/scripted-upstream.ts";
-import { type Stack, startStack } from "../support/stack.ts";
+import { type Stack, startStack, startTogether } from "../support/stack.ts";
 import { codexConfig, type CodexRun, runCodex } from "./codex.ts";
 
 // Codex CLI (`codex exec`, the real binary from npm) → wrangler dev → the scripted chat server.
@@ -12,10 +12,11 @@ import { codexConfig, type CodexRun, runCodex } from "./codex.ts";
 let stack: Stack;
 let reasoner: Stack;
 beforeAll(async () => {
-  [stack, reasoner] = await Promise.all([
+  [stack, reasoner] = await startTogether(
     startStack({ MODEL_MAP: JSON.stringify({ "gpt-5.5": "scripted-tools@apply_patch" }) }),
     startStack({ MODEL_MAP: JSON.stringify({ "gpt-5.5": "scripted-reasoning" }) }),
-  ]);
+    (s) => s.stop(),
+  );
 });
 afterAll(() => Promise.all([stack?.stop(), reasoner?.stop()]));
 

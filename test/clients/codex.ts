@@ -1,4 +1,4 @@
-import { spawn } from "node:child_process";
+import { killGroup, spawnGroup } from "../support/start-worker.ts";
 import { mkdtemp, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -61,16 +61,17 @@ export async function runCodex(options: { config: string; prompt: string; cwd?: 
   const home = await mkdtemp(join(tmpdir(), "codex-home-"));
   const cwd = options.cwd ?? (await mkdtemp(join(tmpdir(), "codex-work-")));
   await writeFile(join(home, "config.toml"), options.config);
-  const child = spawn(CODEX, ["exec", "--json", "--skip-git-repo-check", "-C", cwd, ...(options.args ?? []), options.prompt], {
+  const child = spawnGroup(CODEX, ["exec", "--json", "--skip-git-repo-check", "-C", cwd, ...(options.args ?? []), options.prompt], {
     env: { PATH: process.env.PATH, HOME: home, CODEX_HOME: home, BRIDGE_API_KEY, RUST_LOG: "error", NO_COLOR: "1" },
-    stdio: ["ignore", "pipe", "pipe"],
   });
   let stdout = "";
   let stderr = "";
   child.stdout.on("data", (d) => (stdout += d));
   child.stderr.on("data", (d) => (stderr += d));
-  const timer = setTimeout(() => child.kill("SIGKILL"), options.timeoutMs ?? 60_000);
+  const timer = setTimeout(() => killGroup(child.pid!), options.timeoutMs ?? 60_000);
   const exitCode = await new Promise<number | null>((resolve) => child.on("close", resolve));
+  // Whatever Codex started (a shell command it ran) goes with it.
+  killGroup(child.pid!);
   clearTimeout(timer);
   await rm(home, { recursive: true, force: true });
   const events = stdout

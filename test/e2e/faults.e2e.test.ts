@@ -58,7 +58,7 @@ beforeAll(async () => {
   });
   await new Promise<void>((r) => server.listen(0, "127.0.0.1", r));
   const port = (server.address() as { port: number }).port;
-  worker = await startWorker(`http://127.0.0.1:${port}`, 24_000 + Math.floor(Math.random() * 2000) * 2, { UPSTREAM_IDLE_TIMEOUT_MS: String(IDLE_MS) });
+  worker = await startWorker(`http://127.0.0.1:${port}`, undefined, { UPSTREAM_IDLE_TIMEOUT_MS: String(IDLE_MS) });
   client = new OpenAI({ apiKey: "sk-client", baseURL: `${worker.url}/v1`, maxRetries: 0 });
 });
 

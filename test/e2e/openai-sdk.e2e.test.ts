@@ -12,7 +12,7 @@ let client: OpenAI;
 
 beforeAll(async () => {
   upstream = await serve(scriptedUpstream);
-  worker = await startWorker(upstream.url, 18_000 + Math.floor(Math.random() * 2000) * 2);
+  worker = await startWorker(upstream.url, undefined);
   client = new OpenAI({ apiKey: "sk-client", baseURL: `${worker.url}/v1`, maxRetries: 0 });
 });
 

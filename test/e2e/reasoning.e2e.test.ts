@@ -12,7 +12,7 @@ let client: OpenAI;
 
 beforeAll(async () => {
   upstream = await serve(scriptedUpstream);
-  worker = await startWorker(upstream.url, 20_000 + Math.floor(Math.random() * 2000) * 2, {
+  worker = await startWorker(upstream.url, undefined, {
     MODEL_MAP: JSON.stringify({ strict: { model: "scripted-strict-tools", base_url: `${upstream.url}/strict/v1` } }),
   });
   client = new OpenAI({ apiKey: "sk-client", baseURL: `${worker.url}/v1`, maxRetries: 0 });

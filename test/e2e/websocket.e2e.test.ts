@@ -6,7 +6,7 @@ import { promisify } from "node:util";
 import OpenAI from "openai";
 import { ResponsesWS } from "openai/resources/responses/ws";
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
-import { readmeSnippet } from "../runtimes/harness.ts";
+import { docSnippet } from "../runtimes/harness.ts";
 import { seen } from "../support/scripted-upstream.ts";
 import { type Stack, startStack } from "../support/stack.ts";
 
@@ -109,7 +109,7 @@ describe("the Responses WebSocket, end to end", () => {
   it("the README's client example runs as written (against this Worker and the scripted model)", async () => {
     const dir = mkdtempSync(join(tmpdir(), "ws-snippet-"));
     try {
-      const code = readmeSnippet("websocket").replace("ws://127.0.0.1:8787", stack.url.replace("http", "ws")).replaceAll("deepseek-chat", "scripted-text");
+      const code = docSnippet("websocket").replace("ws://127.0.0.1:8787", stack.url.replace("http", "ws")).replaceAll("deepseek-chat", "scripted-text");
       writeFileSync(join(dir, "client.ts"), code);
       const { stdout } = await promisify(execFile)(process.execPath, [join(dir, "client.ts")], { env: { ...process.env, BRIDGE_API_KEY: "sk-client" }, timeout: 30_000 });
       expect(stdout).toBe("Hello from the scripted upstream.".repeat(2));

@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { type BrowserContext, launchChromium } from "../clients/browser.ts";
 import { scriptedUpstream } from "../support/scripted-upstream.ts";
-import { comparable, expectSameConversions, fixtureServer, readmeSnippet, referenceConversions, staticFile, userProject } from "./harness.ts";
+import { comparable, expectSameConversions, fixtureServer, docSnippet, referenceConversions, staticFile, userProject } from "./harness.ts";
 
 // A real browser (Debian's Chromium): a plain page loads the built ESM through an import map
 // (no bundler) and converts streams it fetches from a local server.
@@ -19,7 +19,7 @@ let browser: Awaited<ReturnType<typeof launchChromium>>;
 let context: BrowserContext;
 
 beforeAll(async () => {
-  user = userProject({ "runner.html": RUNNER, "snippet.html": `<!doctype html><title>snippet</title>\n${readmeSnippet("browser")}` });
+  user = userProject({ "runner.html": RUNNER, "snippet.html": `<!doctype html><title>snippet</title>\n${docSnippet("browser")}` });
   server = await fixtureServer(async (request) => (await staticFile(user.dir, request)) ?? scriptedUpstream(request));
   browser = await launchChromium();
   context = browser.context;

@@ -1,5 +1,5 @@
 import { execFile } from "node:child_process";
-import { copyFileSync, mkdirSync, mkdtempSync, readFileSync, rmSync, symlinkSync, writeFileSync } from "node:fs";
+import { copyFileSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, symlinkSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { expect } from "vitest";
 import { join } from "node:path";
@@ -112,12 +112,15 @@ export function comparable(raw: string): unknown[] {
   return JSON.parse(JSON.stringify(events, (key, value) => (VOLATILE.has(key) ? undefined : value)));
 }
 
-/** A fenced code block of README.md, found by the `<!-- snippet: name -->` comment right above it. */
-export function readmeSnippet(name: string): string {
-  const readme = readFileSync(join(ROOT, "README.md"), "utf8");
-  const match = new RegExp(`<!-- snippet: ${name} -->\\n\`\`\`\\w*\\n([\\s\\S]*?)\\n\`\`\``).exec(readme);
-  if (!match) throw new Error(`README.md has no snippet "${name}"`);
-  return match[1]!;
+/** A fenced code block of the README or a page of docs/, found by the `<!-- snippet: name -->` comment right above it. */
+export function docSnippet(name: string): string {
+  const pages = ["README.md", ...readdirSync(join(ROOT, "docs")).filter((f) => f.endsWith(".md")).map((f) => join("docs", f))];
+  for (const page of pages) {
+    const text = readFileSync(join(ROOT, page), "utf8");
+    const match = new RegExp(`<!-- snippet: ${name} -->\\n\`\`\`\\w*\\n([\\s\\S]*?)\\n\`\`\``).exec(text);
+    if (match) return match[1]!;
+  }
+  throw new Error(`Neither README.md nor docs/ has a snippet "${name}"`);
 }
 
 const TYPES: Record<string, string> = { ".js": "text/javascript", ".mjs": "text/javascript", ".html": "text/html; charset=utf-8", ".json": "application/json", ".css": "text/css", ".png": "image/png", ".svg": "image/svg+xml" };

@@ -2,7 +2,7 @@ import { mkdirSync } from "node:fs";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { type BrowserContext, launchChromium, type Page } from "../clients/browser.ts";
-import { type Stack, startStack } from "../support/stack.ts";
+import { type Stack, startStack, startTogether } from "../support/stack.ts";
 import { ROOT } from "./harness.ts";
 
 // The page at / (public/, served by wrangler dev as Workers static assets), in Chromium.
@@ -15,7 +15,7 @@ let page: Page;
 const pageErrors: string[] = [];
 
 beforeAll(async () => {
-  [stack, browser] = await Promise.all([startStack(), launchChromium()]);
+  [stack, browser] = await startTogether<Stack, Awaited<ReturnType<typeof launchChromium>>>(startStack(), launchChromium(), (started) => ("baseURL" in started ? started.stop() : started.close()));
   context = browser.context;
   page = await context.newPage();
   page.on("pageerror", (e) => pageErrors.push(String(e)));

@@ -1,11 +1,11 @@
-import { spawn } from "node:child_process";
+import { spawnGroup, stopGroup } from "../support/start-worker.ts";
 import { once } from "node:events";
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import OpenAI from "openai";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { scriptedUpstream } from "../support/scripted-upstream.ts";
-import { BUN, comparable, DENO, denoEnv, expectSameConversions as same, FIXTURES, fixtureServer, NODE, readmeSnippet, referenceConversions, ROOT, run, userProject } from "./harness.ts";
+import { BUN, comparable, DENO, denoEnv, expectSameConversions as same, FIXTURES, fixtureServer, NODE, docSnippet, referenceConversions, ROOT, run, userProject } from "./harness.ts";
 
 // Every fixture, converted in Node, Deno and Bun by the same user-style code (convert-fixtures.js:
 // fetch → pipeThrough → pipeTo), from the built package resolved through its `exports`, and for Deno
@@ -15,7 +15,7 @@ import { BUN, comparable, DENO, denoEnv, expectSameConversions as same, FIXTURES
 let server: Awaited<ReturnType<typeof fixtureServer>>;
 let user: ReturnType<typeof userProject>;
 let reference: Map<string, unknown[]>;
-const denoJson = JSON.parse(readFileSync(join(ROOT, "deno.json"), "utf8")) as { exports: string; imports: Record<string, string> };
+const denoJson = JSON.parse(readFileSync(join(ROOT, "deno.json"), "utf8")) as { exports: Record<string, string>; imports: Record<string, string> };
 
 beforeAll(async () => {
   server = await fixtureServer(scriptedUpstream);
@@ -47,7 +47,7 @@ describe("the fixtures, converted as a user writes it", () => {
   it("Deno, the TypeScript source (as the deno.json / JSR export)", async () => {
     const source = userProject({
       // A Deno user's map: the package name to its JSR export (the source), the rest as this repo's deno.json maps it.
-      "deno.json": JSON.stringify({ imports: { ...denoJson.imports, "responses-bridge": `file://${join(ROOT, denoJson.exports)}` }, nodeModulesDir: "manual" }),
+      "deno.json": JSON.stringify({ imports: { ...denoJson.imports, "responses-bridge": `file://${join(ROOT, denoJson.exports["."]!)}` }, nodeModulesDir: "manual" }),
     });
     try {
       expectSameConversions((await run(DENO, ["run", "--allow-net=127.0.0.1", "main.js", server.url], { cwd: source.dir, env: denoEnv() })).stdout);
@@ -63,7 +63,7 @@ describe("the fixtures, converted as a user writes it", () => {
 
 describe("README snippets, run as written", () => {
   it("Deno: a chat server's stream piped to stdout as Responses events", async () => {
-    const project = userProject({ "bridge.ts": readmeSnippet("deno") });
+    const project = userProject({ "bridge.ts": docSnippet("deno") });
     try {
       const { stdout } = await run(DENO, ["run", "--allow-net=127.0.0.1", "--allow-env", "bridge.ts"], {
         cwd: project.dir,
@@ -78,8 +78,8 @@ describe("README snippets, run as written", () => {
   });
 
   it("Bun: a Responses endpoint the openai SDK streams a tool call from", async () => {
-    const project = userProject({ "server.ts": readmeSnippet("bun") });
-    const child = spawn(BUN, ["server.ts"], { cwd: project.dir, env: { PATH: process.env.PATH, PORT: "0", UPSTREAM_BASE_URL: `${server.url}/v1`, UPSTREAM_API_KEY: "sk-snippet" }, stdio: ["ignore", "pipe", "pipe"] });
+    const project = userProject({ "server.ts": docSnippet("bun") });
+    const child = spawnGroup(BUN, ["server.ts"], { cwd: project.dir, env: { PATH: process.env.PATH, PORT: "0", UPSTREAM_BASE_URL: `${server.url}/v1`, UPSTREAM_API_KEY: "sk-snippet" } });
     try {
       let out = "";
       child.stderr.on("data", (d) => (out += d));
@@ -90,7 +90,7 @@ describe("README snippets, run as written", () => {
       expect(final.output, out).toMatchObject([{ type: "function_call", name: "get_weather", arguments: '{"city":"Paris"}', status: "completed" }]);
       expect(final.status).toBe("completed");
     } finally {
-      child.kill();
+      await stopGroup(child);
       project.remove();
     }
   });

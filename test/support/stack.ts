@@ -1,26 +1,6 @@
-import { createServer } from "node:net";
 import { scriptedUpstream } from "./scripted-upstream.ts";
 import { serve } from "./serve.ts";
 import { startWorker } from "./start-worker.ts";
-
-/** A port nobody listens on right now, with the next one free too (wrangler's inspector takes port + 1). */
-export async function freePortPair(): Promise<number> {
-  const listen = (port: number) =>
-    new Promise<number>((resolve, reject) => {
-      const s = createServer();
-      s.once("error", reject);
-      s.listen(port, "127.0.0.1", () => {
-        const p = (s.address() as { port: number }).port;
-        s.close(() => resolve(p));
-      });
-    });
-  for (let attempt = 0; attempt < 20; attempt++) {
-    const port = await listen(0);
-    if (port >= 65_535) continue;
-    if (await listen(port + 1).then(() => true, () => false)) return port;
-  }
-  throw new Error("no free port pair on 127.0.0.1");
-}
 
 export interface Stack {
   /** The Worker's base URL for API clients: `http://127.0.0.1:PORT/v1`. */
@@ -43,7 +23,7 @@ export interface Stack {
 export async function startStack(vars: Record<string, string> = {}, upstreamHandler: (r: Request) => Promise<Response> = scriptedUpstream): Promise<Stack> {
   const upstream = await serve(upstreamHandler);
   try {
-    const worker = await startWorker(upstream.url, await freePortPair(), vars);
+    const worker = await startWorker(upstream.url, undefined, vars);
     return {
       baseURL: `${worker.url}/v1`,
       url: worker.url,
@@ -58,4 +38,15 @@ export async function startStack(vars: Record<string, string> = {}, upstreamHand
     await upstream.close();
     throw e;
   }
+}
+
+/**
+ * Starts two things at once; if either fails, the one that started is stopped
+ * before the error is rethrown, so a failed `beforeAll` leaves no process behind.
+ */
+export async function startTogether<A, B>(a: Promise<A>, b: Promise<B>, stop: (started: A | B) => Promise<unknown>): Promise<[A, B]> {
+  const [ra, rb] = await Promise.allSettled([a, b]);
+  if (ra.status === "fulfilled" && rb.status === "fulfilled") return [ra.value, rb.value];
+  await Promise.allSettled([ra, rb].flatMap((r) => (r.status === "fulfilled" ? [stop(r.value)] : [])));
+  throw ra.status === "rejected" ? ra.reason : (rb as PromiseRejectedResult).reason;
 }
