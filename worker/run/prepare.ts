@@ -1,4 +1,4 @@
-import { type ChatRequestTranslation, createIdGenerator, type ResponseResource, type ResponsesReaderOptions, type ResponsesRequest, toChatRequest } from "../../src/index.ts";
+import { type ChatRequestTranslation, checkToolPairing, createIdGenerator, type ResponseResource, type ResponsesReaderOptions, type ResponsesRequest, toChatRequest } from "../../src/index.ts";
 import { type ConversationItem, expandInput, reasoningExpander, type Sealer, sealReasoningEvents, wantsEncryptedReasoning, compactionExpander } from "../../src/server.ts";
 import type { ModelRoute } from "../config.ts";
 import type { ClientContext } from "../context.ts";
@@ -63,6 +63,8 @@ export async function prepareResponse(request: ResponsesRequest, ctx: ClientCont
   const { config, store } = ctx;
   // Sealed reasoning and compaction summaries open for every transport.
   const expanded = await expandInput(request, { resolver: ctx.resolver, expanders: [reasoningExpander(ctx.sealer), compactionExpander(ctx.sealer)] });
+  // On the whole conversation, as OpenAI checks it: a call and its output often sit on either side of `previous_response_id`.
+  checkToolPairing(expanded.input);
   const route = config.route(typeof request.model === "string" ? request.model : "");
   const upstream = upstreamIdentity(route);
   const reasoningHistory = route.reasoningHistory ?? config.translate.reasoningHistory ?? "auto";
