@@ -11,10 +11,12 @@
  */
 import { invalidRequest, ResponsesError } from "../errors.ts";
 import type { ItemExpander } from "./history.ts";
+import type { ConversationItem } from "./store.ts";
 import type { IdGenerator } from "../ids.ts";
 import { isObject } from "../internal/is-object.ts";
 import type {
   CompactionItem,
+  CompactionOutputItem,
   CompactResource,
   ResponseResource,
   ResponsesInputItem,
@@ -97,15 +99,8 @@ function isSummary(content: UserMessageItem["content"]): boolean {
   return first?.type === "input_text" && first.text.startsWith(SUMMARY_HEADER);
 }
 
-/**
- * The compact endpoint's answer: the user's messages of the conversation
- * (`input`, expanded: a previous chain's included), as the API keeps them,
- * then one compaction item holding the sealed summary. Earlier summaries are
- * left out: the new one covers them.
- */
-export async function compactedResource(input: ResponsesInputItem[], summary: ResponseResource, sealer: Sealer, ids: IdGenerator): Promise<CompactResource> {
-  const payload: CompactionPayload = { v: 1, summary: summaryText(summary) };
-  const token = await sealer.seal("compaction", payload);
+/** The user's messages of a conversation, as the API keeps them through a compaction; earlier summaries are left out (the new one covers them). */
+export function keptUserMessages(input: readonly ConversationItem[], ids: IdGenerator): UserMessageItem[] {
   const kept: UserMessageItem[] = [];
   for (const item of input) {
     if (!isObject(item) || !("role" in item) || item.role !== "user" || (item.type !== undefined && item.type !== "message")) continue;
@@ -113,13 +108,55 @@ export async function compactedResource(input: ResponsesInputItem[], summary: Re
     if (isSummary(content)) continue;
     kept.push({ type: "message", id: ids("msg"), status: "completed", role: "user", content });
   }
+  return kept;
+}
+
+/** The summary the upstream wrote (`summaryText`), sealed into a `compaction` item. */
+export async function compactionItem(summary: ResponseResource, sealer: Sealer, ids: IdGenerator): Promise<CompactionOutputItem> {
+  const payload: CompactionPayload = { v: 1, summary: summaryText(summary) };
+  return { type: "compaction", id: ids("cmp"), encrypted_content: await sealer.seal("compaction", payload) };
+}
+
+/**
+ * The compact endpoint's answer: the user's messages of the conversation
+ * (`input`, expanded: a previous chain's included), as the API keeps them,
+ * then one compaction item holding the sealed summary.
+ */
+export async function compactedResource(input: ResponsesInputItem[], summary: ResponseResource, sealer: Sealer, ids: IdGenerator): Promise<CompactResource> {
+  const item = await compactionItem(summary, sealer, ids);
   return {
     id: ids("resp"),
     object: "response.compaction",
     created_at: summary.created_at,
-    output: [...kept, { type: "compaction", id: ids("cmp"), encrypted_content: token }],
+    output: [...keptUserMessages(input, ids), item],
     usage: summary.usage ?? ZERO_USAGE,
   };
+}
+
+/**
+ * Remote compaction (Codex's "v2", for a provider it takes for OpenAI): an
+ * ordinary request whose `input` ends with `{"type":"compaction_trigger"}`
+ * asks for one `compaction` item standing for the conversation, instead of a
+ * turn. Returns the input before the trigger, or null for an ordinary request.
+ * A trigger anywhere but last is a 400: it is a request control, not history.
+ */
+export function compactionTriggered(input: ResponsesRequest["input"]): ConversationItem[] | null {
+  if (!Array.isArray(input)) return null;
+  const at = input.findIndex((item) => isObject(item) && item.type === "compaction_trigger");
+  if (at < 0) return null;
+  if (at !== input.length - 1) {
+    throw invalidRequest(`Invalid value for 'input[${at}]': a compaction_trigger item must be the last input item.`, `input[${at}]`, "invalid_value");
+  }
+  return input.slice(0, at) as ConversationItem[];
+}
+
+/**
+ * The Response a compaction trigger gets: the summary run's envelope (which
+ * echoes the client's request), completed, with the compaction item as its one
+ * output and the summary call's usage.
+ */
+export function compactionResponse(summary: ResponseResource, item: CompactionOutputItem, now: number): ResponseResource {
+  return { ...summary, status: "completed", completed_at: summary.completed_at ?? now, incomplete_details: null, error: null, output: [item], usage: summary.usage ?? ZERO_USAGE };
 }
 
 /**

@@ -69,7 +69,10 @@ export interface ReasoningItem {
   status: ItemStatus;
 }
 
-export type OutputItem = MessageItem | FunctionCallItem | CustomToolCallItem | ReasoningItem;
+/** A compaction trigger's one output item (remote compaction): the conversation, summarised and sealed. */
+export type CompactionOutputItem = CompactionItem & { id: string };
+
+export type OutputItem = MessageItem | FunctionCallItem | CustomToolCallItem | ReasoningItem | CompactionOutputItem;
 
 export interface Usage {
   input_tokens: number;
@@ -186,7 +189,9 @@ export type ResponsesInputItem =
   | { type: "additional_tools"; id?: string; role?: string; tools: ResponsesTool[] }
   | { type: "reasoning"; id?: string; summary?: Array<{ type: string; text: string }>; content?: Array<{ type: string; text: string }> | null; encrypted_content?: string | null }
   | { type: "item_reference"; id: string }
-  | CompactionItem;
+  | CompactionItem
+  // Remote compaction: last in `input`, it asks for a `compaction` item instead of a turn (a request control, never stored).
+  | { type: "compaction_trigger"; id?: string };
 
 /** A compaction item (from `POST /v1/responses/compact`): the conversation it replaces, sealed. */
 // A type, not an interface, so it stays a member of the input union that `isObject` narrows to.

@@ -16,6 +16,7 @@ interface ChatBody {
   stream_options?: { include_usage?: boolean };
   messages?: Array<{ role: string; content?: unknown; tool_calls?: unknown[]; [field: string]: unknown }>;
   tools?: Array<{ function: { name: string; parameters?: { properties?: Record<string, { type?: string }>; required?: string[] } } }>;
+  tool_choice?: unknown;
 }
 
 /** What the last scripted request looked like, for tests that check what reached the upstream. */
@@ -85,7 +86,8 @@ function script(body: ChatBody): Step[] {
   const last = body.messages?.at(-1);
   const thinking: Step[] = model.includes("deepseek") ? [{ delta: { reasoning_content: "Thinking it over" } }, { delta: { reasoning_content: ` (turn ${body.messages?.filter((m) => m.role === "assistant").length ?? 0}).` } }] : [];
   if (last?.role === "tool") return [{ delta: { role: "assistant", content: "" } }, ...thinking, { delta: { content: `The tool said: ${String(last.content)}` } }, { delta: {}, finish: "stop" }];
-  if (model.includes("tools") && body.tools?.length) {
+  // `tool_choice: "none"` (the bridge's summary request) is honoured, as real models do.
+  if (model.includes("tools") && body.tools?.length && body.tool_choice !== "none") {
     const steps: Step[] = [{ delta: { role: "assistant", content: null } }, ...thinking];
     // `scripted-tools@name` calls the tool of that name; otherwise the first (two, for parallel).
     const wanted = model.split("@")[1];

@@ -67,6 +67,7 @@ export const requiredItemFields: Record<string, readonly string[]> = {
   function_call: ["type", "id", "call_id", "name", "arguments", "status"],
   reasoning: ["type", "id", "summary"],
   custom_tool_call: ["type", "id", "call_id", "name", "input"],
+  compaction: ["type", "id", "encrypted_content"],
 };
 
 export const itemSchemaNames: Record<string, string> = { message: "Message", function_call: "FunctionCall", reasoning: "ReasoningBody" };

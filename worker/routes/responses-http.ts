@@ -1,12 +1,20 @@
 import { parseResponsesRequest } from "../../src/index.ts";
 import type { ClientContext } from "../context.ts";
 import { EVENT_STREAM_HEADERS, json } from "../http.ts";
+import { compactionSse, completeCompaction, openCompaction, prepareCompaction } from "../run/compaction.ts";
 import { completeResponse, streamResponse } from "../run/modes.ts";
 import { prepareResponse } from "../run/prepare.ts";
 
 /** `POST /v1/responses`: SSE when `stream: true`, else one JSON Response object. */
 export async function postResponses(request: Request, ctx: ClientContext): Promise<Response> {
   const body = parseResponsesRequest(await request.text());
+  // Input ending with `compaction_trigger`: a compaction item instead of a turn (Codex's remote compaction).
+  const compaction = await prepareCompaction(body, ctx);
+  if (compaction) {
+    const run = await openCompaction(compaction, ctx);
+    const headers = compaction.summary.headers;
+    return body.stream === true ? new Response(compactionSse(run), { status: 200, headers: { ...headers, ...EVENT_STREAM_HEADERS } }) : json(200, await completeCompaction(run), headers);
+  }
   const prepared = await prepareResponse(body, ctx);
   if (body.stream === true) {
     const stream = await streamResponse(prepared, ctx);

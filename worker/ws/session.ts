@@ -4,6 +4,7 @@ import { acceptWebSocket } from "../cloudflare/websocket.ts";
 import { ConnectionMemory } from "./connection-memory.ts";
 import type { ClientContext } from "../context.ts";
 import { errorResponse, unexpectedError } from "../http.ts";
+import { openCompaction, prepareCompaction } from "../run/compaction.ts";
 import { emptyResponse, streamEvents } from "../run/modes.ts";
 import { prepareResponse } from "../run/prepare.ts";
 import { redact, UpstreamHttpError } from "../upstream.ts";
@@ -177,6 +178,8 @@ async function runCreate(frame: ResponsesRequest & { generate?: unknown }, ctx: 
   if (body.background === true) {
     throw invalidRequest("`background` cannot be used on the WebSocket: a socket streams each response as it runs (Open Responses forbids the field here).", "background", "unsupported_parameter");
   }
+  const compaction = await prepareCompaction(body, ctx);
+  if (compaction) return (await openCompaction(compaction, ctx))(sink);
   const prepared = await prepareResponse(body, ctx);
   // A prewarm (`generate: false`): the request is checked and remembered, nothing is generated, the upstream is not called.
   return generate === false ? emptyResponse(prepared, sink) : await streamEvents(prepared, ctx, sink);
