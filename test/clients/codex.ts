@@ -57,12 +57,13 @@ export interface CodexRun {
  * CODEX_HOME, so nothing from the machine's own ~/.codex leaks in), in a
  * fresh working directory. Resolves when Codex exits (killed after `timeoutMs`).
  */
-export async function runCodex(options: { config: string; prompt: string; cwd?: string; args?: string[]; timeoutMs?: number }): Promise<CodexRun> {
-  const home = await mkdtemp(join(tmpdir(), "codex-home-"));
+export async function runCodex(options: { config: string; prompt: string; cwd?: string; args?: string[]; timeoutMs?: number; env?: Record<string, string>; home?: string }): Promise<CodexRun> {
+  // A `home` given is the caller's (kept, e.g. for `codex exec resume`); otherwise a fresh one, removed after.
+  const home = options.home ?? (await mkdtemp(join(tmpdir(), "codex-home-")));
   const cwd = options.cwd ?? (await mkdtemp(join(tmpdir(), "codex-work-")));
   await writeFile(join(home, "config.toml"), options.config);
   const child = spawnGroup(CODEX, ["exec", "--json", "--skip-git-repo-check", "-C", cwd, ...(options.args ?? []), options.prompt], {
-    env: { PATH: process.env.PATH, HOME: home, CODEX_HOME: home, BRIDGE_API_KEY, RUST_LOG: "error", NO_COLOR: "1" },
+    env: { PATH: process.env.PATH, HOME: home, CODEX_HOME: home, BRIDGE_API_KEY, RUST_LOG: "error", NO_COLOR: "1", ...options.env },
   });
   let stdout = "";
   let stderr = "";
@@ -73,7 +74,7 @@ export async function runCodex(options: { config: string; prompt: string; cwd?: 
   // Whatever Codex started (a shell command it ran) goes with it.
   killGroup(child.pid!);
   clearTimeout(timer);
-  await rm(home, { recursive: true, force: true });
+  if (!options.home) await rm(home, { recursive: true, force: true });
   const events = stdout
     .split("\n")
     .filter((l) => l.startsWith("{"))
