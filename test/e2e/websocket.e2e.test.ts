@@ -69,13 +69,14 @@ describe("the Responses WebSocket, end to end", () => {
   it("a tool loop by previous_response_id, and an error frame that leaves the socket usable", async () => {
     const { ws, next } = await open();
     create(ws, { model: "scripted-tools", tools: [WEATHER_TOOL], input: "Weather in Paris?" });
-    const call = (await next("response.completed")).response!.output[0]!;
+    const first = (await next("response.completed")).response!;
+    const call = first.output[0]!;
     expect(call.type).toBe("function_call");
     create(ws, { model: "scripted-tools", tools: [WEATHER_TOOL], previous_response_id: "resp_from_another_connection", input: "x" });
     expect(await next("error")).toMatchObject({ status: 400, error: { code: "previous_response_not_found" } });
     const done = next("response.completed");
-    ws.send(JSON.stringify({ type: "response.create", model: "scripted-tools", tools: [WEATHER_TOOL], input: [{ type: "function_call_output", call_id: call.call_id, output: "18°C" }] }));
-    // Not a continuation: the tool output alone; the scripted model still answers from it.
+    // The error (about another id) left this connection's own response in place: the tool loop continues from it.
+    ws.send(JSON.stringify({ type: "response.create", model: "scripted-tools", tools: [WEATHER_TOOL], previous_response_id: first.id, input: [{ type: "function_call_output", call_id: call.call_id, output: "18°C" }] }));
     expect(JSON.stringify((await done).response!.output)).toContain("The tool said: 18°C");
     ws.close();
   });
