@@ -163,6 +163,17 @@ describe("compaction_trigger over HTTP", () => {
     expect(json.status).toBe(502);
     expect(await json.json()).toMatchObject({ error: { code: "compaction_failed" } });
   });
+
+  it("a summary stream that fails midway: the upstream's error, then response.failed, and nothing stored", async () => {
+    const res = await post("/v1/responses", { model: "scripted-midstream-error", stream: true, input: [...CONVERSATION, TRIGGER] });
+    const raw = await res.text();
+    const list = events(raw);
+    expect(list.map((e) => e.type)).toEqual(["response.created", "response.in_progress", "error", "response.failed"]);
+    expect(JSON.stringify(list[2])).toContain("Upstream overloaded");
+    const final = checkInvariants(raw);
+    expect(final.output).toEqual([]);
+    expect((await exports.default.fetch(`${BRIDGE}/v1/responses/${final.id}`)).status).toBe(404);
+  });
 });
 
 describe("compaction_trigger over the WebSocket", () => {

@@ -68,7 +68,7 @@ async function runCompaction(c: PreparedCompaction, ctx: ClientContext, upstream
   if (signal?.aborted) cancel();
   signal?.addEventListener("abort", cancel);
   let sequence = 0;
-  const emit = (event: Record<string, unknown> & { type: string }) => sink.event(event.type, JSON.stringify({ ...event, sequence_number: sequence++ }));
+  const emit: Emit = (event) => sink.event(event.type, JSON.stringify({ ...event, sequence_number: sequence++ }));
   // The summary's own events stay here; only its failure is passed on.
   let failure: Record<string, unknown> | null = null;
   const quiet: EventSink = { event: (type, json) => void (type === "error" && (failure = JSON.parse(json) as Record<string, unknown>)) };
@@ -93,26 +93,31 @@ async function runCompaction(c: PreparedCompaction, ctx: ClientContext, upstream
   return finish(c, ctx, summary, emit, failure);
 }
 
+type Emit = (event: Record<string, unknown> & { type: string }) => void;
+
 /** The compaction item and `response.completed`, or, when there is no summary to seal, `error` and `response.failed`. */
-async function finish(c: PreparedCompaction, ctx: ClientContext, summary: ResponseResource, emit: (event: Record<string, unknown> & { type: string }) => void, failure: Record<string, unknown> | null): Promise<ResponseResource> {
+async function finish(c: PreparedCompaction, ctx: ClientContext, summary: ResponseResource, emit: Emit, failure: Record<string, unknown> | null): Promise<ResponseResource> {
   const ids = c.summary.options.ids!;
-  let item;
-  try {
-    item = await compactionItem(summary, c.sealer, ids);
-  } catch (e) {
-    if (!(e instanceof ResponsesError)) throw e;
-    const error = failure ?? { type: "error", code: e.code, message: e.message, param: null, error: { type: e.type, code: e.code, message: e.message, param: null } };
-    const failed: ResponseResource = { ...summary, status: "failed", output: [], error: { code: String(error.code ?? e.code), message: String(error.message ?? e.message) } };
-    emit({ ...error, type: "error" });
-    emit({ type: "response.failed", response: failed });
-    return failed;
-  }
+  const item = await compactionItem(summary, c.sealer, ids).catch((e: unknown) => {
+    if (e instanceof ResponsesError) return e;
+    throw e;
+  });
+  if (item instanceof ResponsesError) return failed(summary, item, failure, emit);
   const response = compactionResponse(summary, item, Math.floor(Date.now() / 1000));
   emit({ type: "response.output_item.added", output_index: 0, item });
   emit({ type: "response.output_item.done", output_index: 0, item });
   // Recorded before the terminal event leaves, so a continuation sent on seeing it finds the response.
   recordEnd(c.request, keptUserMessages(c.conversation, ids), response, ids, ctx, true);
   emit({ type: "response.completed", response });
+  return response;
+}
+
+/** The upstream's own error event when the summary stream failed, else `compaction_failed` (no text to seal); no output item. */
+function failed(summary: ResponseResource, e: ResponsesError, failure: Record<string, unknown> | null, emit: Emit): ResponseResource {
+  const error = failure ?? { code: e.code, message: e.message, param: null, error: { type: e.type, code: e.code, message: e.message, param: null } };
+  const response: ResponseResource = { ...summary, status: "failed", output: [], error: summary.error ?? { code: e.code ?? "compaction_failed", message: e.message } };
+  emit({ ...error, type: "error" });
+  emit({ type: "response.failed", response });
   return response;
 }
 
