@@ -12,14 +12,14 @@ import { type CodexRun, runCodex } from "./codex.ts";
 // (`remote_compaction_v2`), by a /v1/responses request whose input ends with {"type":"compaction_trigger"}, over the
 // WebSocket (the built-in provider's default) or, when no WebSocket gets through, over HTTP. Each case: a tool round
 // trip (every request checked for tool-call pairing on the expanded conversation), then, resumed with a tiny
-// auto-compact limit, a pre-turn remote compaction of that history and the next turn from the compaction item.
-// The resumed session answers with a text model (`-m scripted-text`): the scripted tool model calls its tool on
-// every turn, so a compaction after each call would never end.
+// auto-compact limit, a pre-turn remote compaction of that history and the next turn from the compaction item; and
+// a compaction in the middle of a turn, right after the tool call. The scripted model (`…tools-once…`) reads the
+// summary as the tool having run, so it answers instead of calling its tool again (and compacting again).
 let stack: Stack;
 let ws: Awaited<ReturnType<typeof recordingProxy>>;
 let http: Awaited<ReturnType<typeof recordingProxy>>;
 beforeAll(async () => {
-  stack = await startStack({ MODEL_MAP: JSON.stringify({ "gpt-5.5": "scripted-tools@exec_command" }) });
+  stack = await startStack({ MODEL_MAP: JSON.stringify({ "gpt-5.5": "scripted-tools-once@exec_command" }) });
   ws = await recordingProxy(stack.url);
   http = await recordingProxy(stack.url, { refuseUpgrades: true });
 });
@@ -55,7 +55,7 @@ async function session(baseURL: string): Promise<{ first: CodexRun; second: Code
     const before = seen.requests.length;
     const first = await runCodex({ config: config(baseURL), prompt: "Run a command", home, cwd, env: ENV });
     const between = seen.requests.length;
-    const second = await runCodex({ config: config(baseURL), prompt: "Say hello again", home, cwd, env: ENV, args: ["resume", "--last", "-m", "scripted-text", "-c", "model_auto_compact_token_limit=10"] });
+    const second = await runCodex({ config: config(baseURL), prompt: "Say hello again", home, cwd, env: ENV, args: ["resume", "--last", "-c", "model_auto_compact_token_limit=10"] });
     return { first, second, before, between };
   } finally {
     await rm(home, { recursive: true, force: true });
@@ -88,7 +88,44 @@ function expectCompactedTurn(second: CodexRun, from: number, why: string) {
   expect(text(turn!.messages.at(-1)!.content)).toBe("Say hello again");
 }
 
+/**
+ * One run with a tiny auto-compact limit: the model's tool call fills the context, so Codex compacts in the middle
+ * of the turn (the call and its output in the compaction request), then the turn goes on from the compaction item.
+ */
+async function midTurn(baseURL: string): Promise<{ run: CodexRun; before: number }> {
+  const before = seen.requests.length;
+  const run = await runCodex({ config: `${config(baseURL)}model_auto_compact_token_limit = 10\n`, prompt: "Run a command", env: ENV });
+  await run.cleanup();
+  return { run, before };
+}
+
+function expectMidTurn(run: CodexRun, from: number, why: string) {
+  expect(run.exitCode, why).toBe(0);
+  expect(run.items.find((i) => i.type === "command_execution"), why).toMatchObject({ status: "completed", aggregated_output: "bridged\n" });
+  expect(run.items.at(-1), why).toMatchObject({ type: "agent_message", text: "Hello from the scripted upstream." });
+  const [call, summary, after, ...rest] = chats(from);
+  expect(rest, why).toHaveLength(0);
+  expect(call!.messages.at(-1)!.content).toBe("Run a command");
+  expect(summary!.messages[0], why).toEqual({ role: "system", content: COMPACTION_INSTRUCTIONS });
+  expect(summary!.messages.at(-2)!.role, why).toBe("tool");
+  expect(after!.messages.some((m) => m.role === "tool" || m.tool_calls), why).toBe(false);
+  expect(after!.messages.some((m) => /^Summary of the earlier part of this conversation/.test(text(m.content))), why).toBe(true);
+}
+
 describe("codex exec with openai_base_url at the bridge: remote compaction", () => {
+  it("mid-turn, over the WebSocket: after the tool call, a compaction on the socket, then the turn ends from its item", async () => {
+    const { run, before } = await midTurn(`${ws.url}/v1`);
+    expectMidTurn(run, before, explain([run], ws.requests));
+  });
+
+  it("mid-turn, over HTTP: the call's turn, the compaction (input ending with the trigger), the turn from the item", async () => {
+    const mark = http.requests.length;
+    const { run, before } = await midTurn(`${http.url}/v1`);
+    expectMidTurn(run, before, explain([run], http.requests));
+    const posts = http.requests.slice(mark).filter((r) => r.method === "POST").map((r) => JSON.parse(r.body!) as { input: Array<{ type?: string }> });
+    expect(posts.map((p) => p.input.at(-1)!.type)).toEqual(["message", "compaction_trigger", "compaction"]);
+  });
+
   it("over the WebSocket: the compaction request is a response.create on the socket, and the next turn continues from its item", async () => {
     const { first, second, between } = await session(`${ws.url}/v1`);
     const why = explain([first, second], ws.requests);
@@ -100,11 +137,12 @@ describe("codex exec with openai_base_url at the bridge: remote compaction", () 
   });
 
   it("over HTTP (no WebSocket gets through): a streamed POST ending with compaction_trigger, then the compaction item in the next input", async () => {
+    const mark = http.requests.length;
     const { first, second, between } = await session(`${http.url}/v1`);
     const why = explain([first, second], http.requests);
     expectToolRoundTrip(first, why);
     expectCompactedTurn(second, between, why);
-    const posts = http.requests.filter((r) => r.method === "POST" && r.path === "/v1/responses").map((r) => JSON.parse(r.body!) as { stream: boolean; input: Array<{ type?: string; encrypted_content?: string }> });
+    const posts = http.requests.slice(mark).filter((r) => r.method === "POST" && r.path === "/v1/responses").map((r) => JSON.parse(r.body!) as { stream: boolean; input: Array<{ type?: string; encrypted_content?: string }> });
     // Round trip (2), compaction, turn.
     expect(posts, why).toHaveLength(4);
     const [compaction, turn] = posts.slice(2);

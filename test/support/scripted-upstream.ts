@@ -80,14 +80,20 @@ function unknownMessageField(messages: NonNullable<ChatBody["messages"]>): strin
   return undefined;
 }
 
+/** Whether the conversation holds a compaction summary as the bridge puts it in context. */
+function readsSummary(body: ChatBody): boolean {
+  return (body.messages ?? []).some((m) => typeof m.content === "string" && m.content.startsWith("Summary of the earlier part of this conversation"));
+}
+
 /** The turn a script plays, as chat deltas. Models named `…deepseek…` think first, in `reasoning_content`, every turn. */
 function script(body: ChatBody): Step[] {
   const model = body.model ?? "";
   const last = body.messages?.at(-1);
   const thinking: Step[] = model.includes("deepseek") ? [{ delta: { reasoning_content: "Thinking it over" } }, { delta: { reasoning_content: ` (turn ${body.messages?.filter((m) => m.role === "assistant").length ?? 0}).` } }] : [];
   if (last?.role === "tool") return [{ delta: { role: "assistant", content: "" } }, ...thinking, { delta: { content: `The tool said: ${String(last.content)}` } }, { delta: {}, finish: "stop" }];
-  // `tool_choice: "none"` (the bridge's summary request) is honoured, as real models do.
-  if (model.includes("tools") && body.tools?.length && body.tool_choice !== "none") {
+  // `tool_choice: "none"` (the bridge's summary request) is honoured, as real models do. A `…tools-once…` model
+  // reads a compaction summary as the tool having run already (else a compaction after each call never ends).
+  if (model.includes("tools") && body.tools?.length && body.tool_choice !== "none" && !(model.includes("once") && readsSummary(body))) {
     const steps: Step[] = [{ delta: { role: "assistant", content: null } }, ...thinking];
     // `scripted-tools@name` calls the tool of that name; otherwise the first (two, for parallel).
     const wanted = model.split("@")[1];
