@@ -7,6 +7,9 @@ import worker from "../../worker/index.ts";
 import type { Fetch, Platform } from "../../worker/router.ts";
 import type { KeyLedger, ResponseLine } from "../../worker/ops/types.ts";
 import { upstreamTag } from "../../src/convert/reasoning-origin.ts";
+import { createResponsesReader, type ResponsesReaderOptions } from "../../src/index.ts";
+import { clockFirstBatch } from "../../worker/ops/fallback.ts";
+import { newTrace } from "../../worker/ops/request.ts";
 import { events, seen, UPSTREAM, withEnv } from "./bridge.ts";
 
 // Operators' side of the Worker (issue 19): log lines, analytics, named keys with limits counted
@@ -119,6 +122,25 @@ describe("one JSON log line per response", () => {
     await (await b.post({ model: "scripted-midstream-error", input: "hi", stream: true }, ALICE)).text();
     expect(logged).toEqual([expect.objectContaining({ status: "failed", error_code: "rate_limit_exceeded", http_status: null, attempts: 1 })]);
     expect(logged[0]!.response_id).toMatch(/^resp_/);
+  });
+
+  it("time to first token: the first batch is clocked, then the reader's options are as before (nothing per token)", async () => {
+    const chunk = (content: string) => `data: {"id":"c","object":"chat.completion.chunk","created":1,"model":"m","choices":[{"index":0,"delta":{"content":${JSON.stringify(content)}},"finish_reason":null}]}\n\n`;
+    const end = 'data: {"id":"c","object":"chat.completion.chunk","created":1,"model":"m","choices":[{"index":0,"delta":{},"finish_reason":"stop"}]}\n\ndata: [DONE]\n\n';
+    // One upstream read per chunk, so one batch each.
+    const body = () => new ReadableStream<Uint8Array>({ start: (c) => [...["a", "b", "c"].map(chunk), end].forEach((t, i, all) => (c.enqueue(new TextEncoder().encode(t)), i === all.length - 1 && c.close())) });
+    for (const inner of [undefined, vi.fn()]) {
+      const trace = newTrace("responses", "sse");
+      const options: ResponsesReaderOptions = inner ? { beforeFlush: inner } : {};
+      clockFirstBatch(options, trace);
+      const reader = createResponsesReader(body(), options);
+      const sink = { event: () => {} };
+      await reader.pull(sink);
+      expect(trace.firstAt).toBeGreaterThan(0);
+      expect(options.beforeFlush).toBe(inner);
+      while (await reader.pull(sink));
+      if (inner) expect(inner.mock.calls.length).toBeGreaterThan(1);
+    }
   });
 
   it("Analytics Engine: one data point, fixed columns, the key as index", () => {

@@ -29,7 +29,7 @@ async function retarget(prepared: PreparedResponse, ctx: ClientContext, route: M
  * of its options object, so the hook puts the original back after the first
  * batch: from then on nothing runs per batch that did not before.
  */
-function clockFirstBatch(options: ResponsesReaderOptions, trace: Trace): void {
+export function clockFirstBatch(options: ResponsesReaderOptions, trace: Trace): void {
   const inner = options.beforeFlush;
   options.beforeFlush = function (this: ResponsesReaderOptions | undefined, pending) {
     trace.firstAt ||= Date.now();
