@@ -4,6 +4,7 @@ import { analyticsSink } from "./cloudflare/analytics.ts";
 import { durableStore } from "./cloudflare/durable-store.ts";
 import { keyLedger } from "./cloudflare/key-limits-object.ts";
 import { refuseOpenRelay } from "./ops/fail-closed.ts";
+import { requestIdOf } from "./ops/request.ts";
 import { handle } from "./router.ts";
 import { errorResponse, unexpectedError } from "./http.ts";
 
@@ -19,7 +20,7 @@ export default {
       config = configFromEnv(env);
     } catch (e) {
       if (!(e instanceof ConfigError)) throw e;
-      return errorResponse(500, { message: `Bridge misconfigured: ${e.message}`, type: "server_error", param: null, code: "bridge_misconfigured" });
+      return errorResponse(500, { message: `Bridge misconfigured: ${e.message}`, type: "server_error", param: null, code: "bridge_misconfigured" }, { "x-request-id": requestIdOf(request.headers) });
     }
     // Never an open relay of the owner's key (docs/operators.md, "Fail closed").
     const refusal = refuseOpenRelay(request, config);
@@ -36,7 +37,7 @@ export default {
         ...(analytics ? { analytics: analyticsSink(analytics) } : {}),
       });
     } catch (e) {
-      return errorResponse(500, unexpectedError(e, config));
+      return errorResponse(500, unexpectedError(e, config), { "x-request-id": requestIdOf(request.headers) });
     }
   },
 } satisfies ExportedHandler<Env>;
