@@ -10,6 +10,7 @@ import { startWorker } from "../support/start-worker.ts";
 
 const ALICE = "sk-alice-e2e-0123456789";
 const BOB = "sk-bob-e2e-0123456789";
+const CAROL = "sk-carol-e2e-0123456789";
 type Stack = { baseURL: string; url: string; output(): string; stop(): Promise<void> };
 let stack: Stack;
 
@@ -36,7 +37,9 @@ async function start(vars: Record<string, string>): Promise<Stack> {
 beforeAll(async () => {
   stack = await start({
     UPSTREAM_API_KEY: "sk-owner-e2e-0123456789",
-    PROXY_API_KEYS: JSON.stringify({ alice: { key: ALICE, requests_per_minute: 4, models: ["scripted-*"] }, bob: BOB }),
+    PROXY_API_KEYS: JSON.stringify({ alice: { key: ALICE, requests_per_minute: 4, models: ["scripted-*"] }, bob: BOB, carol: { key: CAROL, requests_per_minute: 1, models: ["scripted-text"] } }),
+    // Port 9 (discard) refuses connections: the fallback on the live upstream answers.
+    MODEL_MAP: JSON.stringify({ fast: { model: "scripted-text", base_url: "http://127.0.0.1:9/v1", fallback: ["scripted-reasoning"] } }),
   });
 });
 afterAll(async () => {
@@ -105,6 +108,48 @@ describe("operators, through wrangler dev", () => {
     expect(bob).toMatchObject({ object: "list", data: [{ model: "scripted-text", requests: 1, input_tokens: 11, output_tokens: 7, cached_tokens: 0, reasoning_tokens: 0 }] });
     const alice = await usage(ALICE);
     expect(alice.data).toEqual([expect.objectContaining({ model: "scripted-text", requests: 4, input_tokens: 44, output_tokens: 28 })]);
+  });
+
+  it("fallback: a dead upstream, then the live one, before the first byte; the line shows both attempts", async () => {
+    const res = await fetch(`${stack.baseURL}/responses`, { method: "POST", headers: { authorization: `Bearer ${BOB}`, "content-type": "application/json", "x-request-id": "e2e-fallback" }, body: JSON.stringify({ model: "fast", input: "hi", stream: true }) });
+    expect(res.status).toBe(200);
+    expect(await res.text()).toContain("response.completed");
+    const line = await until(() => lines().find((l) => l.request_id === "e2e-fallback"), "the fallback's line");
+    expect(line).toMatchObject({ model: "fast", upstream_model: "scripted-reasoning", attempts: 2, status: "completed" });
+  });
+
+  it("the WebSocket: limits as error frames with status and code, the socket still usable, a line per frame", async () => {
+    const ws = new WebSocket(`${stack.baseURL.replace("http", "ws")}/responses`, { headers: { authorization: `Bearer ${CAROL}` } } as never);
+    const inbox: Array<Record<string, unknown>> = [];
+    ws.onmessage = (e) => inbox.push(JSON.parse(String(e.data)) as Record<string, unknown>);
+    await new Promise((resolve, reject) => ((ws.onopen = resolve), (ws.onerror = reject)));
+    const turn = async (frame: Record<string, unknown>) => {
+      ws.send(JSON.stringify({ type: "response.create", store: false, input: "hi", ...frame }));
+      return until(() => {
+        const i = inbox.findIndex((m) => m.type === "error" || m.type === "response.completed" || m.type === "response.failed");
+        return i < 0 ? undefined : inbox.splice(0, i + 1).at(-1)!;
+      }, "a terminal frame");
+    };
+    try {
+      expect(await turn({ model: "scripted-text" })).toMatchObject({ type: "response.completed" });
+      expect(await turn({ model: "scripted-reasoning" })).toMatchObject({ type: "error", status: 404, error: { code: "model_not_found" } });
+      const limited = await turn({ model: "scripted-text" });
+      expect(limited).toMatchObject({ type: "error", status: 429, error: { code: "rate_limit_exceeded" }, headers: { "x-ratelimit-limit-requests": "1" } });
+      expect(limited.request_id).toMatch(/^req_/);
+      expect(await turn({ model: "scripted-text", generate: false })).toMatchObject({ type: "response.completed" });
+      const mine = await until(() => {
+        const l = lines().filter((x) => x.key === "carol");
+        return l.length >= 4 ? l : undefined;
+      }, "carol's lines");
+      expect(mine.map((l) => [l.transport, l.error_code])).toEqual([
+        ["websocket", null],
+        ["websocket", "model_not_found"],
+        ["websocket", "rate_limit_exceeded"],
+        ["websocket", null],
+      ]);
+    } finally {
+      ws.close();
+    }
   });
 
   it("fail closed: the owner's key without PROXY_API_KEYS serves loopback, and refuses a client from elsewhere", async () => {
