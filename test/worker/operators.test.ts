@@ -4,6 +4,7 @@ import { analyticsSink } from "../../worker/cloudflare/analytics.ts";
 import { keyLedger } from "../../worker/cloudflare/key-limits-object.ts";
 import type { Env } from "../../worker/env.ts";
 import worker from "../../worker/index.ts";
+import { ConfigError, configFromEnv } from "../../worker/config.ts";
 import type { Fetch, Platform } from "../../worker/router.ts";
 import type { KeyLedger, ResponseLine } from "../../worker/ops/types.ts";
 import { upstreamTag } from "../../src/convert/reasoning-origin.ts";
@@ -372,14 +373,16 @@ describe("MODEL_MAP fallback", () => {
   const map = (fallback: unknown[]) => ({ MODEL_MAP: JSON.stringify({ fast: { model: "scripted-text", base_url: DEAD, fallback } }) });
 
   it("from a dead upstream past a 5xx to a live one, before the first byte; the log shows attempts and the upstream used", async () => {
-    const b = bridge({ ...keys({ alice: ALICE }), ...map([{ model: "scripted-500", base_url: `${UPSTREAM}/v1` }, "scripted-reasoning"]) }, net);
+    const b = bridge({ ...keys({ alice: ALICE }), ...map([{ model: "scripted-500", base_url: `${UPSTREAM}/v1`, api_key: "sk-second-provider" }, "scripted-reasoning"]) }, net);
     const res = await b.post({ model: "fast", input: "hi", stream: true }, ALICE, { "x-request-id": "fallback-1" });
     expect(res.status).toBe(200);
     const list = events(await res.text());
     expect(list.at(-1)!.type).toBe("response.completed");
     expect(logged).toEqual([expect.objectContaining({ model: "fast", upstream_model: "scripted-reasoning", upstream: `${UPSTREAM}/v1`, attempts: 3, status: "completed" })]);
-    const asked = (await seen()).requests.filter((r) => r.headers["x-request-id"] === "fallback-1").map((r) => r.body.model);
-    expect(asked).toEqual(["scripted-500", "scripted-reasoning"]);
+    const asked = (await seen()).requests.filter((r) => r.headers["x-request-id"] === "fallback-1");
+    expect(asked.map((r) => r.body.model)).toEqual(["scripted-500", "scripted-reasoning"]);
+    // A fallback object's own key goes to it; the default upstream gets the Worker's (none here: the proxy key is never sent).
+    expect(asked.map((r) => r.headers.authorization)).toEqual(["Bearer sk-second-provider", undefined]);
     // Reasoning is tagged with the upstream that produced it, so it goes back there.
     const done = list.at(-1) as unknown as { response: { output: Array<{ type: string; id: string }> } };
     const reasoning = done.response.output.find((o) => o.type === "reasoning")!;
@@ -411,5 +414,28 @@ describe("MODEL_MAP fallback", () => {
     const refused = await alone.post({ model: "fast", input: "hi" });
     expect(refused.status).toBe(502);
     expect(((await refused.json()) as { error: Json }).error).toMatchObject({ code: "upstream_unreachable" });
+  });
+});
+
+describe("configuration mistakes name the variable", () => {
+  const config = (vars: Partial<Env>) => () => configFromEnv({ UPSTREAM_BASE_URL: `${UPSTREAM}/v1`, ...vars });
+  it.each([
+    [{ PROXY_API_KEYS: "{not json" }, /PROXY_API_KEYS starts with \{ but is not valid JSON/],
+    [{ PROXY_API_KEYS: JSON.stringify({ a: { key: "k", requests_per_min: 5 } }) }, /unknown field "requests_per_min"/],
+    [{ PROXY_API_KEYS: JSON.stringify({ a: { key: "k", tokens_per_day: 1.5 } }) }, /PROXY_API_KEYS\["a"\]\.tokens_per_day must be a positive integer/],
+    [{ PROXY_API_KEYS: JSON.stringify({ a: { requests_per_minute: 5 } }) }, /PROXY_API_KEYS\["a"\]\.key must be a non-empty string/],
+    [{ PROXY_API_KEYS: JSON.stringify({ a: "same", b: "same" }) }, /same key to two names/],
+    [{ PROXY_API_KEYS: JSON.stringify({ a: { key: "k", models: "deepseek-*" } }) }, /models must be a list/],
+    [{ MODEL_MAP: JSON.stringify({ fast: { model: "m", fallback: "other" } }) }, /MODEL_MAP\["fast"\]\.fallback must be a list/],
+    [{ MODEL_MAP: JSON.stringify({ fast: { model: "m", fallback: [{ base_url: "http://x/v1" }] } }) }, /fallback\[0\] must be a model name or an object with "model"/],
+  ])("%j", (vars, message) => {
+    expect(config(vars)).toThrow(ConfigError);
+    expect(config(vars)).toThrow(message);
+  });
+
+  it("a fallback's own api_key is sent to it, and redacted like UPSTREAM_API_KEY", () => {
+    const c = configFromEnv({ UPSTREAM_BASE_URL: `${UPSTREAM}/v1`, MODEL_MAP: JSON.stringify({ fast: { model: "m", fallback: [{ model: "q", base_url: "http://10.0.0.5:8000/v1/", api_key: "sk-second-provider" }, "b"] } }) });
+    expect(c.route("fast").fallback).toEqual([{ model: "q", baseUrl: "http://10.0.0.5:8000/v1", apiKey: "sk-second-provider" }, { model: "b", baseUrl: `${UPSTREAM}/v1` }]);
+    expect(c.extraSecrets).toEqual(["sk-second-provider"]);
   });
 });
