@@ -373,12 +373,14 @@ describe("MODEL_MAP fallback", () => {
   const map = (fallback: unknown[]) => ({ MODEL_MAP: JSON.stringify({ fast: { model: "scripted-text", base_url: DEAD, fallback } }) });
 
   it("from a dead upstream past a 5xx to a live one, before the first byte; the log shows attempts and the upstream used", async () => {
-    const b = bridge({ ...keys({ alice: ALICE }), ...map([{ model: "scripted-500", base_url: `${UPSTREAM}/v1`, api_key: "sk-second-provider" }, "scripted-reasoning"]) }, net);
+    const b = bridge({ ...keys({ alice: { key: ALICE, requests_per_minute: 10 } }), ...map([{ model: "scripted-500", base_url: `${UPSTREAM}/v1`, api_key: "sk-second-provider" }, "scripted-reasoning"]) }, net);
     const res = await b.post({ model: "fast", input: "hi", stream: true }, ALICE, { "x-request-id": "fallback-1" });
     expect(res.status).toBe(200);
     const list = events(await res.text());
     expect(list.at(-1)!.type).toBe("response.completed");
     expect(logged).toEqual([expect.objectContaining({ model: "fast", upstream_model: "scripted-reasoning", upstream: `${UPSTREAM}/v1`, attempts: 3, status: "completed" })]);
+    // Three upstream attempts, one request against the key's limit.
+    expect(b.calls.admit).toBe(1);
     const asked = (await seen()).requests.filter((r) => r.headers["x-request-id"] === "fallback-1");
     expect(asked.map((r) => r.body.model)).toEqual(["scripted-500", "scripted-reasoning"]);
     // A fallback object's own key goes to it; the default upstream gets the Worker's (none here: the proxy key is never sent).
