@@ -20,7 +20,9 @@ export default defineConfig({
             miniflare: {
               // Only vitest itself wants node:inspector; the product Worker runs without nodejs_compat.
               compatibilityFlags: ["nodejs_compat"],
-              bindings: { UPSTREAM_BASE_URL: "http://upstream.test/v1", UPSTREAM_API_KEY: SCRIPTED_KEY, CORS_ALLOWED_ORIGINS: "https://app.example" },
+              // ALLOW_ANONYMOUS: the tests reach the Worker as http://bridge.test, which is not loopback; without it a Worker
+              // holding UPSTREAM_API_KEY and no PROXY_API_KEYS refuses them (test/worker/operators.test.ts tests that rule).
+              bindings: { UPSTREAM_BASE_URL: "http://upstream.test/v1", UPSTREAM_API_KEY: SCRIPTED_KEY, CORS_ALLOWED_ORIGINS: "https://app.example", ALLOW_ANONYMOUS: "true" },
               outboundService: (request) => scriptedUpstream(request as unknown as Request) as never,
             },
           }),

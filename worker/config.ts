@@ -1,11 +1,25 @@
 import type { ConvertOptions, ReasoningHistory, ToChatOptions } from "../src/index.ts";
 import type { Env } from "./env.ts";
+import { type NamedKey, parseProxyKeys } from "./ops/keys.ts";
 
 export interface ModelRoute {
   model: string;
   baseUrl: string;
   /** MODEL_MAP's per-model `reasoning_history`, overriding REASONING_HISTORY. */
   reasoningHistory?: ReasoningHistory;
+  /** MODEL_MAP's per-route `api_key`: sent instead of UPSTREAM_API_KEY (a fallback provider's own key). */
+  apiKey?: string;
+  /** MODEL_MAP's `fallback`: tried in order before the first byte when this route fails (worker/ops/fallback.ts). */
+  fallback?: ModelRoute[];
+}
+
+/** A MODEL_MAP entry in its object form (a fallback object has the same fields). */
+interface MapEntry {
+  model?: string;
+  base_url?: string;
+  reasoning_history?: string;
+  api_key?: string;
+  fallback?: Array<string | MapEntry>;
 }
 
 const REASONING_HISTORIES = ["auto", "drop", "reasoning_content", "reasoning"] as const;
@@ -14,6 +28,12 @@ export interface BridgeConfig {
   upstreamBaseUrl: string;
   upstreamApiKey: string | null;
   proxyApiKeys: string[];
+  /** PROXY_API_KEYS with their names and limits (the comma form: unnamed, no limits). */
+  keys: NamedKey[];
+  /** ALLOW_ANONYMOUS=true: serve without PROXY_API_KEYS from anywhere, even holding UPSTREAM_API_KEY. */
+  allowAnonymous: boolean;
+  /** Upstream keys besides UPSTREAM_API_KEY (MODEL_MAP's `api_key`s), redacted like it. */
+  extraSecrets: string[];
   route(model: string): ModelRoute;
   timeoutMs: number;
   /** The stream shell's settings (`chatToResponsesSse`). */
@@ -56,10 +76,28 @@ function millis(name: string, v: string | undefined, fallback: number): number {
   return n;
 }
 
+/** MODEL_MAP's `fallback` list: an object is a MODEL_MAP entry (its own `base_url`, `api_key`…), a string a model on the default upstream. */
+function fallbackRoutes(name: string, list: unknown, base: string, secrets: string[]): ModelRoute[] {
+  if (!Array.isArray(list)) throw new ConfigError(`MODEL_MAP["${name}"].fallback must be a list of models or MODEL_MAP entries.`);
+  return list.map((f: unknown, i) => {
+    if (typeof f === "string" && f) return { model: f, baseUrl: base };
+    if (typeof f !== "object" || f === null || typeof (f as MapEntry).model !== "string") throw new ConfigError(`MODEL_MAP["${name}"].fallback[${i}] must be a model name or an object with "model".`);
+    const e = f as MapEntry;
+    const route: ModelRoute = { model: e.model!, baseUrl: (e.base_url ?? base).replace(/\/+$/, "") };
+    const h = oneOf(`MODEL_MAP["${name}"].fallback[${i}].reasoning_history`, e.reasoning_history, REASONING_HISTORIES);
+    if (h) route.reasoningHistory = h;
+    if (e.api_key) {
+      route.apiKey = e.api_key;
+      secrets.push(e.api_key);
+    }
+    return route;
+  });
+}
+
 export function configFromEnv(env: Env): BridgeConfig {
   const base = (env.UPSTREAM_BASE_URL ?? "").trim().replace(/\/+$/, "");
   if (!base) throw new ConfigError("UPSTREAM_BASE_URL is not set: point it at a chat-completions server, e.g. http://127.0.0.1:11434/v1.");
-  let map: Record<string, string | { model?: string; base_url?: string; reasoning_history?: string }> = {};
+  let map: Record<string, string | MapEntry> = {};
   if (env.MODEL_MAP) {
     try {
       map = JSON.parse(env.MODEL_MAP) as typeof map;
@@ -85,9 +123,21 @@ export function configFromEnv(env: Env): BridgeConfig {
   if (omit.length) translate.omit = omit;
   // Checked now, so that a typo fails every request with a clear message rather than only that model's.
   const perModelHistory = new Map<string, ReasoningHistory>();
+  const fallbacks = new Map<string, ModelRoute[]>();
+  const extraSecrets: string[] = [];
   for (const [name, entry] of Object.entries(map)) {
     const h = typeof entry === "object" && entry !== null ? oneOf(`MODEL_MAP["${name}"].reasoning_history`, entry.reasoning_history, REASONING_HISTORIES) : undefined;
     if (h) perModelHistory.set(name, h);
+    if (typeof entry === "object" && entry !== null) {
+      if (entry.api_key) extraSecrets.push(entry.api_key);
+      if (entry.fallback !== undefined) fallbacks.set(name, fallbackRoutes(name, entry.fallback, base, extraSecrets));
+    }
+  }
+  let keys: NamedKey[];
+  try {
+    keys = parseProxyKeys(env.PROXY_API_KEYS);
+  } catch (e) {
+    throw new ConfigError((e as Error).message);
   }
   const retentionDays = env.STORE_RETENTION_DAYS ? Number(env.STORE_RETENTION_DAYS) : 30;
   if (!Number.isFinite(retentionDays) || retentionDays <= 0) throw new ConfigError("STORE_RETENTION_DAYS must be a positive number of days.");
@@ -101,7 +151,10 @@ export function configFromEnv(env: Env): BridgeConfig {
     upstreamApiKey: env.UPSTREAM_API_KEY ? env.UPSTREAM_API_KEY : null,
     // Labelled so the same string used as both never yields the same key; HKDF keeps the key itself out of every token.
     sealSecret: env.BRIDGE_SECRET ? `bridge-secret:${env.BRIDGE_SECRET}` : env.UPSTREAM_API_KEY ? `upstream-key:${env.UPSTREAM_API_KEY}` : null,
-    proxyApiKeys: list(env.PROXY_API_KEYS),
+    proxyApiKeys: keys.map((k) => k.key),
+    keys,
+    allowAnonymous: env.ALLOW_ANONYMOUS === "true",
+    extraSecrets,
     route(model) {
       const key = map[model] != null ? model : "*";
       const entry = map[key];
@@ -110,6 +163,9 @@ export function configFromEnv(env: Env): BridgeConfig {
       const route: ModelRoute = { model: entry.model ?? model, baseUrl: (entry.base_url ?? base).replace(/\/+$/, "") };
       const history = perModelHistory.get(key);
       if (history) route.reasoningHistory = history;
+      if (entry.api_key) route.apiKey = entry.api_key;
+      const fallback = fallbacks.get(key);
+      if (fallback) route.fallback = fallback;
       return route;
     },
     timeoutMs: timeout,

@@ -1,5 +1,6 @@
 import type { HistoryResolver, ResponseStore, Sealer, StoredResponse } from "../src/server.ts";
 import type { BridgeConfig } from "./config.ts";
+import type { RequestOps } from "./ops/request.ts";
 import type { Fetch } from "./upstream.ts";
 
 /**
@@ -34,4 +35,6 @@ export interface ClientContext {
   resolver: HistoryResolver;
   /** Told of every response as it ends, stored or not (a WebSocket keeps `store: false` ones for the connection). */
   onRecord?: ((record: StoredResponse) => void) | undefined;
+  /** The operator side: request id, the presented key and its limits, the response's log line (worker/ops). Absent: none of it. */
+  ops?: RequestOps | undefined;
 }

@@ -1,3 +1,4 @@
+import type { KeyLimitsObject } from "./cloudflare/key-limits-object.ts";
 import type { ResponseStoreObject } from "./cloudflare/response-store-object.ts";
 
 /** The Worker's bindings: `[vars]` in wrangler.toml, secrets, or `.dev.vars`. */
@@ -6,11 +7,22 @@ export interface Env {
   UPSTREAM_BASE_URL?: string;
   /** Secret. When unset, the client's `Authorization` is forwarded (unless PROXY_API_KEYS is set). */
   UPSTREAM_API_KEY?: string;
-  /** Comma-separated keys clients must present as `Authorization: Bearer …`. */
+  /**
+   * Secret. The keys clients must present as `Authorization: Bearer …`: comma-separated, or a JSON object of named keys
+   * with optional limits: `{"alice": {"key": "sk-a", "requests_per_minute": 60, "tokens_per_day": 2000000, "models": ["deepseek-*"]}, "dave": "sk-d"}`
+   * (docs/operators.md).
+   */
   PROXY_API_KEYS?: string;
+  /** `true`: serve without PROXY_API_KEYS even from outside loopback while holding UPSTREAM_API_KEY (otherwise refused: 401). */
+  ALLOW_ANONYMOUS?: string;
+  /** The Durable Object namespace counting each named key's limits and usage (wrangler.toml); unset: keys with limits are refused, usage is not kept. */
+  KEY_LIMITS?: DurableObjectNamespace<KeyLimitsObject>;
+  /** Optional Workers Analytics Engine dataset: one data point per response (docs/operators.md has the SQL). */
+  USAGE_ANALYTICS?: AnalyticsEngineDataset;
   /**
    * JSON: `{"gpt-5-codex": "deepseek-chat", "local": {"model": "qwen3", "base_url": "http://127.0.0.1:11434/v1"}, "*": "fallback"}`;
-   * an object entry may also set `reasoning_history` (as REASONING_HISTORY, for that model only).
+   * an object entry may also set `reasoning_history` (as REASONING_HISTORY, for that model only), `api_key` (that upstream's
+   * own key) and `fallback` (entries or model names tried in turn before the first byte: docs/operators.md).
    */
   MODEL_MAP?: string;
   /** Milliseconds to wait for the upstream's response headers (default 60000). */

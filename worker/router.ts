@@ -1,10 +1,15 @@
 import { ResponsesError } from "../src/index.ts";
 import { createSealer, layerResolvers, type ResponseStore, type Sealer, storeResolver } from "../src/server.ts";
-import { matchesAnyKey, presentedKey } from "./auth.ts";
+import { presentedKey } from "./auth.ts";
 import type { BridgeConfig } from "./config.ts";
 import type { ClientContext } from "./context.ts";
 import { corsHeaders } from "./cors.ts";
-import { errorResponse } from "./http.ts";
+import { errorResponse, unexpectedError } from "./http.ts";
+import { identify, type KeyIdentity } from "./ops/keys.ts";
+import { logFailure } from "./ops/log.ts";
+import { newTrace, type RequestOps, requestIdOf, withRequestId } from "./ops/request.ts";
+import type { KeyLedger, ResponseLine } from "./ops/types.ts";
+import { getUsage } from "./routes/usage.ts";
 import { postCompact } from "./routes/compact.ts";
 import { passThrough } from "./routes/passthrough.ts";
 import { postResponses } from "./routes/responses-http.ts";
@@ -31,6 +36,7 @@ const ROUTES: Route[] = [
   { path: /^(?:\/v1)?\/responses\/(?<id>[^/]+)\/input_items$/, methods: { GET: listInputItems } },
   { path: /^(?:\/v1)?\/chat\/completions$/, methods: { POST: passThrough } },
   { path: /^(?:\/v1)?\/models$/, methods: { GET: passThrough } },
+  { path: /^(?:\/v1)?\/usage$/, methods: { GET: getUsage } },
 ];
 
 /**
@@ -54,6 +60,10 @@ export interface Platform {
   waitUntil?(promise: Promise<unknown>): void;
   /** The stored responses of whoever presents `credential` (null: none presented); absent: nothing is stored. */
   storeFor?(credential: string | null): ResponseStore;
+  /** The counters (limits, usage) of a named key; absent: keys with limits are refused, no usage is kept. */
+  ledgerFor?(keyName: string): KeyLedger;
+  /** Each response's log line, besides the log (Analytics Engine). */
+  analytics?(line: ResponseLine): void;
 }
 
 /**
@@ -63,12 +73,15 @@ export interface Platform {
 export async function handle(request: Request, config: BridgeConfig, fetchUpstream: Fetch, platform: Platform = {}): Promise<Response> {
   const url = new URL(request.url);
   const cors = corsHeaders(config, request.headers.get("origin"));
+  const requestId = requestIdOf(request.headers);
   const withCors = (r: Response): Response => {
     // A WebSocket upgrade's response has immutable headers, and CORS does not apply to it.
     if (r.status === 101) return r;
     for (const [k, v] of Object.entries(cors)) r.headers.set(k, v);
+    r.headers.set("x-request-id", requestId);
     return r;
   };
+  const fail = (status: number, error: Parameters<typeof errorResponse>[1], headers?: Record<string, string>) => withCors(errorResponse(status, withRequestId(error, requestId), headers));
 
   if (request.method === "OPTIONS") return withCors(new Response(null, { status: 204 }));
   let route: Route | undefined;
@@ -82,23 +95,34 @@ export async function handle(request: Request, config: BridgeConfig, fetchUpstre
     }
   }
   if (!route) {
-    return withCors(errorResponse(404, { message: `Unknown path ${request.method} ${url.pathname}. This bridge serves POST /v1/responses (and a WebSocket on GET), POST /v1/responses/compact, GET/DELETE /v1/responses/{id}, GET /v1/responses/{id}/input_items, POST /v1/chat/completions and GET /v1/models.`, type: "invalid_request_error", param: null, code: "unknown_url" }));
+    return fail(404, { message: `Unknown path ${request.method} ${url.pathname}. This bridge serves POST /v1/responses (and a WebSocket on GET), POST /v1/responses/compact, GET/DELETE /v1/responses/{id}, GET /v1/responses/{id}/input_items, POST /v1/chat/completions, GET /v1/models and GET /v1/usage.`, type: "invalid_request_error", param: null, code: "unknown_url" });
   }
   const handler = route.methods[request.method];
   if (!handler) {
     const allowed = Object.keys(route.methods).join(", ");
-    return withCors(errorResponse(405, { message: `${request.method} is not allowed on ${url.pathname}; use ${allowed}.`, type: "invalid_request_error", param: null, code: "method_not_allowed" }, { allow: `${allowed}, OPTIONS` }));
+    return fail(405, { message: `${request.method} is not allowed on ${url.pathname}; use ${allowed}.`, type: "invalid_request_error", param: null, code: "method_not_allowed" }, { allow: `${allowed}, OPTIONS` });
   }
 
-  if (config.proxyApiKeys.length) {
-    const key = presentedKey(request.headers);
-    if (!key || !(await matchesAnyKey(key, config.proxyApiKeys))) {
-      return withCors(errorResponse(401, { message: "Incorrect API key provided. This bridge requires one of its configured keys as a Bearer token.", type: "invalid_request_error", param: null, code: "invalid_api_key" }));
-    }
+  let key: KeyIdentity | null = null;
+  if (config.keys.length) {
+    const presented = presentedKey(request.headers);
+    key = presented ? await identify(presented, config.keys) : null;
+    if (!key) return fail(401, { message: "Incorrect API key provided. This bridge requires one of its configured keys as a Bearer token.", type: "invalid_request_error", param: null, code: "invalid_api_key" });
   }
   const credential = presentedKey(request.headers);
   const sealSecret = config.sealSecret ?? (credential ? `client-key:${credential}` : null);
   const store = platform.storeFor?.(credential) ?? null;
+  const waitUntil = platform.waitUntil ?? ((p: Promise<unknown>) => void p.catch(() => {}));
+  // A response's line is written where it ends (run/prepare.ts), or here when it fails before it began.
+  const responseEndpoint = handler === postResponses ? "responses" : handler === postCompact ? "compact" : null;
+  const ops: RequestOps = {
+    requestId,
+    key,
+    ledger: key && platform.ledgerFor ? platform.ledgerFor(key.name) : null,
+    trace: newTrace(responseEndpoint ?? "responses", handler === postCompact ? "json" : null),
+    sink: platform.analytics,
+    waitUntil,
+  };
   const ctx: ClientContext = {
     config,
     fetchUpstream,
@@ -107,19 +131,21 @@ export async function handle(request: Request, config: BridgeConfig, fetchUpstre
     clientHeaders: request.headers,
     signal: request.signal,
     sealer: sealSecret ? sealerFor(sealSecret) : null,
-    waitUntil: platform.waitUntil ?? ((p) => void p.catch(() => {})),
+    waitUntil,
     store,
     resolver: layerResolvers(store && storeResolver(store)),
+    ops,
   };
 
   try {
     return withCors(await handler(request, ctx, params));
   } catch (e) {
+    if (responseEndpoint) logFailure(ops, e);
     // Every ResponsesError leaves through here, so this one redaction covers them all.
     if (e instanceof ResponsesError) {
       const headers = e instanceof UpstreamHttpError ? e.headers : {};
-      return withCors(errorResponse(e.status, { ...e.payload, message: redact(e.message, config) }, headers));
+      return fail(e.status, { ...e.payload, message: redact(e.message, config) }, headers);
     }
-    throw e;
+    return fail(500, unexpectedError(e, config));
   }
 }

@@ -17,7 +17,10 @@ export function forwardedHeaders(from: Headers): Record<string, string> {
 /** Never let the upstream key out, even when an upstream echoes it in an error message. */
 export function redact(text: string, config: BridgeConfig): string {
   const key = config.upstreamApiKey;
-  return key && key.length >= 4 ? text.split(key).join("[redacted]") : text;
+  let out = key && key.length >= 4 ? text.split(key).join("[redacted]") : text;
+  // MODEL_MAP's own upstream keys (fallback providers), when there are any.
+  for (const k of config.extraSecrets ?? []) if (k.length >= 4) out = out.split(k).join("[redacted]");
+  return out;
 }
 
 /**

@@ -87,6 +87,8 @@ export async function startWorker(
   vars: Record<string, string> = {},
   /** Another wrangler config (the workerd benchmark's). */
   config?: string,
+  /** More environment for wrangler itself (e.g. `WRANGLER_LOG: "log"` to see the Worker's console.log lines). */
+  processEnv: Record<string, string> = {},
 ): Promise<{ url: string; pid: number; stop(): Promise<void>; output(): string }> {
   port ??= await freePortPair();
   // Each Worker its own storage (stored responses' Durable Objects), gone when it stops: runs never see each other's state.
@@ -95,7 +97,7 @@ export async function startWorker(
   for (const [k, v] of Object.entries(vars)) args.push("--var", `${k}:${v}`);
   const child = spawnGroup("wrangler", args, {
     cwd: new URL("../..", import.meta.url).pathname,
-    env: { ...process.env, WRANGLER_SEND_METRICS: "false", CLOUDFLARE_CF_FETCH_ENABLED: "false", WRANGLER_LOG: "warn", CI: "true", NO_UPDATE_NOTIFIER: "1" },
+    env: { ...process.env, WRANGLER_SEND_METRICS: "false", CLOUDFLARE_CF_FETCH_ENABLED: "false", WRANGLER_LOG: "warn", CI: "true", NO_UPDATE_NOTIFIER: "1", ...processEnv },
   });
   let log = "";
   child.stdout.on("data", (d) => (log += d));

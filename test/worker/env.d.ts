@@ -3,6 +3,7 @@ declare namespace Cloudflare {
   interface Env extends import("../../worker/env.ts").Env {
     /** Bound in wrangler.toml (`[[durable_objects.bindings]]`). */
     RESPONSES_STORE: DurableObjectNamespace<import("../../worker/cloudflare/response-store-object.ts").ResponseStoreObject>;
+    KEY_LIMITS: DurableObjectNamespace<import("../../worker/cloudflare/key-limits-object.ts").KeyLimitsObject>;
   }
   interface Exports {
     default: Fetcher;

@@ -238,7 +238,7 @@ describe("connection-local continuation", () => {
     const second = await connect();
     second.create({ model: "scripted-text", store: false, previous_response_id: id, input: "again" });
     expect(await second.turn()).toEqual([
-      { type: "error", status: 400, error: { type: "invalid_request_error", code: "previous_response_not_found", message: `Previous response with id '${id}' not found.`, param: "previous_response_id" } },
+      { type: "error", status: 400, error: { type: "invalid_request_error", code: "previous_response_not_found", message: `Previous response with id '${id}' not found.`, param: "previous_response_id", request_id: expect.stringMatching(/^req_/) }, request_id: expect.stringMatching(/^req_/) },
     ]);
     // What Codex then does: the whole history, no previous_response_id.
     second.create({ model: "scripted-text", store: false, input: [{ role: "user", content: "hi" }, { role: "user", content: "again" }] });

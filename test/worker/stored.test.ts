@@ -228,14 +228,14 @@ describe("continuing", () => {
     expect((await messagesSeen(0)).map(([, content]) => content)).toEqual(["mine", "Hello from the scripted upstream.", "mine"]);
     const bad = await b.call("POST", "/v1/responses", KEY_A, { model: "scripted-text", input: [{ type: "item_reference", id: "msg_00000000000000000000000000000000" }] });
     expect(bad.status).toBe(400);
-    expect(await bad.json()).toEqual({ error: { message: "Item with id 'msg_00000000000000000000000000000000' not found.", type: "invalid_request_error", param: "input[0].id", code: "item_not_found" } });
+    expect(await bad.json()).toEqual({ error: { message: "Item with id 'msg_00000000000000000000000000000000' not found.", type: "invalid_request_error", param: "input[0].id", code: "item_not_found", request_id: expect.stringMatching(/^req_/) } });
   });
 
   it("an unknown previous_response_id is OpenAI's 400 previous_response_not_found, before any upstream call", async () => {
     const res = await bridge().call("POST", "/v1/responses", KEY_A, { model: "scripted-text", previous_response_id: "resp_0123456789abcdef0123456789abcdef", input: "x" });
     expect(res.status).toBe(400);
     expect(await res.json()).toEqual({
-      error: { message: "Previous response with id 'resp_0123456789abcdef0123456789abcdef' not found.", type: "invalid_request_error", param: "previous_response_id", code: "previous_response_not_found" },
+      error: { message: "Previous response with id 'resp_0123456789abcdef0123456789abcdef' not found.", type: "invalid_request_error", param: "previous_response_id", code: "previous_response_not_found", request_id: expect.stringMatching(/^req_/) },
     });
     expect((await seen()).requests).toHaveLength(0);
   });
@@ -285,7 +285,7 @@ describe("the stored-response endpoints", () => {
     for (const [method, path] of [["GET", `/v1/responses/${one.id}`], ["GET", `/v1/responses/${one.id}/input_items`], ["DELETE", `/v1/responses/${one.id}`]] as const) {
       const res = await b.call(method, path, KEY_A);
       expect(res.status).toBe(404);
-      expect(await res.json()).toEqual({ error: { message: `Response with id '${one.id}' not found.`, type: "invalid_request_error", param: null, code: null } });
+      expect(await res.json()).toEqual({ error: { message: `Response with id '${one.id}' not found.`, type: "invalid_request_error", param: null, code: null, request_id: expect.stringMatching(/^req_/) } });
     }
     expect((await b.call("POST", "/v1/responses", KEY_A, { model: "scripted-text", previous_response_id: one.id, input: "x" })).status).toBe(400);
     // Later records are whole on their own: the chain after it still continues.

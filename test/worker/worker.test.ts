@@ -83,7 +83,7 @@ describe("upstream errors keep their status and reach the client in OpenAI's sha
     expect(res.status).toBe(429);
     expect(res.headers.get("retry-after")).toBe("7");
     expect(res.headers.get("x-ratelimit-remaining-requests")).toBe("0");
-    expect(await res.json()).toEqual({ error: { message: "Rate limit reached for requests. Please try again in 7s.", type: "rate_limit_exceeded", param: null, code: "rate_limit_exceeded" } });
+    expect(await res.json()).toEqual({ error: { message: "Rate limit reached for requests. Please try again in 7s.", type: "rate_limit_exceeded", param: null, code: "rate_limit_exceeded", request_id: expect.stringMatching(/^req_/) } });
   });
 
   it("401 and 404 keep status and message", async () => {

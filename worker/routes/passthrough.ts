@@ -1,6 +1,8 @@
 import type { ClientContext } from "../context.ts";
 import { STREAM_HEADERS } from "../http.ts";
 import { callUpstream, forwardedHeaders, upstreamError } from "../upstream.ts";
+import { admit } from "../ops/limits.ts";
+import { tracedFetch } from "../ops/request.ts";
 
 /**
  * `GET /v1/models` and `POST /v1/chat/completions`, passed to the upstream as
@@ -13,11 +15,13 @@ export async function passThrough(request: Request, ctx: ClientContext): Promise
   let body: string | null = null;
   let baseUrl = config.upstreamBaseUrl;
   let wantsStream = false;
+  let model: string | null = null;
   if (request.method === "POST") {
     body = await request.text();
     try {
       const parsed = JSON.parse(body) as { model?: unknown; stream?: unknown };
       if (typeof parsed.model === "string") {
+        model = parsed.model;
         const route = config.route(parsed.model);
         baseUrl = route.baseUrl;
         if (route.model !== parsed.model) body = JSON.stringify({ ...parsed, model: route.model });
@@ -27,10 +31,12 @@ export async function passThrough(request: Request, ctx: ClientContext): Promise
       // Not JSON: the upstream will say so in its own words.
     }
   }
+  // A key's limits hold here too (its tokens are not counted: the body passes through untouched).
+  if (model !== null) await admit(ctx.ops, model);
   const upstream = await callUpstream(
     { target: `${baseUrl}${path}${url.search}`, method: request.method, body, stream: wantsStream, auth: ctx.upstreamAuth, clientSignal: ctx.signal, contentType: request.headers.get("content-type") },
     config,
-    ctx.fetchUpstream,
+    tracedFetch(ctx.fetchUpstream, ctx.ops),
   );
   const headers = forwardedHeaders(upstream.headers);
   if (!upstream.ok) throw await upstreamError(upstream, headers, config);

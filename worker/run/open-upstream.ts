@@ -1,19 +1,19 @@
 import type { ClientContext } from "../context.ts";
 import { asksForReasoningContent, rememberAskedForReasoning } from "./reasoning-retry.ts";
-import { callUpstream, forwardedHeaders, upstreamError } from "../upstream.ts";
+import { forwardedHeaders, upstreamError } from "../upstream.ts";
+import { callWithFallback } from "../ops/fallback.ts";
 
 import { type PreparedResponse, upstreamIdentity } from "./prepare.ts";
 
 /** Calls the upstream; its HTTP errors become `UpstreamHttpError`s (status and back-off headers kept). */
 export async function openUpstream(prepared: PreparedResponse, ctx: ClientContext, stream: boolean): Promise<Response> {
-  // The transport decides, not the body's `stream` (a WebSocket always streams).
-  const { stream: _stream, stream_options: _options, ...rest } = prepared.translation.request;
-  const body = JSON.stringify(stream ? { ...rest, stream: true, stream_options: { include_usage: true } } : rest);
-  const upstream = await callUpstream(
-    { target: `${prepared.route.baseUrl}/chat/completions`, method: "POST", body, stream, auth: ctx.upstreamAuth, clientSignal: ctx.signal },
-    ctx.config,
-    ctx.fetchUpstream,
-  );
+  // The transport decides, not the body's `stream` (a WebSocket always streams). Built per attempt: a fallback translates again.
+  const body = () => {
+    const { stream: _stream, stream_options: _options, ...rest } = prepared.translation.request;
+    return JSON.stringify(stream ? { ...rest, stream: true, stream_options: { include_usage: true } } : rest);
+  };
+  // The key's limits, then the route and its MODEL_MAP fallbacks (worker/ops/fallback.ts).
+  const upstream = await callWithFallback(prepared, ctx, stream, body);
   Object.assign(prepared.headers, forwardedHeaders(upstream.headers));
   if (!upstream.ok) {
     const error = await upstreamError(upstream, prepared.headers, ctx.config);

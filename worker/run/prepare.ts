@@ -6,6 +6,7 @@ import { hasAskedForReasoning, withReasoningContentEverywhere } from "./reasonin
 import { redact } from "../upstream.ts";
 
 import { recordEnd } from "./record.ts";
+import { logResponse } from "../ops/log.ts";
 
 /**
  * The one way a response is run, whatever carries it (SSE over HTTP, JSON over
@@ -94,7 +95,11 @@ export async function prepareResponse(request: ResponsesRequest, ctx: ClientCont
     onEnd: (response) => record(response),
   };
   // Stored as the client sent it, tokens still sealed (never a compaction summary in the clear); expanded again on continuation.
-  const record = (response: ResponseResource, persist = true) => recordEnd(request, expanded.resolved, response, ids, ctx, persist);
+  const record = (response: ResponseResource, persist = true) => {
+    recordEnd(request, expanded.resolved, response, ids, ctx, persist);
+    // The response's log line (and its tokens into the key's usage), whatever carried it.
+    if (ctx.ops) logResponse(ctx.ops, response, request.stream === true);
+  };
   if (reasoningSealer) options.beforeFlush = sealReasoningEvents(reasoningSealer);
   return { request, route, translation, options, reasoningSealer, reasoningRetry, headers, input: expanded.input, record };
 }

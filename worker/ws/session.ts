@@ -8,6 +8,8 @@ import { openCompaction, prepareCompaction } from "../run/compaction.ts";
 import { emptyResponse, streamEvents } from "../run/modes.ts";
 import { prepareResponse } from "../run/prepare.ts";
 import { redact, UpstreamHttpError } from "../upstream.ts";
+import { logFailure } from "../ops/log.ts";
+import { nextTurn, withRequestId } from "../ops/request.ts";
 
 /** `response.create` frames waiting behind the running one; more than this is a client bug, answered with an error frame. */
 const MAX_WAITING = 16;
@@ -28,7 +30,7 @@ export async function openResponsesSocket(request: Request, ctx: ClientContext):
       { upgrade: "websocket" },
     );
   }
-  return acceptWebSocket((socket) => serveConnection(socket, ctx));
+  return acceptWebSocket((socket) => serveConnection(socket, ctx), ctx.ops ? { "x-request-id": ctx.ops.requestId } : {});
 }
 
 /** A WebSocket error frame (Open Responses `WebSocketErrorEvent`); Codex reads `status` as the HTTP status and `headers` as response headers. */
@@ -38,16 +40,21 @@ interface ErrorFrame {
   /** `code` is required (a string) in the spec's `WebSocketErrorEvent`. */
   error: { type: string; code: string; message: string; param: string | null };
   headers?: Record<string, string>;
+  /** The frame's request id (also in `error`), as the Agents SDK reads it. */
+  request_id?: string;
 }
 
 function errorFrame(e: unknown, ctx: ClientContext): ErrorFrame {
+  let frame: ErrorFrame;
   if (e instanceof ResponsesError) {
-    const frame: ErrorFrame = { type: "error", status: e.status, error: { type: e.type, code: e.code ?? e.type, message: redact(e.message, ctx.config), param: e.param } };
+    frame = { type: "error", status: e.status, error: { type: e.type, code: e.code ?? e.type, message: redact(e.message, ctx.config), param: e.param } };
     if (e instanceof UpstreamHttpError && Object.keys(e.headers).length) frame.headers = e.headers;
-    return frame;
+  } else {
+    const { type, message, param } = unexpectedError(e, ctx.config);
+    frame = { type: "error", status: 500, error: { type, code: "server_error", message, param } };
   }
-  const { type, message, param } = unexpectedError(e, ctx.config);
-  return { type: "error", status: 500, error: { type, code: "server_error", message, param } };
+  if (ctx.ops) frame = { ...frame, error: withRequestId(frame.error, ctx.ops.requestId), request_id: ctx.ops.requestId };
+  return frame;
 }
 
 /** A text frame → the `response.create` body it carries, `null` for a frame with nothing to do, or a 400. */
@@ -135,7 +142,8 @@ function serveConnection(socket: WebSocket, base: ClientContext): void {
         const cancel = () => turn.abort(gone.signal.reason);
         gone.signal.addEventListener("abort", cancel);
         try {
-          await runFrame(event.data, { ...ctx, signal: turn.signal }, memory, sink);
+          // Each frame is a request of its own: its own id and log line (worker/ops).
+          await runFrame(event.data, { ...ctx, signal: turn.signal, ops: ctx.ops && nextTurn(ctx.ops) }, memory, sink);
         } finally {
           gone.signal.removeEventListener("abort", cancel);
           running = false;
@@ -168,6 +176,7 @@ async function runFrame(data: unknown, ctx: ClientContext, memory: ConnectionMem
     // A failed continuation forgets the response it continued: the client's retry then gets
     // previous_response_not_found and resends the whole history, rather than a chain that failed.
     if (typeof previous === "string") memory.forget(previous);
+    if (ctx.ops) logFailure(ctx.ops, e);
     sink.event("error", JSON.stringify(errorFrame(e, ctx)));
   }
 }

@@ -1,0 +1,77 @@
+// Internal: the upstream call of a response: the key's limits first, then MODEL_MAP's fallbacks in turn, before the first byte only.
+import { ResponsesError, type ResponsesReaderOptions } from "../../src/index.ts";
+import type { ModelRoute } from "../config.ts";
+import type { ClientContext } from "../context.ts";
+import { type PreparedResponse, prepareResponse } from "../run/prepare.ts";
+import { callUpstream } from "../upstream.ts";
+import { admit } from "./limits.ts";
+import { type Trace, tracedFetch } from "./request.ts";
+
+/** Worth asking the next upstream: this one could not be reached or sent no headers in time. */
+function movesOn(e: unknown): boolean {
+  return e instanceof ResponsesError && (e.payload.code === "upstream_unreachable" || e.payload.code === "upstream_timeout");
+}
+
+/**
+ * Points `prepared` at another route: the request translated again for it
+ * (its model, and reasoning sent back only where it came from), and the
+ * converter tagging new reasoning with its identity, so later turns follow the
+ * upstream actually used. Only on a fallback, so the second expansion of the
+ * input (stored history) costs nothing otherwise.
+ */
+async function retarget(prepared: PreparedResponse, ctx: ClientContext, route: ModelRoute): Promise<void> {
+  const next = await prepareResponse(prepared.request, { ...ctx, config: { ...ctx.config, route: () => route } });
+  Object.assign(prepared, next);
+}
+
+/**
+ * Times the first batch of events. The reader calls `beforeFlush` as a method
+ * of its options object, so the hook puts the original back after the first
+ * batch: from then on nothing runs per batch that did not before.
+ */
+export function clockFirstBatch(options: ResponsesReaderOptions, trace: Trace): void {
+  const inner = options.beforeFlush;
+  options.beforeFlush = function (this: ResponsesReaderOptions | undefined, pending) {
+    trace.firstAt ||= Date.now();
+    if (this) this.beforeFlush = inner;
+    return inner?.call(this, pending);
+  };
+}
+
+/**
+ * Asks the upstream for `prepared` and returns its answer (any status; the
+ * caller turns errors into `UpstreamHttpError`s). The key's limits are checked
+ * first (throws their 404/429). When the route names fallbacks, a connection
+ * failure, a timeout waiting for headers, a 5xx or a 429 moves on to the next
+ * one (each after the route's own UPSTREAM_RETRIES); the last one's answer is
+ * the answer. Nothing has reached the client yet: once bytes flow, nothing is
+ * retried. `prepared.route` ends as the route that answered.
+ */
+export async function callWithFallback(prepared: PreparedResponse, ctx: ClientContext, stream: boolean, body: () => string): Promise<Response> {
+  const model = typeof prepared.request.model === "string" ? prepared.request.model : "";
+  await admit(ctx.ops, model);
+  const chain = prepared.route.fallback ?? [];
+  for (let i = 0; ; i++) {
+    const last = i >= chain.length;
+    const route = prepared.route;
+    const auth = route.apiKey ? `Bearer ${route.apiKey}` : ctx.upstreamAuth;
+    let upstream: Response;
+    try {
+      upstream = await callUpstream({ target: `${route.baseUrl}/chat/completions`, method: "POST", body: body(), stream, auth, clientSignal: ctx.signal }, ctx.config, tracedFetch(ctx.fetchUpstream, ctx.ops));
+    } catch (e) {
+      if (last || !movesOn(e) || ctx.signal?.aborted) throw e;
+      await retarget(prepared, ctx, chain[i]!);
+      continue;
+    }
+    if (!last && (upstream.status >= 500 || upstream.status === 429)) {
+      await upstream.body?.cancel().catch(() => {});
+      await retarget(prepared, ctx, chain[i]!);
+      continue;
+    }
+    if (ctx.ops) {
+      ctx.ops.trace.upstream = { model: prepared.route.model, baseUrl: prepared.route.baseUrl };
+      if (stream) clockFirstBatch(prepared.options, ctx.ops.trace);
+    }
+    return upstream;
+  }
+}
