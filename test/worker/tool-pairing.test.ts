@@ -5,7 +5,7 @@ import { connectWs } from "./ws-client.ts";
 // Tool-call pairing as OpenAI checks it, on the conversation after previous_response_id and item_reference are expanded.
 
 const WEATHER_TOOL = { type: "function", name: "get_weather", parameters: { type: "object", properties: { city: { type: "string" } }, required: ["city"] } };
-const openai = (message: string) => ({ error: { message, type: "invalid_request_error", param: "input", code: null } });
+const openai = (message: string) => ({ error: { message, type: "invalid_request_error", param: "input", code: null, request_id: expect.stringMatching(/^req_/) } });
 
 beforeEach(resetSeen);
 
@@ -68,7 +68,7 @@ describe("tool-call pairing on the WebSocket (the Open Responses compliance suit
 
     client.create({ model: "scripted-tools", store: false, previous_response_id: response.id, input: [{ type: "function_call_output", call_id: "call_unknown", output: "18°C" }], tools: [WEATHER_TOOL] });
     expect(await client.turn()).toEqual([
-      { type: "error", status: 400, error: { type: "invalid_request_error", code: "invalid_request_error", message: "No tool call found for function call output with call_id call_unknown.", param: "input" } },
+      { type: "error", status: 400, error: { type: "invalid_request_error", code: "invalid_request_error", message: "No tool call found for function call output with call_id call_unknown.", param: "input", request_id: expect.stringMatching(/^req_/) }, request_id: expect.stringMatching(/^req_/) },
     ]);
 
     // The same continuation, now right: the response it names was evicted with the failure.
