@@ -1,4 +1,4 @@
-import type { ConvertOptions, ReasoningHistory, ToChatOptions } from "../src/index.ts";
+import type { ConvertOptions, ReasoningHistory, TemplateShape, ToChatOptions } from "../src/index.ts";
 import type { Env } from "./env.ts";
 
 export interface ModelRoute {
@@ -6,9 +6,12 @@ export interface ModelRoute {
   baseUrl: string;
   /** MODEL_MAP's per-model `reasoning_history`, overriding REASONING_HISTORY. */
   reasoningHistory?: ReasoningHistory;
+  /** MODEL_MAP's per-model `template` ("strict" or "no-system"): that shape from the first request, instead of learning it from the upstream's error. */
+  template?: TemplateShape;
 }
 
 const REASONING_HISTORIES = ["auto", "drop", "reasoning_content", "reasoning"] as const;
+const TEMPLATES = ["auto", "strict", "no-system"] as const;
 
 export interface BridgeConfig {
   upstreamBaseUrl: string;
@@ -59,7 +62,7 @@ function millis(name: string, v: string | undefined, fallback: number): number {
 export function configFromEnv(env: Env): BridgeConfig {
   const base = (env.UPSTREAM_BASE_URL ?? "").trim().replace(/\/+$/, "");
   if (!base) throw new ConfigError("UPSTREAM_BASE_URL is not set: point it at a chat-completions server, e.g. http://127.0.0.1:11434/v1.");
-  let map: Record<string, string | { model?: string; base_url?: string; reasoning_history?: string }> = {};
+  let map: Record<string, string | { model?: string; base_url?: string; reasoning_history?: string; template?: string }> = {};
   if (env.MODEL_MAP) {
     try {
       map = JSON.parse(env.MODEL_MAP) as typeof map;
@@ -85,9 +88,12 @@ export function configFromEnv(env: Env): BridgeConfig {
   if (omit.length) translate.omit = omit;
   // Checked now, so that a typo fails every request with a clear message rather than only that model's.
   const perModelHistory = new Map<string, ReasoningHistory>();
+  const perModelTemplate = new Map<string, TemplateShape>();
   for (const [name, entry] of Object.entries(map)) {
     const h = typeof entry === "object" && entry !== null ? oneOf(`MODEL_MAP["${name}"].reasoning_history`, entry.reasoning_history, REASONING_HISTORIES) : undefined;
     if (h) perModelHistory.set(name, h);
+    const t = typeof entry === "object" && entry !== null ? oneOf(`MODEL_MAP["${name}"].template`, entry.template, TEMPLATES) : undefined;
+    if (t && t !== "auto") perModelTemplate.set(name, t);
   }
   const retentionDays = env.STORE_RETENTION_DAYS ? Number(env.STORE_RETENTION_DAYS) : 30;
   if (!Number.isFinite(retentionDays) || retentionDays <= 0) throw new ConfigError("STORE_RETENTION_DAYS must be a positive number of days.");
@@ -110,6 +116,8 @@ export function configFromEnv(env: Env): BridgeConfig {
       const route: ModelRoute = { model: entry.model ?? model, baseUrl: (entry.base_url ?? base).replace(/\/+$/, "") };
       const history = perModelHistory.get(key);
       if (history) route.reasoningHistory = history;
+      const template = perModelTemplate.get(key);
+      if (template) route.template = template;
       return route;
     },
     timeoutMs: timeout,

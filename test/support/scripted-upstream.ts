@@ -79,6 +79,31 @@ function unknownMessageField(messages: NonNullable<ChatBody["messages"]>): strin
   return undefined;
 }
 
+/** What strict chat templates answer (Qwen 3.5+ and Mistral-style Jinja templates under vLLM; llama.cpp's words for a template without a system role). */
+export const TEMPLATE_SYSTEM_FIRST = "System message must be at the beginning.";
+export const TEMPLATE_ALTERNATE = "After the optional system message, conversation roles must alternate user/assistant/user/assistant/...";
+export const TEMPLATE_NO_SYSTEM = "Only user and assistant roles are supported!";
+
+/**
+ * A strict chat template's check (Qwen 3.5's and Mistral's rules): one system message, first; then user and
+ * assistant alternating from a user turn, tool results after the assistant turn that called them (which may
+ * go on after them). `noSystem`: a template with no system role at all (Mistral v0.1, Gemma 1).
+ */
+function templateRejects(messages: NonNullable<ChatBody["messages"]>, noSystem: boolean): string | undefined {
+  for (const [i, m] of messages.entries()) {
+    if (m.role !== "system" && m.role !== "developer") continue;
+    if (noSystem) return TEMPLATE_NO_SYSTEM;
+    if (i > 0) return TEMPLATE_SYSTEM_FIRST;
+  }
+  let prev: (typeof messages)[number] | undefined;
+  for (const m of messages.filter((x) => x.role !== "system" && x.role !== "tool")) {
+    if (!prev && m.role !== "user") return TEMPLATE_ALTERNATE;
+    if (prev && prev.role === m.role && !(m.role === "assistant" && prev.tool_calls?.length)) return TEMPLATE_ALTERNATE;
+    prev = m;
+  }
+  return undefined;
+}
+
 /** The turn a script plays, as chat deltas. Models named `…deepseek…` think first, in `reasoning_content`, every turn. */
 function script(body: ChatBody): Step[] {
   const model = body.model ?? "";
@@ -166,6 +191,12 @@ export async function scriptedUpstream(request: Request): Promise<Response> {
   if (model.includes("deepseek") && missesDeepSeekReasoning(body.messages ?? [])) {
     return openaiError(400, DEEPSEEK_REASONING_REQUIRED, "invalid_request_error", "invalid_request_error");
   }
+  // `…template…`: a strict chat template under vLLM (400); `…template-nosystem…`, one without a system role under llama.cpp (500, the Jinja exception quoted).
+  const rejected = model.includes("template") ? templateRejects(body.messages ?? [], model.includes("nosystem")) : undefined;
+  if (rejected && model.includes("nosystem")) {
+    return Response.json({ error: { code: 500, message: `\n------------\nWhile executing CallExpression at line 1, column 242 in source:\n...{{ raise_exception('${rejected}') }}\nError: Jinja Exception: ${rejected}`, type: "server_error" } }, { status: 500 });
+  }
+  if (rejected) return openaiError(400, rejected, "BadRequestError", null);
   // `…strict…`: an upstream that rejects fields it does not know, as OpenAI-strict servers do.
   const unknown = model.includes("strict") ? unknownMessageField(body.messages ?? []) : undefined;
   if (unknown) return openaiError(400, `Unrecognized request argument supplied: messages[].${unknown}`, "invalid_request_error", null);

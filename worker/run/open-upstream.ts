@@ -1,6 +1,8 @@
 import type { ClientContext } from "../context.ts";
 import { asksForReasoningContent, rememberAskedForReasoning } from "./reasoning-retry.ts";
 import { callUpstream, forwardedHeaders, upstreamError } from "../upstream.ts";
+import { shapeMessages } from "../../src/index.ts";
+import { retryTemplate } from "./template-retry.ts";
 
 import { type PreparedResponse, upstreamIdentity } from "./prepare.ts";
 
@@ -8,6 +10,8 @@ import { type PreparedResponse, upstreamIdentity } from "./prepare.ts";
 export async function openUpstream(prepared: PreparedResponse, ctx: ClientContext, stream: boolean): Promise<Response> {
   // The transport decides, not the body's `stream` (a WebSocket always streams).
   const { stream: _stream, stream_options: _options, ...rest } = prepared.translation.request;
+  // Whichever translation goes (a reasoning retry makes another), in the shape this upstream's template takes.
+  rest.messages = shapeMessages(rest.messages, prepared.template.shape);
   const body = JSON.stringify(stream ? { ...rest, stream: true, stream_options: { include_usage: true } } : rest);
   const upstream = await callUpstream(
     { target: `${prepared.route.baseUrl}/chat/completions`, method: "POST", body, stream, auth: ctx.upstreamAuth, clientSignal: ctx.signal },
@@ -25,6 +29,8 @@ export async function openUpstream(prepared: PreparedResponse, ctx: ClientContex
       prepared.translation = retry();
       return openUpstream(prepared, ctx, stream);
     }
+    // A strict chat template refused the conversation's shape: once more in the shape it asked for.
+    if (retryTemplate(prepared.template, upstreamIdentity(prepared.route), error.status, error.message)) return openUpstream(prepared, ctx, stream);
     throw error;
   }
   return upstream;

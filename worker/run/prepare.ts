@@ -3,6 +3,7 @@ import { type ConversationItem, expandInput, reasoningExpander, type Sealer, sea
 import type { ModelRoute } from "../config.ts";
 import type { ClientContext } from "../context.ts";
 import { hasAskedForReasoning, withReasoningContentEverywhere } from "./reasoning-retry.ts";
+import { type TemplateState, templateFor } from "./template-retry.ts";
 import { redact } from "../upstream.ts";
 
 import { recordEnd } from "./record.ts";
@@ -28,6 +29,8 @@ export interface PreparedResponse {
    * REASONING_HISTORY decides.
    */
   reasoningRetry: (() => ChatRequestTranslation) | null;
+  /** The shape the messages go upstream in (MODEL_MAP's `template`, or learned from the upstream's template errors). */
+  template: TemplateState;
   /** Headers for the client: dropped hosted tools, then the upstream's rate-limit hints. */
   headers: Record<string, string>;
   /** The whole conversation the upstream sees (after expansion). */
@@ -94,6 +97,7 @@ export async function prepareResponse(request: ResponsesRequest, ctx: ClientCont
   // Stored as the client sent it, tokens still sealed (never a compaction summary in the clear); expanded again on continuation.
   const record = (response: ResponseResource, persist = true) => recordEnd(request, expanded.resolved, response, ids, ctx, persist);
   if (reasoningSealer) options.beforeFlush = sealReasoningEvents(reasoningSealer);
-  return { request, route, translation, options, reasoningSealer, reasoningRetry, headers, input: expanded.input, record };
+  const template = templateFor(route, upstream);
+  return { request, route, translation, options, reasoningSealer, reasoningRetry, template, headers, input: expanded.input, record };
 }
 
