@@ -59,6 +59,16 @@ export interface CustomToolCallItem {
   namespace?: string;
 }
 
+/** A call of a client-executed `tool_search` tool: `arguments` is an object (Codex reads it from `output_item.done`). */
+export interface ToolSearchCallItem {
+  type: "tool_search_call";
+  id: string;
+  call_id: string;
+  execution: "client";
+  arguments: unknown;
+  status: ItemStatus;
+}
+
 export interface ReasoningItem {
   type: "reasoning";
   id: string;
@@ -69,7 +79,7 @@ export interface ReasoningItem {
   status: ItemStatus;
 }
 
-export type OutputItem = MessageItem | FunctionCallItem | CustomToolCallItem | ReasoningItem;
+export type OutputItem = MessageItem | FunctionCallItem | CustomToolCallItem | ToolSearchCallItem | ReasoningItem;
 
 export interface Usage {
   input_tokens: number;
@@ -186,6 +196,9 @@ export type ResponsesInputItem =
   | { type: "additional_tools"; id?: string; role?: string; tools: ResponsesTool[] }
   | { type: "reasoning"; id?: string; summary?: Array<{ type: string; text: string }>; content?: Array<{ type: string; text: string }> | null; encrypted_content?: string | null }
   | { type: "item_reference"; id: string }
+  // Codex's client-executed tool search: the model's call (`arguments` an object), and the tools it loaded.
+  | { type: "tool_search_call"; id?: string; call_id?: string | null; execution?: string; arguments: unknown; status?: string }
+  | { type: "tool_search_output"; id?: string; call_id?: string | null; execution?: string; tools: ResponsesTool[]; status?: string }
   | CompactionItem;
 
 /** A compaction item (from `POST /v1/responses/compact`): the conversation it replaces, sealed. */

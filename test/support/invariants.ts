@@ -22,7 +22,7 @@ import { requiredEventFields, requiredItemFields, requiredResponseFields } from 
 
 export const TERMINAL_TYPES: ReadonlySet<string> = new Set(["response.completed", "response.incomplete", "response.failed"]);
 
-const PREFIX: Record<string, string> = { message: "msg_", function_call: "fc_", reasoning: "rs_", custom_tool_call: "ctc_" };
+const PREFIX: Record<string, string> = { message: "msg_", function_call: "fc_", reasoning: "rs_", custom_tool_call: "ctc_", tool_search_call: "tsc_" };
 
 export interface InvariantOptions {
   /** Check that delta events carry `obfuscation` (true) or do not (false); undefined: either. */
@@ -103,7 +103,7 @@ function itemValues(item: OutputItem): Map<string, string> {
     item.summary.forEach((p, i) => m.set(`s${i}`, p.text));
     item.content?.forEach((p, i) => m.set(`c${i}`, p.text));
   } else if (item.type === "function_call") m.set("args", item.arguments);
-  else m.set("input", item.input);
+  else if (item.type === "custom_tool_call") m.set("input", item.input);
   return m;
 }
 
