@@ -104,10 +104,42 @@ function templateRejects(messages: NonNullable<ChatBody["messages"]>, noSystem: 
   return undefined;
 }
 
+/** The steps of one streamed tool call, its arguments in two pieces. */
+function callSteps(index: number, name: string, args: string, turn = 0): Step[] {
+  return [
+    { delta: { tool_calls: [{ index, id: `call_scripted_${name}_${turn}_${index}`, type: "function", function: { name, arguments: "" } }] } },
+    { delta: { tool_calls: [{ index, function: { arguments: args.slice(0, 5) } }] } },
+    { delta: { tool_calls: [{ index, function: { arguments: args.slice(5) } }] } },
+  ];
+}
+
+/**
+ * `scripted-search@name`: a model behind Codex's tool search. It calls `tool_search` until a tool called
+ * `name` is offered, then calls that tool, then answers with what it returned. Null when it has nothing to do.
+ */
+function searchScript(body: ChatBody): Step[] | null {
+  const wanted = (body.model ?? "").split("@")[1] ?? "";
+  const messages = body.messages ?? [];
+  const last = messages.at(-1);
+  const calledName = (id: unknown) => messages.flatMap((m) => (m.tool_calls ?? []) as Array<{ id: string; function: { name: string } }>).find((c) => c.id === id)?.function.name;
+  if (last?.role === "tool" && calledName(last.tool_call_id) === wanted) return [{ delta: { role: "assistant", content: "" } }, { delta: { content: `The tool said: ${String(last.content)}` } }, { delta: {}, finish: "stop" }];
+  const tool = body.tools?.find((t) => t.function.name === wanted);
+  const turn = messages.length;
+  if (tool) return [{ delta: { role: "assistant", content: null } }, ...callSteps(0, wanted, argsFor(tool), turn), { delta: {}, finish: "tool_calls" }];
+  if (body.tools?.some((t) => t.function.name === "tool_search")) {
+    // Searched for in words, as a model would (Codex ranks its deferred tools with BM25 over names and descriptions).
+    const query = wanted.split("__").at(-1)!;
+    return [{ delta: { role: "assistant", content: null } }, ...callSteps(0, "tool_search", JSON.stringify({ query, limit: 8 }), turn), { delta: {}, finish: "tool_calls" }];
+  }
+  return null;
+}
+
 /** The turn a script plays, as chat deltas. Models named `…deepseek…` think first, in `reasoning_content`, every turn. */
 function script(body: ChatBody): Step[] {
   const model = body.model ?? "";
   const last = body.messages?.at(-1);
+  const searched = model.includes("search") ? searchScript(body) : null;
+  if (searched) return searched;
   const thinking: Step[] = model.includes("deepseek") ? [{ delta: { reasoning_content: "Thinking it over" } }, { delta: { reasoning_content: ` (turn ${body.messages?.filter((m) => m.role === "assistant").length ?? 0}).` } }] : [];
   if (last?.role === "tool") return [{ delta: { role: "assistant", content: "" } }, ...thinking, { delta: { content: `The tool said: ${String(last.content)}` } }, { delta: {}, finish: "stop" }];
   if (model.includes("tools") && body.tools?.length) {
