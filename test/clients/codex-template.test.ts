@@ -1,4 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { type Recorded, recordingProxy } from "../support/recording-proxy.ts";
 import { seen } from "../support/scripted-upstream.ts";
 import { type Stack, startStack } from "../support/stack.ts";
 import { codexConfig, type CodexRun, runCodex } from "./codex.ts";
@@ -6,38 +7,64 @@ import { codexConfig, type CodexRun, runCodex } from "./codex.ts";
 // Codex CLI through the bridge to an upstream whose chat template is strict (Qwen 3.5 / Mistral rules under vLLM:
 // one system message, first; user and assistant alternating). Codex sends its instructions, a developer message
 // (permissions), then two user messages (environment context, task): the bridge joins them, so the template takes
-// every request as it comes, with no configuration.
-const MODEL = "scripted-tools-template@exec_command";
+// every request as it comes, with no configuration. A template with no system role at all (llama.cpp's 500) is
+// learned from its first refusal.
+const STRICT = "scripted-tools-template@exec_command";
+const NO_SYSTEM = "scripted-tools-template-nosystem@exec_command";
 let stack: Stack;
+let proxy: Awaited<ReturnType<typeof recordingProxy>>;
 beforeAll(async () => {
-  stack = await startStack({ MODEL_MAP: JSON.stringify({ "gpt-5.5": MODEL }) });
+  stack = await startStack();
+  proxy = await recordingProxy(stack.url);
 });
-afterAll(() => stack?.stop());
+afterAll(async () => {
+  await proxy?.close();
+  await stack?.stop();
+});
 
 type Sent = { model: string; messages: Array<{ role: string; tool_calls?: unknown[] }> };
 
-function explain(run: CodexRun): string {
-  return `codex exit ${run.exitCode}\n${JSON.stringify(run.events, null, 1)}\n${run.stderr}\n${stack.output()}`;
+function explain(run: CodexRun, requests: Recorded[]): string {
+  return `codex exit ${run.exitCode}\n${JSON.stringify(requests)}\n${JSON.stringify(run.events, null, 1)}\n${run.stderr}\n${stack.output()}`;
+}
+
+/** One Codex tool round trip; the role lists of what reached the upstream for `model`. */
+async function roundTrip(model: string, websocket: boolean): Promise<string[][]> {
+  const from = seen.requests.length;
+  const before = proxy.requests.length;
+  const run = await runCodex({ config: codexConfig({ baseURL: `${proxy.url}/v1`, model, extra: websocket ? "supports_websockets = true" : "" }), prompt: "Run a command" });
+  await run.cleanup();
+  const requests = proxy.requests.slice(before).filter((r) => /\/responses/.test(r.path));
+  expect(run.exitCode, explain(run, requests)).toBe(0);
+  expect(requests.every((r) => (websocket ? r.upgrade === "websocket" : r.upgrade === null)), explain(run, requests)).toBe(true);
+  expect(run.items.find((i) => i.type === "command_execution"), explain(run, requests)).toMatchObject({ status: "completed", exit_code: 0, aggregated_output: "bridged\n" });
+  expect(run.items.at(-1)!.text).toMatch(/^The tool said: [\s\S]*bridged/);
+  return seen.requests
+    .slice(from)
+    .map((r) => r.body as Sent)
+    .filter((b) => b.model === model)
+    .map((b) => b.messages.map((m) => m.role));
 }
 
 describe("codex exec → bridge → a strict chat template", () => {
-  for (const [model, extra] of [
-    [MODEL, ""],
-    ["gpt-5.5", "supports_websockets = true"],
-  ] as const) {
-    it(`runs a command and answers with its output (${model}${extra ? ", WebSocket" : ""})`, async () => {
-      const from = seen.requests.length;
-      const run = await runCodex({ config: codexConfig({ baseURL: stack.baseURL, model, extra }), prompt: "Run a command" });
-      await run.cleanup();
-      expect(run.exitCode, explain(run)).toBe(0);
-      expect(run.items.find((i) => i.type === "command_execution"), explain(run)).toMatchObject({ status: "completed", exit_code: 0, aggregated_output: "bridged\n" });
-      expect(run.items.at(-1)!.text).toMatch(/^The tool said: [\s\S]*bridged/);
-      // The tool call's turn and the answer's, each accepted the first time: one system message, then alternating turns.
-      const sent = seen.requests.slice(from).map((r) => r.body as Sent).filter((b) => b.model === MODEL);
-      expect(sent.map((b) => b.messages.map((m) => m.role))).toEqual([
+  for (const websocket of [false, true]) {
+    it(`a tool round trip, every request accepted as first sent (${websocket ? "WebSocket" : "HTTP"})`, async () => {
+      // The tool call's turn and the answer's: one system message, then alternating turns.
+      expect(await roundTrip(STRICT, websocket)).toEqual([
         ["system", "user"],
         ["system", "user", "assistant", "tool"],
       ]);
     });
   }
+
+  it("a template without a system role: refused once, then learned (HTTP, then the WebSocket)", async () => {
+    const http = await roundTrip(NO_SYSTEM, false);
+    // Codex's first request, refused (a system message), then each turn without one.
+    expect(http).toEqual([
+      ["system", "user"],
+      ["user"],
+      ["user", "assistant", "tool"],
+    ]);
+    expect(await roundTrip(NO_SYSTEM, true)).toEqual([["user"], ["user", "assistant", "tool"]]);
+  });
 });
