@@ -1,3 +1,6 @@
+import { mkdtemp, rm } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { type Recorded, recordingProxy } from "../support/recording-proxy.ts";
 import { seen } from "../support/scripted-upstream.ts";
@@ -22,7 +25,7 @@ afterAll(async () => {
   await stack?.stop();
 });
 
-type Sent = { model: string; messages: Array<{ role: string; tool_calls?: unknown[] }> };
+type Sent = { model: string; messages: Array<{ role: string; content?: unknown; tool_calls?: unknown[] }> };
 
 function explain(run: CodexRun, requests: Recorded[]): string {
   return `codex exit ${run.exitCode}\n${JSON.stringify(requests)}\n${JSON.stringify(run.events, null, 1)}\n${run.stderr}\n${stack.output()}`;
@@ -66,5 +69,29 @@ describe("codex exec → bridge → a strict chat template", () => {
       ["user", "assistant", "tool"],
     ]);
     expect(await roundTrip(NO_SYSTEM, true)).toEqual([["user"], ["user", "assistant", "tool"]]);
+  });
+
+  it("a session resumed on another model: Codex's model-switch developer message mid-conversation; the strict shape is learned from the 400", async () => {
+    const home = await mkdtemp(join(tmpdir(), "codex-home-"));
+    const cwd = await mkdtemp(join(tmpdir(), "codex-work-"));
+    try {
+      const config = codexConfig({ baseURL: `${proxy.url}/v1`, model: "scripted-template-first" });
+      const first = await runCodex({ config, prompt: "Say hello", home, cwd });
+      expect(first.exitCode, explain(first, [])).toBe(0);
+      const from = seen.requests.length;
+      const second = await runCodex({ config, prompt: "Say hello again", home, cwd, args: ["resume", "--last", "-m", "scripted-template-switched"] });
+      expect(second.exitCode, explain(second, [])).toBe(0);
+      expect(second.items.at(-1)).toMatchObject({ type: "agent_message", text: "Hello from the scripted upstream." });
+      const sent = seen.requests.slice(from).map((r) => r.body as Sent).filter((b) => b.model === "scripted-template-switched");
+      // Joined only: refused (a system message mid-way). Strict: the model-switch note heads the new user turn.
+      expect(sent.map((b) => b.messages.map((m) => m.role))).toEqual([
+        ["system", "user", "assistant", "system", "user"],
+        ["system", "user", "assistant", "user"],
+      ]);
+      expect(sent[1]!.messages.at(-1)!.content).toMatch(/^<model_switch>[\s\S]*<\/model_switch>\n\nSay hello again$/);
+    } finally {
+      await rm(home, { recursive: true, force: true });
+      await rm(cwd, { recursive: true, force: true });
+    }
   });
 });

@@ -57,8 +57,9 @@ export interface CodexRun {
  * CODEX_HOME, so nothing from the machine's own ~/.codex leaks in), in a
  * fresh working directory. Resolves when Codex exits (killed after `timeoutMs`).
  */
-export async function runCodex(options: { config: string; prompt: string; cwd?: string; args?: string[]; timeoutMs?: number }): Promise<CodexRun> {
-  const home = await mkdtemp(join(tmpdir(), "codex-home-"));
+export async function runCodex(options: { config: string; prompt: string; cwd?: string; args?: string[]; timeoutMs?: number; home?: string }): Promise<CodexRun> {
+  // A given `home` (CODEX_HOME) is kept, with the sessions Codex recorded in it, for `exec resume`; the caller removes it.
+  const home = options.home ?? (await mkdtemp(join(tmpdir(), "codex-home-")));
   const cwd = options.cwd ?? (await mkdtemp(join(tmpdir(), "codex-work-")));
   await writeFile(join(home, "config.toml"), options.config);
   const child = spawnGroup(CODEX, ["exec", "--json", "--skip-git-repo-check", "-C", cwd, ...(options.args ?? []), options.prompt], {
@@ -73,7 +74,7 @@ export async function runCodex(options: { config: string; prompt: string; cwd?: 
   // Whatever Codex started (a shell command it ran) goes with it.
   killGroup(child.pid!);
   clearTimeout(timer);
-  await rm(home, { recursive: true, force: true });
+  if (!options.home) await rm(home, { recursive: true, force: true });
   const events = stdout
     .split("\n")
     .filter((l) => l.startsWith("{"))
