@@ -228,7 +228,8 @@ export async function scriptedUpstream(request: Request): Promise<Response> {
   if (rejected && model.includes("nosystem")) {
     return Response.json({ error: { code: 500, message: `\n------------\nWhile executing CallExpression at line 1, column 242 in source:\n...{{ raise_exception('${rejected}') }}\nError: Jinja Exception: ${rejected}`, type: "server_error" } }, { status: 500 });
   }
-  if (rejected) return openaiError(400, rejected, "BadRequestError", null);
+  // vLLM's error body: the fields at the top level, not under `error`.
+  if (rejected) return Response.json({ object: "error", message: rejected, type: "BadRequestError", param: null, code: 400 }, { status: 400 });
   // `…strict…`: an upstream that rejects fields it does not know, as OpenAI-strict servers do.
   const unknown = model.includes("strict") ? unknownMessageField(body.messages ?? []) : undefined;
   if (unknown) return openaiError(400, `Unrecognized request argument supplied: messages[].${unknown}`, "invalid_request_error", null);
