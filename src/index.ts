@@ -11,6 +11,7 @@ export { createIdGenerator, type IdGenerator } from "./ids.ts";
 export type { ReasoningHistory, ToChatOptions } from "./request/options.ts";
 export { type ChatRequestTranslation, parseResponsesRequest, toChatRequest } from "./request/to-chat-request.ts";
 export { checkToolPairing } from "./request/pairing.ts";
+export { shapeMessages, type TemplateShape } from "./request/template-shape.ts";
 export { flatToolName } from "./request/tools.ts";
 export { DEFAULT_KEEP_ALIVE_MS, type EventSink } from "./streams/event-pump.ts";
 export {

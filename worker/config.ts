@@ -1,4 +1,4 @@
-import type { ConvertOptions, ReasoningHistory, ToChatOptions } from "../src/index.ts";
+import type { ConvertOptions, ReasoningHistory, TemplateShape, ToChatOptions } from "../src/index.ts";
 import type { Env } from "./env.ts";
 import { type NamedKey, parseProxyKeys } from "./ops/keys.ts";
 
@@ -9,6 +9,8 @@ export interface ModelRoute {
   reasoningHistory?: ReasoningHistory;
   /** MODEL_MAP's per-route `api_key`: sent instead of UPSTREAM_API_KEY (a fallback provider's own key). */
   apiKey?: string;
+  /** MODEL_MAP's per-model `template` ("strict" or "no-system"): that shape from the first request, instead of learning it from the upstream's error. */
+  template?: TemplateShape;
   /** MODEL_MAP's `fallback`: tried in order before the first byte when this route fails (worker/ops/fallback.ts). */
   fallback?: ModelRoute[];
 }
@@ -18,11 +20,13 @@ interface MapEntry {
   model?: string;
   base_url?: string;
   reasoning_history?: string;
+  template?: string;
   api_key?: string;
   fallback?: Array<string | MapEntry>;
 }
 
 const REASONING_HISTORIES = ["auto", "drop", "reasoning_content", "reasoning"] as const;
+const TEMPLATES = ["auto", "strict", "no-system"] as const;
 
 export interface BridgeConfig {
   upstreamBaseUrl: string;
@@ -123,11 +127,14 @@ export function configFromEnv(env: Env): BridgeConfig {
   if (omit.length) translate.omit = omit;
   // Checked now, so that a typo fails every request with a clear message rather than only that model's.
   const perModelHistory = new Map<string, ReasoningHistory>();
+  const perModelTemplate = new Map<string, TemplateShape>();
   const fallbacks = new Map<string, ModelRoute[]>();
   const extraSecrets: string[] = [];
   for (const [name, entry] of Object.entries(map)) {
     const h = typeof entry === "object" && entry !== null ? oneOf(`MODEL_MAP["${name}"].reasoning_history`, entry.reasoning_history, REASONING_HISTORIES) : undefined;
     if (h) perModelHistory.set(name, h);
+    const t = typeof entry === "object" && entry !== null ? oneOf(`MODEL_MAP["${name}"].template`, entry.template, TEMPLATES) : undefined;
+    if (t && t !== "auto") perModelTemplate.set(name, t);
     if (typeof entry === "object" && entry !== null) {
       if (entry.api_key) extraSecrets.push(entry.api_key);
       if (entry.fallback !== undefined) fallbacks.set(name, fallbackRoutes(name, entry.fallback, base, extraSecrets));
@@ -163,6 +170,8 @@ export function configFromEnv(env: Env): BridgeConfig {
       const route: ModelRoute = { model: entry.model ?? model, baseUrl: (entry.base_url ?? base).replace(/\/+$/, "") };
       const history = perModelHistory.get(key);
       if (history) route.reasoningHistory = history;
+      const template = perModelTemplate.get(key);
+      if (template) route.template = template;
       if (entry.api_key) route.apiKey = entry.api_key;
       const fallback = fallbacks.get(key);
       if (fallback) route.fallback = fallback;

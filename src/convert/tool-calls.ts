@@ -3,12 +3,13 @@ import type { ErrorPayload } from "../errors.ts";
 import type { IdGenerator } from "../ids.ts";
 import { JsonCloseTracker } from "./json-close-tracker.ts";
 import { JsonStringFieldReader } from "./json-string-field.ts";
-import type { CustomToolCallItem, FunctionCallItem, ItemStatus } from "../types/responses.ts";
+import type { CustomToolCallItem, FunctionCallItem, ItemStatus, ToolSearchCallItem } from "../types/responses.ts";
 import { DeltaTarget, type Emitter, type OpenItem } from "./emitter.ts";
 
 /** Where an upstream function name really points (see `toChatRequest`). */
 export interface ToolTarget {
-  kind: "function" | "custom";
+  /** `tool_search`: a client-executed tool search (Codex's), streamed back as a `tool_search_call` item. */
+  kind: "function" | "custom" | "tool_search";
   /** The name the client declared. */
   name: string;
   /** The `namespace` tool it was declared in, if any. */
@@ -22,7 +23,7 @@ class Call implements OpenItem {
   args = "";
   readonly json = new JsonCloseTracker();
   phase: "held" | "open" | "closed" = "held";
-  item: FunctionCallItem | CustomToolCallItem | null = null;
+  item: FunctionCallItem | CustomToolCallItem | ToolSearchCallItem | null = null;
   outputIndex = -1;
   /** For custom tools: decodes `{"input": "…"}` as it streams. */
   input: JsonStringFieldReader | null = null;
@@ -41,6 +42,12 @@ class Call implements OpenItem {
     const target = routing?.get(this.name);
     this.phase = "open";
     const callId = this.upstreamId || ids("fc").replace("fc_", "call_");
+    if (target?.kind === "tool_search") {
+      // Its arguments are an object, whole only at the end: no delta events, `output_item.done` carries them.
+      this.item = { id: ids("tsc"), type: "tool_search_call", call_id: callId, execution: "client", arguments: {}, status: "in_progress" };
+      this.outputIndex = this.out.addItem(this.item, this);
+      return;
+    }
     if (target?.kind === "custom") {
       this.input = new JsonStringFieldReader("input");
       const item: CustomToolCallItem = { id: ids("ctc"), type: "custom_tool_call", call_id: callId, name: target.name, input: "", status: "in_progress" };
@@ -57,6 +64,7 @@ class Call implements OpenItem {
   }
 
   emitArgs(delta: string): void {
+    if (!this.target) return;
     if (this.input) {
       // Custom tools are called as `{"input": "..."}`; the decoded input streams as it comes.
       const piece = this.input.feed(delta);
@@ -70,7 +78,9 @@ class Call implements OpenItem {
     const item = this.item!;
     this.phase = "closed";
     const base = { item_id: item.id, output_index: this.outputIndex };
-    if (item.type === "custom_tool_call") {
+    if (item.type === "tool_search_call") {
+      item.arguments = searchArguments(this.args);
+    } else if (item.type === "custom_tool_call") {
       // What streamed is what the client holds (plus any held-back tail); arguments that were
       // not `{"input": …}` are read whole and sent as one delta.
       const reader = this.input?.started ? this.input : null;
@@ -169,6 +179,17 @@ export class ToolCalls {
       this.out.closeOpen(status);
     }
   }
+}
+
+/** A tool search's arguments as the object the client expects; text that is no JSON object becomes the query. */
+function searchArguments(args: string): unknown {
+  try {
+    const v = JSON.parse(args) as unknown;
+    if (v && typeof v === "object" && !Array.isArray(v)) return v;
+  } catch {
+    // The model wrote its query bare.
+  }
+  return args.trim() ? { query: args.trim() } : {};
 }
 
 /** A custom tool's input from the `{"input": "..."}` its function stand-in was called with. */

@@ -1,6 +1,6 @@
 import type { ChatContentPart, ChatMessage, ChatTextPart, ChatToolCall } from "../types/chat.ts";
 import type { AddTools } from "./tools.ts";
-import { upstreamName } from "./tools.ts";
+import { loadedToolsText, TOOL_SEARCH, upstreamName } from "./tools.ts";
 import { invalidRequest } from "../errors.ts";
 import { isObject } from "../internal/is-object.ts";
 import { reasoningOrigin, type ReasoningReturnField, reasoningText, returnField, upstreamTag } from "../convert/reasoning-origin.ts";
@@ -42,7 +42,7 @@ export function convertInput(body: ResponsesRequest, options: ToChatOptions, add
     const param = `input[${i}]`;
     if (!isObject(raw)) throw invalidRequest(`Invalid type for '${param}': expected an object.`, param, "invalid_type");
     const type = raw.type ?? (typeof raw.role === "string" ? "message" : undefined);
-    if (type !== "function_call_output" && type !== "custom_tool_call_output") flushToolImages();
+    if (type !== "function_call_output" && type !== "custom_tool_call_output" && type !== "tool_search_output") flushToolImages();
     switch (type) {
       case "message": {
         const role = raw.role;
@@ -82,6 +82,10 @@ export function convertInput(body: ResponsesRequest, options: ToChatOptions, add
         toolImages.push(...images);
         return;
       }
+      case "tool_search_call":
+      case "tool_search_output":
+        assistant = toolSearch(raw, param, messages, assistant ?? (type === "tool_search_call" ? newAssistant(null) : null), addTools);
+        return;
       case "reasoning":
         // Reasoning between an answer and its calls starts a new assistant turn, as it did upstream.
         if (reasoning.add(raw)) assistant = null;
@@ -101,6 +105,26 @@ export function convertInput(body: ResponsesRequest, options: ToChatOptions, add
   });
   flushToolImages();
   return messages;
+}
+
+/**
+ * Codex's tool search in history: its call as a call of the `tool_search` function (joining the
+ * assistant message at hand), its output as that call's result, naming the tools it loaded, which
+ * are offered from now on as inline namespace tools are. Returns the assistant message a next call joins.
+ */
+function toolSearch(raw: Record<string, unknown>, param: string, messages: ChatMessage[], assistant: AssistantMessage | null, addTools: AddTools): AssistantMessage | null {
+  const callId = typeof raw.call_id === "string" && raw.call_id ? raw.call_id : null;
+  if (raw.type === "tool_search_call") {
+    const id = callId ?? (typeof raw.id === "string" ? raw.id : null);
+    if (!id) throw invalidRequest(`Missing required parameter: '${param}.call_id'.`, `${param}.call_id`, "missing_required_parameter");
+    const args = typeof raw.arguments === "string" ? raw.arguments : JSON.stringify(raw.arguments ?? {});
+    (assistant!.tool_calls ??= []).push({ id, type: "function", function: { name: TOOL_SEARCH, arguments: args } });
+    return assistant;
+  }
+  addTools(raw.tools ?? [], `${param}.tools`);
+  // A server-executed search has no call to answer; its tools are offered all the same.
+  if (callId) messages.push({ role: "tool", tool_call_id: callId, content: loadedToolsText(raw.tools) });
+  return null;
 }
 
 /**

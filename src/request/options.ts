@@ -1,4 +1,5 @@
 import type { ReasoningReturnField } from "../convert/reasoning-origin.ts";
+import type { TemplateShape } from "./template-shape.ts";
 
 /**
  * What happens to `reasoning` items in the input. `"auto"`: each goes back in
@@ -13,6 +14,8 @@ export type ReasoningHistory = "auto" | "drop" | ReasoningReturnField;
 export interface ToChatOptions {
   /** `developer` messages become `system` (most chat providers reject `developer`) unless this is `"developer"`. */
   developerRole?: "system" | "developer";
+  /** How far messages are reshaped for the upstream's chat template (default `"join"`; see `TemplateShape`). */
+  template?: TemplateShape;
   /** Reasoning items from history (default `"auto"`: back to the upstream that produced them, in their own field; see `ReasoningHistory`). */
   reasoningHistory?: ReasoningHistory;
   /** Names the upstream this request goes to, as the converter's `upstream` option did (default: the requested model). */

@@ -2,8 +2,9 @@ import { invalidRequest } from "../errors.ts";
 import { isObject } from "../internal/is-object.ts";
 
 /** Call item types and output item types, with the words OpenAI's messages use for them. */
-const CALLS: Record<string, string> = { function_call: "function call", custom_tool_call: "custom tool call" };
-const OUTPUTS: Record<string, string> = { function_call_output: "function call output", custom_tool_call_output: "custom tool call output" };
+// Codex's client-executed tool search pairs the same way (a `tool_search_call` answered by its `tool_search_output`).
+const CALLS: Record<string, string> = { function_call: "function call", custom_tool_call: "custom tool call", tool_search_call: "tool search call" };
+const OUTPUTS: Record<string, string> = { function_call_output: "function call output", custom_tool_call_output: "custom tool call output", tool_search_output: "tool search output" };
 
 /**
  * Tool-call pairing as OpenAI checks it, before any model runs: run it on the

@@ -1,4 +1,5 @@
 import { convertInput } from "./messages.ts";
+import { shapeMessages } from "./template-shape.ts";
 import { type AddTools, addTool, convertToolChoice } from "./tools.ts";
 import type { ChatCompletionRequest, ChatFunctionTool, ChatResponseFormat } from "../types/chat.ts";
 import type { ToolTarget } from "../convert/tool-calls.ts";
@@ -59,7 +60,7 @@ export function toChatRequest(body: ResponsesRequest, options: ToChatOptions = {
     list.forEach((tool, i) => addTool(tool, `${param}[${i}]`, undefined, offered, tools, dropped, options));
   };
   addTools(body.tools, "tools");
-  const messages = convertInput(body, options, addTools);
+  const messages = shapeMessages(convertInput(body, options, addTools), options.template);
   const chatTools = [...offered.values()];
 
   const request: ChatCompletionRequest = { model: options.model ? options.model(body.model) : body.model, messages };

@@ -43,10 +43,34 @@ export function addTool(
     out.set(flat, tool.type === "function" ? functionTool(flat, tool) : customTool(flat, tool));
     return;
   }
+  if (tool.type === "tool_search" && tool.execution === "client") {
+    // Codex's search over its deferred (MCP) tools: an ordinary function upstream, its calls streamed back as `tool_search_call`.
+    routing.set(TOOL_SEARCH, { kind: "tool_search", name: TOOL_SEARCH });
+    out.set(TOOL_SEARCH, functionTool(TOOL_SEARCH, { description: tool.description ?? "Searches for tools to load.", parameters: tool.parameters ?? SEARCH_PARAMETERS }));
+    return;
+  }
   if (options.hostedTools === "reject") {
     throw invalidRequest(`Tool type '${tool.type}' is run by OpenAI's servers and cannot be offered through a Chat Completions upstream.`, param, "unsupported_tool");
   }
   if (!dropped.includes(tool.type)) dropped.push(tool.type);
+}
+
+/** The function a client-executed `tool_search` becomes upstream; calls of it in history go back under this name. */
+export const TOOL_SEARCH = "tool_search";
+
+const SEARCH_PARAMETERS = { type: "object", properties: { query: { type: "string", description: "Search query for deferred tools." } }, required: ["query"] };
+
+/** What the model reads as the result of its tool search: the tools it can call now, by their upstream names. */
+export function loadedToolsText(tools: unknown): string {
+  const lines: string[] = [];
+  const add = (tool: unknown, namespace: string | undefined) => {
+    if (!isObject(tool) || typeof tool.name !== "string") return;
+    if (tool.type === "namespace" && Array.isArray(tool.tools)) return tool.tools.forEach((t) => add(t, tool.name as string));
+    const description = typeof tool.description === "string" && tool.description ? `: ${tool.description.split("\n")[0]}` : "";
+    lines.push(`- ${upstreamName(tool.name, namespace)}${description}`);
+  };
+  if (Array.isArray(tools)) tools.forEach((t) => add(t, undefined));
+  return lines.length ? `Tools found, now available to call:\n${lines.join("\n")}` : "No tools matched the search.";
 }
 
 function functionTool(name: string, tool: Record<string, unknown>): ChatFunctionTool {

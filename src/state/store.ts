@@ -69,6 +69,9 @@ function prefixFor(item: ConversationItem): IdPrefix {
       return "ctc";
     case "reasoning":
       return "rs";
+    case "tool_search_call":
+    case "tool_search_output":
+      return "tsc";
     default:
       return "msg";
   }

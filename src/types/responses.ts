@@ -59,6 +59,16 @@ export interface CustomToolCallItem {
   namespace?: string;
 }
 
+/** A call of a client-executed `tool_search` tool: `arguments` is an object (Codex reads it from `output_item.done`). */
+export interface ToolSearchCallItem {
+  type: "tool_search_call";
+  id: string;
+  call_id: string;
+  execution: "client";
+  arguments: unknown;
+  status: ItemStatus;
+}
+
 export interface ReasoningItem {
   type: "reasoning";
   id: string;
@@ -72,7 +82,7 @@ export interface ReasoningItem {
 /** A compaction trigger's one output item (remote compaction): the conversation, summarised and sealed. */
 export type CompactionOutputItem = CompactionItem & { id: string };
 
-export type OutputItem = MessageItem | FunctionCallItem | CustomToolCallItem | ReasoningItem | CompactionOutputItem;
+export type OutputItem = MessageItem | FunctionCallItem | CustomToolCallItem | ToolSearchCallItem | ReasoningItem | CompactionOutputItem;
 
 export interface Usage {
   input_tokens: number;
@@ -189,6 +199,9 @@ export type ResponsesInputItem =
   | { type: "additional_tools"; id?: string; role?: string; tools: ResponsesTool[] }
   | { type: "reasoning"; id?: string; summary?: Array<{ type: string; text: string }>; content?: Array<{ type: string; text: string }> | null; encrypted_content?: string | null }
   | { type: "item_reference"; id: string }
+  // Codex's client-executed tool search: the model's call (`arguments` an object), and the tools it loaded.
+  | { type: "tool_search_call"; id?: string; call_id?: string | null; execution?: string; arguments: unknown; status?: string }
+  | { type: "tool_search_output"; id?: string; call_id?: string | null; execution?: string; tools: ResponsesTool[]; status?: string }
   | CompactionItem
   // Remote compaction: last in `input`, it asks for a `compaction` item instead of a turn (a request control, never stored).
   | { type: "compaction_trigger"; id?: string };

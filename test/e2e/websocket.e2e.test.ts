@@ -103,7 +103,8 @@ describe("the Responses WebSocket, end to end", () => {
     create(ws, { model: "scripted-text", input: [...output, { role: "user", content: "How long in Lyon?" }] });
     expect((await next("response.completed")).response!.status).toBe("completed");
     const messages = (seen.requests.at(-1)!.body as { messages: Array<{ content: string }> }).messages;
-    expect(messages[1]!.content).toContain("Hello from the scripted upstream.");
+    // The retained user message, the summary and the new message: one user turn (consecutive user messages are joined).
+    expect(messages[0]!.content).toContain("Hello from the scripted upstream.");
     ws.close();
   });
 

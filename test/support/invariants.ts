@@ -22,7 +22,7 @@ import { requiredEventFields, requiredItemFields, requiredResponseFields } from 
 
 export const TERMINAL_TYPES: ReadonlySet<string> = new Set(["response.completed", "response.incomplete", "response.failed"]);
 
-const PREFIX: Record<string, string> = { message: "msg_", function_call: "fc_", reasoning: "rs_", custom_tool_call: "ctc_", compaction: "cmp_" };
+const PREFIX: Record<string, string> = { message: "msg_", function_call: "fc_", reasoning: "rs_", custom_tool_call: "ctc_", compaction: "cmp_", tool_search_call: "tsc_" };
 
 export interface InvariantOptions {
   /** Check that delta events carry `obfuscation` (true) or do not (false); undefined: either. */

@@ -85,10 +85,67 @@ function readsSummary(body: ChatBody): boolean {
   return (body.messages ?? []).some((m) => typeof m.content === "string" && m.content.startsWith("Summary of the earlier part of this conversation"));
 }
 
+/** What strict chat templates answer (Qwen 3.5+ and Mistral-style Jinja templates under vLLM; llama.cpp's words for a template without a system role). */
+export const TEMPLATE_SYSTEM_FIRST = "System message must be at the beginning.";
+export const TEMPLATE_ALTERNATE = "After the optional system message, conversation roles must alternate user/assistant/user/assistant/...";
+export const TEMPLATE_NO_SYSTEM = "Only user and assistant roles are supported!";
+
+/**
+ * A strict chat template's check (Qwen 3.5's and Mistral's rules): one system message, first; then user and
+ * assistant alternating from a user turn, tool results after the assistant turn that called them (which may
+ * go on after them). `noSystem`: a template with no system role at all (Mistral v0.1, Gemma 1).
+ */
+function templateRejects(messages: NonNullable<ChatBody["messages"]>, noSystem: boolean): string | undefined {
+  for (const [i, m] of messages.entries()) {
+    if (m.role !== "system" && m.role !== "developer") continue;
+    if (noSystem) return TEMPLATE_NO_SYSTEM;
+    if (i > 0) return TEMPLATE_SYSTEM_FIRST;
+  }
+  let prev: (typeof messages)[number] | undefined;
+  for (const m of messages.filter((x) => x.role !== "system" && x.role !== "tool")) {
+    if (!prev && m.role !== "user") return TEMPLATE_ALTERNATE;
+    if (prev && prev.role === m.role && !(m.role === "assistant" && prev.tool_calls?.length)) return TEMPLATE_ALTERNATE;
+    prev = m;
+  }
+  return undefined;
+}
+
+/** The steps of one streamed tool call, its arguments in two pieces. */
+function callSteps(index: number, name: string, args: string, turn = 0): Step[] {
+  return [
+    { delta: { tool_calls: [{ index, id: `call_scripted_${name}_${turn}_${index}`, type: "function", function: { name, arguments: "" } }] } },
+    { delta: { tool_calls: [{ index, function: { arguments: args.slice(0, 5) } }] } },
+    { delta: { tool_calls: [{ index, function: { arguments: args.slice(5) } }] } },
+  ];
+}
+
+/**
+ * `scripted-search@name`: a model behind Codex's tool search. It calls `tool_search` until a tool called
+ * `name` is offered, then calls that tool, then answers with what it returned. Null when it has nothing to do.
+ */
+function searchScript(body: ChatBody): Step[] | null {
+  const wanted = (body.model ?? "").split("@")[1] ?? "";
+  const messages = body.messages ?? [];
+  const last = messages.at(-1);
+  const calledName = (id: unknown) => messages.flatMap((m) => (m.tool_calls ?? []) as Array<{ id: string; function: { name: string } }>).find((c) => c.id === id)?.function.name;
+  if (last?.role === "tool" && calledName(last.tool_call_id) === wanted) return [{ delta: { role: "assistant", content: "" } }, { delta: { content: `The tool said: ${String(last.content)}` } }, { delta: {}, finish: "stop" }];
+  const tool = body.tools?.find((t) => t.function.name === wanted);
+  const turn = messages.length;
+  if (tool) return [{ delta: { role: "assistant", content: null } }, ...callSteps(0, wanted, argsFor(tool), turn), { delta: {}, finish: "tool_calls" }];
+  if (body.tools?.some((t) => t.function.name === "tool_search")) {
+    // Searched for in words, as a model would (Codex ranks its deferred tools with BM25 over names and descriptions).
+    const query = wanted.split("__").at(-1)!;
+    return [{ delta: { role: "assistant", content: null } }, ...callSteps(0, "tool_search", JSON.stringify({ query, limit: 8 }), turn), { delta: {}, finish: "tool_calls" }];
+  }
+  return null;
+}
+
 /** The turn a script plays, as chat deltas. Models named `…deepseek…` think first, in `reasoning_content`, every turn. */
 function script(body: ChatBody): Step[] {
   const model = body.model ?? "";
   const last = body.messages?.at(-1);
+  const searched = model.includes("search") ? searchScript(body) : null;
+  if (searched) return searched;
   const thinking: Step[] = model.includes("deepseek") ? [{ delta: { reasoning_content: "Thinking it over" } }, { delta: { reasoning_content: ` (turn ${body.messages?.filter((m) => m.role === "assistant").length ?? 0}).` } }] : [];
   if (last?.role === "tool") return [{ delta: { role: "assistant", content: "" } }, ...thinking, { delta: { content: `The tool said: ${String(last.content)}` } }, { delta: {}, finish: "stop" }];
   // `tool_choice: "none"` (the bridge's summary request) is honoured, as real models do. A `…tools-once…` model
@@ -174,6 +231,13 @@ export async function scriptedUpstream(request: Request): Promise<Response> {
   if (model.includes("deepseek") && missesDeepSeekReasoning(body.messages ?? [])) {
     return openaiError(400, DEEPSEEK_REASONING_REQUIRED, "invalid_request_error", "invalid_request_error");
   }
+  // `…template…`: a strict chat template under vLLM (400); `…template-nosystem…`, one without a system role under llama.cpp (500, the Jinja exception quoted).
+  const rejected = model.includes("template") ? templateRejects(body.messages ?? [], model.includes("nosystem")) : undefined;
+  if (rejected && model.includes("nosystem")) {
+    return Response.json({ error: { code: 500, message: `\n------------\nWhile executing CallExpression at line 1, column 242 in source:\n...{{ raise_exception('${rejected}') }}\nError: Jinja Exception: ${rejected}`, type: "server_error" } }, { status: 500 });
+  }
+  // vLLM's error body: the fields at the top level, not under `error`.
+  if (rejected) return Response.json({ object: "error", message: rejected, type: "BadRequestError", param: null, code: 400 }, { status: 400 });
   // `…strict…`: an upstream that rejects fields it does not know, as OpenAI-strict servers do.
   const unknown = model.includes("strict") ? unknownMessageField(body.messages ?? []) : undefined;
   if (unknown) return openaiError(400, `Unrecognized request argument supplied: messages[].${unknown}`, "invalid_request_error", null);

@@ -61,8 +61,8 @@ describe("POST /v1/responses/compact", () => {
     const up = requests[0]!.body as { stream?: boolean; messages: Array<{ role: string; content: unknown; tool_calls?: unknown[] }>; tool_choice?: string; tools?: unknown[] };
     expect(up.stream).toBeUndefined();
     expect(up.messages[0]).toEqual({ role: "system", content: COMPACTION_INSTRUCTIONS });
-    // The whole conversation reaches the summariser, tool call and result included, then the ask.
-    expect(up.messages.map((m) => m.role)).toEqual(["system", "user", "assistant", "tool", "assistant", "user", "user"]);
+    // The whole conversation reaches the summariser, tool call and result included, then the ask (joined to the last user turn).
+    expect(up.messages.map((m) => m.role)).toEqual(["system", "user", "assistant", "tool", "assistant", "user"]);
     expect(textOf(up.messages[3]!.content)).toContain("18°C, light rain");
     expect(textOf(up.messages.at(-1)!.content)).toMatch(/summary/i);
     expect(up.tools).toHaveLength(1);
@@ -76,10 +76,10 @@ describe("POST /v1/responses/compact", () => {
     expect(res.status).toBe(200);
     expect(events(await res.text()).at(-1)!.type).toBe("response.completed");
     const messages = (await seen()).requests[0]!.body.messages as Array<{ role: string; content: string }>;
-    expect(messages.map((m) => m.role)).toEqual(["user", "user", "user", "user"]);
-    expect(messages[2]!.content).toContain(SCRIPTED_SUMMARY);
-    expect(messages[2]!.content).toMatch(/^Summary of the earlier part of this conversation/);
-    expect(messages[3]!.content).toBe("And tomorrow?");
+    // The retained user messages, the summary and the new message: one user turn (consecutive user messages are joined).
+    expect(messages.map((m) => m.role)).toEqual(["user"]);
+    expect(messages[0]!.content).toContain(SCRIPTED_SUMMARY);
+    expect(messages[0]!.content).toMatch(/\n\nSummary of the earlier part of this conversation[\s\S]*\n\nAnd tomorrow\?$/);
   });
 
   it("a compacted history can be compacted again: the earlier summary is part of what is summarised", async () => {
@@ -104,7 +104,7 @@ describe("POST /v1/responses/compact", () => {
     const body = (await res.json()) as Compacted;
     expect(body.output.map((o) => o.content?.[0]?.text ?? o.type)).toEqual(["Plan a trip to Paris.", "And Lyon?", "compaction"]);
     const up = (await seen()).requests[0]!.body.messages as Array<{ role: string; content: string }>;
-    expect(up.map((m) => m.role)).toEqual(["system", "user", "assistant", "user", "user"]);
+    expect(up.map((m) => m.role)).toEqual(["system", "user", "assistant", "user"]);
     expect(up[2]!.content).toBe(SCRIPTED_SUMMARY);
   });
 

@@ -174,8 +174,8 @@ describe("connection-local continuation", () => {
     const messages = await upstreamMessages(0);
     expect(messages.map((m) => [m.role, m.content])).toEqual([
       ["system", "Be brief."],
-      ["user", "<environment_context>cwd=/tmp</environment_context>"],
-      ["user", "hi"],
+      // The prewarm's input and the turn's, one user turn (consecutive user messages are joined).
+      ["user", "<environment_context>cwd=/tmp</environment_context>\n\nhi"],
     ]);
     client.ws.close();
   });
@@ -380,9 +380,9 @@ describe("compaction over the WebSocket", () => {
     expect(terminal(await client.turn()).response!.status).toBe("completed");
     for (const i of [0, 1]) {
       const messages = await upstreamMessages(i);
-      expect(messages[1]!.content).toMatch(/^Summary of the earlier part of this conversation[\s\S]*Hello from the scripted upstream\./);
+      expect(messages[0]!.content).toMatch(/\n\nSummary of the earlier part of this conversation[\s\S]*Hello from the scripted upstream\./);
     }
-    expect((await upstreamMessages(1)).map((m) => m.role)).toEqual(["user", "user", "user", "assistant", "user"]);
+    expect((await upstreamMessages(1)).map((m) => m.role)).toEqual(["user", "assistant", "user"]);
     client.ws.close();
   });
 });

@@ -2,14 +2,18 @@ import type { ClientContext } from "../context.ts";
 import { asksForReasoningContent, rememberAskedForReasoning } from "./reasoning-retry.ts";
 import { forwardedHeaders, upstreamError } from "../upstream.ts";
 import { callWithFallback } from "../ops/fallback.ts";
+import { shapeMessages } from "../../src/index.ts";
+import { retryTemplate } from "./template-retry.ts";
 
 import { type PreparedResponse, upstreamIdentity } from "./prepare.ts";
 
 /** Calls the upstream; its HTTP errors become `UpstreamHttpError`s (status and back-off headers kept). */
 export async function openUpstream(prepared: PreparedResponse, ctx: ClientContext, stream: boolean): Promise<Response> {
-  // The transport decides, not the body's `stream` (a WebSocket always streams). Built per attempt: a fallback translates again.
+  // The transport decides, not the body's `stream` (a WebSocket always streams). Built per attempt: a fallback translates
+  // again; whichever translation goes (a reasoning retry makes another), in the shape this upstream's template takes.
   const body = () => {
     const { stream: _stream, stream_options: _options, ...rest } = prepared.translation.request;
+    rest.messages = shapeMessages(rest.messages, prepared.template.shape);
     return JSON.stringify(stream ? { ...rest, stream: true, stream_options: { include_usage: true } } : rest);
   };
   // The key's limits, then the route and its MODEL_MAP fallbacks (worker/ops/fallback.ts).
@@ -25,6 +29,8 @@ export async function openUpstream(prepared: PreparedResponse, ctx: ClientContex
       prepared.translation = retry();
       return openUpstream(prepared, ctx, stream);
     }
+    // A strict chat template refused the conversation's shape: once more in the shape it asked for.
+    if (retryTemplate(prepared.template, upstreamIdentity(prepared.route), error.status, error.message)) return openUpstream(prepared, ctx, stream);
     throw error;
   }
   return upstream;

@@ -3,6 +3,7 @@ import { type ConversationItem, expandInput, reasoningExpander, type Sealer, sea
 import type { ModelRoute } from "../config.ts";
 import type { ClientContext } from "../context.ts";
 import { hasAskedForReasoning, withReasoningContentEverywhere } from "./reasoning-retry.ts";
+import { type TemplateState, templateFor } from "./template-retry.ts";
 import { redact } from "../upstream.ts";
 
 import { recordEnd } from "./record.ts";
@@ -29,6 +30,8 @@ export interface PreparedResponse {
    * REASONING_HISTORY decides.
    */
   reasoningRetry: (() => ChatRequestTranslation) | null;
+  /** The shape the messages go upstream in (MODEL_MAP's `template`, or learned from the upstream's template errors). */
+  template: TemplateState;
   /** Headers for the client: dropped hosted tools, then the upstream's rate-limit hints. */
   headers: Record<string, string>;
   /** The whole conversation the upstream sees (after expansion). */
@@ -101,6 +104,7 @@ export async function prepareResponse(request: ResponsesRequest, ctx: ClientCont
     if (ctx.ops) logResponse(ctx.ops, response, request.stream === true);
   };
   if (reasoningSealer) options.beforeFlush = sealReasoningEvents(reasoningSealer);
-  return { request, route, translation, options, reasoningSealer, reasoningRetry, headers, input: expanded.input, record };
+  const template = templateFor(route, upstream);
+  return { request, route, translation, options, reasoningSealer, reasoningRetry, template, headers, input: expanded.input, record };
 }
 

@@ -86,3 +86,13 @@ describe("checkToolPairing: what is accepted", () => {
     expect(() => checkToolPairing([null, 3, { type: "compaction", encrypted_content: "x" }, { type: "function_call" }, { type: "function_call_output" }, user("hi")])).not.toThrow();
   });
 });
+
+describe("tool search items pair like calls and outputs", () => {
+  it("a tool_search_output answers its tool_search_call; one without its call, or a call left open, is a 400", () => {
+    const call = { type: "tool_search_call", call_id: "ts_1", execution: "client", arguments: { query: "echo" } };
+    const output = { type: "tool_search_output", call_id: "ts_1", execution: "client", tools: [] };
+    expect(() => checkToolPairing([{ role: "user", content: "hi" }, call, output])).not.toThrow();
+    expect(() => checkToolPairing([{ role: "user", content: "hi" }, output])).toThrow("No tool call found for tool search output with call_id ts_1.");
+    expect(() => checkToolPairing([{ role: "user", content: "hi" }, call, { role: "user", content: "and?" }])).toThrow("No tool output found for tool search call ts_1.");
+  });
+});

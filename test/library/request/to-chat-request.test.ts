@@ -40,10 +40,16 @@ describe("request: Responses → Chat Completions", () => {
       ],
     });
     expect(request.messages).toEqual([
-      { role: "system", content: "dev rule" },
-      { role: "system", content: "sys" },
-      { role: "user", content: [{ type: "text", text: "look" }, { type: "image_url", image_url: { url: "data:image/png;base64,AAAA", detail: "low" } }] },
-      { role: "user", content: [{ type: "file", file: { file_data: "data:application/pdf;base64,JVBE", filename: "a.pdf" } }] },
+      // Consecutive messages of one role are joined (what every chat template accepts), parts kept in order.
+      { role: "system", content: "dev rule\n\nsys" },
+      {
+        role: "user",
+        content: [
+          { type: "text", text: "look" },
+          { type: "image_url", image_url: { url: "data:image/png;base64,AAAA", detail: "low" } },
+          { type: "file", file: { file_data: "data:application/pdf;base64,JVBE", filename: "a.pdf" } },
+        ],
+      },
       { role: "assistant", content: "seen\nbut no" },
     ]);
     const keep = toChatRequest({ model: "m", input: [{ role: "developer", content: "d" }] }, { developerRole: "developer" });
@@ -86,8 +92,10 @@ describe("request: Responses → Chat Completions", () => {
     });
     expect(request.messages.slice(1)).toEqual([
       { role: "tool", tool_call_id: "c1", content: "image:" },
-      { role: "user", content: [{ type: "text", text: "Images returned by the tool call above:" }, { type: "image_url", image_url: { url: "data:image/png;base64,BBBB" } }] },
-      { role: "user", content: "what is it?" },
+      {
+        role: "user",
+        content: [{ type: "text", text: "Images returned by the tool call above:" }, { type: "image_url", image_url: { url: "data:image/png;base64,BBBB" } }, { type: "text", text: "what is it?" }],
+      },
     ]);
   });
 
@@ -144,9 +152,10 @@ describe("request: Responses → Chat Completions", () => {
     const t = toChatRequest(codexRequest);
     const { request } = t;
     expect(request.model).toBe("gpt-5-codex");
-    expect(request.messages.map((m) => m.role)).toEqual(["system", "system", "user", "user", "assistant", "tool"]);
-    expect(request.messages[1]).toEqual({ role: "system", content: "<collaboration_mode>…</collaboration_mode>\n<apps_instructions>…</apps_instructions>" });
-    expect(request.messages[4]).toEqual({ role: "assistant", content: null, tool_calls: [{ id: "call_X1", type: "function", function: { name: "exec_command", arguments: '{"cmd":"ls -la"}' } }] });
+    // Instructions and Codex's developer message joined; its environment context and task joined.
+    expect(request.messages.map((m) => m.role)).toEqual(["system", "user", "assistant", "tool"]);
+    expect(request.messages[0]!.content).toMatch(/\n\n<collaboration_mode>…<\/collaboration_mode>\n<apps_instructions>…<\/apps_instructions>$/);
+    expect(request.messages[2]).toEqual({ role: "assistant", content: null, tool_calls: [{ id: "call_X1", type: "function", function: { name: "exec_command", arguments: '{"cmd":"ls -la"}' } }] });
     const names = request.tools!.map((x) => x.function.name);
     expect(names).toEqual([
       "exec_command",
@@ -221,7 +230,7 @@ describe("Codex on gpt-5.6 and later: tools in an `additional_tools` input item"
     expect(t.dropped).toEqual([]);
 
     // The item itself is no message; the conversation is.
-    expect(request.messages.map((m) => m.role)).toEqual(["system", "system", "system", "system", "user", "user", "assistant", "tool"]);
+    expect(request.messages.map((m) => m.role)).toEqual(["system", "user", "assistant", "tool"]);
     expect(request.messages.slice(-2)).toEqual([
       { role: "assistant", content: null, tool_calls: [{ id: "call_exec_1", type: "function", function: { name: "exec", arguments: JSON.stringify({ input: EXEC_JS }) } }] },
       { role: "tool", tool_call_id: "call_exec_1", content: "Script completed\nWall time 0.1 seconds\nOutput:\n\nbridged\n" },
