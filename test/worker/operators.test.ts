@@ -109,6 +109,16 @@ describe("one JSON log line per response", () => {
     expect(logged).toEqual([expect.objectContaining({ endpoint: "compact", transport: "json", status: "completed", key: "alice" })]);
   });
 
+  it("remote compaction (a compaction_trigger request) is one line too, with the summary call's tokens", async () => {
+    const b = bridge({ ...keys({ alice: ALICE }), BRIDGE_SECRET: "s3cret" });
+    const res = await b.post({ model: "scripted-text", input: [{ role: "user", content: "hello" }, { type: "compaction_trigger" }], stream: true }, ALICE);
+    expect(res.status).toBe(200);
+    const text = await res.text();
+    expect(text).toContain('"type":"compaction"');
+    expect(logged).toEqual([expect.objectContaining({ transport: "sse", status: "completed", key: "alice", input_tokens: 11, output_tokens: 7, error_code: null })]);
+    expect(logged[0]!.response_id).toMatch(/^resp_/);
+  });
+
   it("a failure before the response began is a line too: status failed, the error's code and status; the body carries the request id", async () => {
     const b = bridge(keys({ alice: ALICE }));
     const res = await b.post({ model: "scripted-429", input: "hi", stream: true }, ALICE);

@@ -6,6 +6,7 @@ import type { ClientContext } from "../context.ts";
 import { openUpstream } from "./open-upstream.ts";
 import { type PreparedResponse, prepareResponse } from "./prepare.ts";
 import { recordEnd } from "./record.ts";
+import { logResponse } from "../ops/log.ts";
 
 /**
  * How a compaction trigger is answered (what Codex expects of a provider it
@@ -59,7 +60,12 @@ export type CompactionRun = (sink: EventSink, signal?: AbortSignal) => Promise<R
  */
 export async function openCompaction(c: PreparedCompaction, ctx: ClientContext): Promise<CompactionRun> {
   const upstream = await openUpstream(c.summary, ctx, true);
-  return (sink, signal = ctx.signal) => runCompaction(c, ctx, upstream, sink, signal);
+  return async (sink, signal = ctx.signal) => {
+    const response = await runCompaction(c, ctx, upstream, sink, signal);
+    // The one log line (and usage) of this response: the summary run's own onEnd was taken off above.
+    if (ctx.ops) logResponse(ctx.ops, response, c.request.stream === true);
+    return response;
+  };
 }
 
 async function runCompaction(c: PreparedCompaction, ctx: ClientContext, upstream: Response, sink: EventSink, signal: AbortSignal | undefined): Promise<ResponseResource> {
