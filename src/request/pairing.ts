@@ -15,8 +15,11 @@ const OUTPUTS: Record<string, string> = { function_call_output: "function call o
  *   with its `call_id` earlier in the conversation:
  *   `No tool call found for function call output with call_id X.`
  * - A call needs its output before the conversation moves on: before the next
- *   message (of any role) and before the end of the input, where the model
+ *   user or assistant message and before the end of the input, where the model
  *   would take its turn: `No tool output found for function call X.`
+ *   A developer or system message between them is an instruction, not a turn
+ *   (a client's permission change while a tool ran): it is let through, and
+ *   the translation places it after the results.
  *   Other items (reasoning, further calls and outputs of the same turn) may
  *   come between a call and its output, as parallel calls do.
  *
@@ -42,7 +45,7 @@ export function checkToolPairing(items: readonly unknown[]): void {
     } else if (OUTPUTS[type] && typeof callId === "string") {
       if (!called.has(callId)) throw invalidRequest(`No tool call found for ${OUTPUTS[type]} with call_id ${callId}.`, "input");
       pending.delete(callId);
-    } else if (type === "message" && pending.size) throw unanswered();
+    } else if (type === "message" && pending.size && item.role !== "developer" && item.role !== "system") throw unanswered();
   }
   if (pending.size) throw unanswered();
 }

@@ -34,7 +34,7 @@ async function expectSummaryRequest(stream: boolean) {
   const up = requests[0]!.body as unknown as Upstream;
   expect(up.stream ?? false).toBe(stream);
   expect(up.messages[0]).toEqual({ role: "system", content: COMPACTION_INSTRUCTIONS });
-  expect(up.messages.map((m) => m.role)).toEqual(["system", "user", "assistant", "tool", "assistant", "user", "user"]);
+  expect(up.messages.map((m) => m.role)).toEqual(["system", "user", "assistant", "tool", "assistant", "user"]);
   expect(text(up.messages[3]!.content)).toContain("18°C, light rain");
   expect(text(up.messages.at(-1)!.content)).toMatch(/summary/i);
   expect(JSON.stringify(up)).not.toContain("compaction_trigger");
@@ -93,9 +93,11 @@ describe("compaction_trigger over HTTP", () => {
     const res = await post("/v1/responses", { model: "scripted-text", stream: true, input: [CONVERSATION[0], CONVERSATION[4], item, { role: "user", content: "And tomorrow?" }] });
     expect(events(await res.text()).at(-1)!.type).toBe("response.completed");
     const messages = (await seen()).requests[0]!.body.messages as Array<{ role: string; content: string }>;
-    expect(messages.map((m) => m.role)).toEqual(["user", "user", "user", "user"]);
-    expect(messages[2]!.content).toMatch(/^Summary of the earlier part of this conversation/);
-    expect(messages[2]!.content).toContain(SCRIPTED_SUMMARY);
+    // The user's messages, the summary in the item's place and the new turn: one user turn (same-role messages are joined).
+    expect(messages.map((m) => m.role)).toEqual(["user"]);
+    expect(messages[0]!.content.split("\n\n").some((part) => part.startsWith("Summary of the earlier part of this conversation"))).toBe(true);
+    expect(messages[0]!.content).toContain(SCRIPTED_SUMMARY);
+    expect(messages[0]!.content.endsWith("And tomorrow?")).toBe(true);
     await resetSeen();
     const again = await post("/v1/responses", { model: "scripted-text", input: [CONVERSATION[0], item, { role: "user", content: "Now Marseille." }, TRIGGER] });
     const second = (await again.json()) as { output: CompactionItem[] };
@@ -115,11 +117,11 @@ describe("compaction_trigger over HTTP", () => {
     const res = await post("/v1/responses", { model: "scripted-text", previous_response_id: compacted.id, input: "And tomorrow?" });
     expect(res.status).toBe(200);
     const messages = (await seen()).requests[0]!.body.messages as Array<{ role: string; content: string }>;
-    expect(messages.map((m) => m.role)).toEqual(["user", "user", "user", "user"]);
+    expect(messages.map((m) => m.role)).toEqual(["user"]);
     expect(messages[0]!.content).toContain("PERIWINKLE");
-    expect(messages[2]!.content).toContain(SCRIPTED_SUMMARY);
+    expect(messages[0]!.content).toContain(SCRIPTED_SUMMARY);
     expect(JSON.stringify(messages)).not.toContain("18°C, light rain");
-    expect(messages[3]!.content).toBe("And tomorrow?");
+    expect(messages[0]!.content.endsWith("\n\nAnd tomorrow?")).toBe(true);
   });
 
   it("compacts a stored chain named by previous_response_id (the trigger alone as the new input)", async () => {
@@ -193,22 +195,22 @@ describe("compaction_trigger over the WebSocket", () => {
     expect(final.usage).toMatchObject({ input_tokens: 11, output_tokens: 7, total_tokens: 18 });
     const item = expectCompactionItem(final.output[0]);
     const up = (await seen()).requests[1]!.body.messages as Array<{ role: string; content: unknown }>;
-    expect(up.map((m) => m.role)).toEqual(["system", "user", "assistant", "tool", "assistant", "user", "user"]);
+    expect(up.map((m) => m.role)).toEqual(["system", "user", "assistant", "tool", "assistant", "user"]);
 
     // Continued by previous_response_id on the socket (store: false: the connection remembers it).
     await resetSeen();
     client.create({ model: "scripted-text", store: false, previous_response_id: final.id, input: "And tomorrow?" });
     expect((await client.turn()).at(-1)!.type).toBe("response.completed");
     const next = (await seen()).requests[0]!.body.messages as Array<{ role: string; content: string }>;
-    expect(next.map((m) => m.role)).toEqual(["user", "user", "user", "user"]);
-    expect(next[2]!.content).toContain(SCRIPTED_SUMMARY);
+    expect(next.map((m) => m.role)).toEqual(["user"]);
+    expect(next[0]!.content).toContain(SCRIPTED_SUMMARY);
     expect(JSON.stringify(next)).not.toContain("18°C, light rain");
 
     // What Codex does: a full response.create, without previous_response_id, with the item in its input.
     await resetSeen();
     client.create({ model: "scripted-text", store: false, input: [CONVERSATION[0], CONVERSATION[4], item, { role: "user", content: "Go on." }] });
     expect((await client.turn()).at(-1)!.type).toBe("response.completed");
-    expect(((await seen()).requests[0]!.body.messages as Array<{ content: string }>)[2]!.content).toContain(SCRIPTED_SUMMARY);
+    expect(((await seen()).requests[0]!.body.messages as Array<{ content: string }>)[0]!.content).toContain(SCRIPTED_SUMMARY);
     client.ws.close();
   });
 

@@ -46,6 +46,10 @@ describe("checkToolPairing: a call needs its output before the conversation move
     expect(rejection([user("hi"), call("call_1"), user("never mind")])).toEqual(openai("No tool output found for function call call_1."));
   });
 
+  it("a developer or system message between a call and its output is an instruction, not a turn: allowed", () => {
+    for (const role of ["developer", "system"]) expect(() => checkToolPairing([user("hi"), call("call_1"), { role, content: "Approved." }, output("call_1")])).not.toThrow();
+  });
+
   it("an assistant message between a call and its output", () => {
     expect(rejection([user("hi"), call("call_1"), assistant("Checking."), output("call_1")])).toEqual(openai("No tool output found for function call call_1."));
   });
