@@ -55,14 +55,14 @@ export interface CodexRun {
 /**
  * `codex exec --json` with `config` as its whole configuration (a fresh
  * CODEX_HOME, so nothing from the machine's own ~/.codex leaks in), in a
- * fresh working directory. Resolves when Codex exits (killed after `timeoutMs`).
+ * fresh working directory (`env` adds variables, e.g. another `env_key`). Resolves when Codex exits (killed after `timeoutMs`).
  */
-export async function runCodex(options: { config: string; prompt: string; cwd?: string; args?: string[]; timeoutMs?: number }): Promise<CodexRun> {
+export async function runCodex(options: { config: string; prompt: string; cwd?: string; args?: string[]; timeoutMs?: number; env?: Record<string, string> }): Promise<CodexRun> {
   const home = await mkdtemp(join(tmpdir(), "codex-home-"));
   const cwd = options.cwd ?? (await mkdtemp(join(tmpdir(), "codex-work-")));
   await writeFile(join(home, "config.toml"), options.config);
   const child = spawnGroup(CODEX, ["exec", "--json", "--skip-git-repo-check", "-C", cwd, ...(options.args ?? []), options.prompt], {
-    env: { PATH: process.env.PATH, HOME: home, CODEX_HOME: home, BRIDGE_API_KEY, RUST_LOG: "error", NO_COLOR: "1" },
+    env: { PATH: process.env.PATH, HOME: home, CODEX_HOME: home, BRIDGE_API_KEY, RUST_LOG: "error", NO_COLOR: "1", ...options.env },
   });
   let stdout = "";
   let stderr = "";
