@@ -80,9 +80,11 @@ ${topLevelKeys(undefined, undefined)}
 ${providerBlock(baseURL)}
 Ctrl-C stops.
 `);
+  // Miniflare's own handlers kill workerd and exit at once; replaced, so the first Ctrl-C disposes
+  // Miniflare properly (its `exit` hook stays: a second Ctrl-C exits at once and still stops workerd).
   let stopping = false;
-  const stop = (signal: string) => {
-    if (stopping) return;
+  const stop = (signal: NodeJS.Signals) => {
+    if (stopping) process.exit(130);
     stopping = true;
     process.stderr.write(`\n${signal}: stopping\n`);
     running.stop().then(
@@ -90,8 +92,10 @@ Ctrl-C stops.
       () => process.exit(1),
     );
   };
-  process.on("SIGINT", () => stop("SIGINT"));
-  process.on("SIGTERM", () => stop("SIGTERM"));
+  for (const signal of ["SIGINT", "SIGTERM"] as const) {
+    process.removeAllListeners(signal);
+    process.on(signal, stop);
+  }
 }
 
 async function listModels(command: CodexConfigCommand): Promise<unknown> {
