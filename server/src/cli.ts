@@ -4,6 +4,7 @@ import { spawnSync } from "node:child_process";
 import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { homedir, tmpdir } from "node:os";
 import { join } from "node:path";
+import { parse } from "smol-toml";
 import { type CodexConfigCommand, parseCommand, SECRET_VARS, type ServeCommand, UsageError } from "./args.ts";
 import { buildCatalog, CATALOG_FILE, KEY_ENV, mergeConfig, pickTemplate, providerBlock, topLevelKeys } from "./codex-config.ts";
 import { StartError, startServer } from "./serve.ts";
@@ -157,7 +158,19 @@ async function codexConfig(command: CodexConfigCommand): Promise<void> {
   mkdirSync(command.codexHome, { recursive: true });
   writeFileSync(catalogPath, json);
   writeFileSync(configPath, merged);
-  process.stdout.write(`wrote ${catalogPath} (${catalog.models.length} models: ${catalog.models.map((m) => m.slug).join(", ")})\nupdated ${configPath}:\n\n${top}\n\n${provider}\nthen: export ${KEY_ENV}=…\n${note}`);
+  const replaced = replacedKeys(existing, merged);
+  process.stdout.write(
+    `wrote ${catalogPath} (${catalog.models.length} models: ${catalog.models.map((m) => m.slug).join(", ")})\nupdated ${configPath}:\n\n${top}\n\n${provider}\n${replaced ? `(it had ${replaced})\n` : ""}then: export ${KEY_ENV}=…\n${note}`,
+  );
+}
+
+/** The top-level settings --write changed, as they were, so the user can put them back. */
+function replacedKeys(before: string, after: string): string {
+  const [b, a] = [parse(before), parse(after)] as Array<Record<string, unknown>>;
+  return ["model", "model_provider", "model_catalog_json"]
+    .filter((k) => b![k] !== undefined && b![k] !== a![k])
+    .map((k) => `${k} = ${JSON.stringify(b![k])}`)
+    .join(", ");
 }
 
 async function main(): Promise<void> {

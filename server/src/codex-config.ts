@@ -4,7 +4,7 @@
 import { parse } from "smol-toml";
 
 /** The provider id in `[model_providers.<id>]` (not Codex's reserved `openai`). */
-export const PROVIDER_ID = "responses-bridge";
+const PROVIDER_ID = "responses-bridge";
 /** The environment variable Codex sends as `Authorization: Bearer …`. */
 export const KEY_ENV = "RESPONSES_BRIDGE_API_KEY";
 export const CATALOG_FILE = "responses-bridge-models.json";
@@ -64,7 +64,7 @@ type Json = Record<string, unknown>;
 const positive = (n: unknown) => (typeof n === "number" && Number.isFinite(n) && n > 0 ? n : undefined);
 
 /** The context window the upstream reports for the model, if it does. */
-export function reportedWindow(m: UpstreamModel): number | undefined {
+function reportedWindow(m: UpstreamModel): number | undefined {
   return positive(m.max_model_len) ?? positive(m.context_length) ?? positive(m.top_provider?.context_length) ?? positive(m.max_context_length) ?? positive(m.meta?.n_ctx_train);
 }
 
@@ -111,7 +111,7 @@ export function pickTemplate(bundled: unknown): Json | undefined {
 const NOT_INHERITED = ["description", "upgrade", "availability_nux", "comp_hash", "tool_mode", "default_service_tier", "multi_agent_reasoning_effort", "model_specialty", "auto_compact_token_limit", "default_reasoning_level", "default_verbosity", "context_window", "max_context_window"];
 
 /** One ModelInfo for Codex. */
-export function modelEntry(m: UpstreamModel, priority: number, options: CatalogOptions, template: Json): Json {
+function modelEntry(m: UpstreamModel, priority: number, options: CatalogOptions, template: Json): Json {
   const entry: Json = { ...template };
   for (const k of NOT_INHERITED) delete entry[k];
   const reported = reportedWindow(m);

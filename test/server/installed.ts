@@ -1,5 +1,5 @@
 import { type ChildProcess, execFileSync, spawn } from "node:child_process";
-import { mkdirSync, mkdtempSync, writeFileSync } from "node:fs";
+import { mkdirSync, mkdtempSync, readdirSync, statSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { dirname, join } from "node:path";
 
@@ -15,13 +15,23 @@ export const PATH = `${dirname(process.execPath)}:${process.env.PATH ?? ""}`;
  */
 export function packAndInstall(dir = mkdtempSync(join(tmpdir(), "responses-bridge-server-"))): { dir: string; app: string; tarballs: string[] } {
   const run = (args: string[], cwd: string) => execFileSync("npm", args, { cwd, env: { ...process.env, PATH }, stdio: ["ignore", "pipe", "inherit"], encoding: "utf8" });
-  const packed = (cwd: string) => join(dir, run(["pack", "--pack-destination", dir, "--loglevel=error"], cwd).trim().split("\n").at(-1)!);
-  const tarballs = [packed(ROOT), packed(join(ROOT, "server"))];
+  const packed = (cwd: string, scripts = true) => join(dir, run(["pack", "--pack-destination", dir, "--loglevel=error", ...(scripts ? [] : ["--ignore-scripts"])], cwd).trim().split("\n").at(-1)!);
+  // The library's prepack rebuilds dist/, which other test projects may be reading: skipped when dist/ is newer than src/.
+  const tarballs = [packed(ROOT, !libraryBuilt()), packed(join(ROOT, "server"))];
   const app = join(dir, "app");
   mkdirSync(app);
   writeFileSync(join(app, "package.json"), '{ "private": true }\n');
   run(["install", "--no-audit", "--no-fund", "--prefer-offline", "--loglevel=error", ...tarballs], app);
   return { dir, app, tarballs };
+}
+
+function libraryBuilt(): boolean {
+  const newest = (dir: string): number => Math.max(0, ...readdirSync(dir, { withFileTypes: true }).map((e) => (e.isDirectory() ? newest(join(dir, e.name)) : statSync(join(dir, e.name)).mtimeMs)));
+  try {
+    return statSync(join(ROOT, "dist", "index.js")).mtimeMs > newest(join(ROOT, "src"));
+  } catch {
+    return false;
+  }
 }
 
 export interface Bin {
