@@ -18,8 +18,7 @@
  */
 import { spawn } from "node:child_process";
 import { execFileSync } from "node:child_process";
-import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync } from "node:fs";
-import { tmpdir } from "node:os";
+import { mkdirSync, readdirSync, readFileSync, rmSync } from "node:fs";
 import { join } from "node:path";
 import { scriptedUpstream } from "../test/support/scripted-upstream.ts";
 import { serve } from "../test/support/serve.ts";
@@ -74,7 +73,7 @@ try {
   const list = () => new Set((() => { try { return readdirSync(npxDir); } catch { return []; } })());
   const empty = join(dir, "empty");
   mkdirSync(empty);
-  const serveArgs = ["--upstream", `${upstream.url}/v1`, "--port", "0", "--data", mkdtempSync(join(tmpdir(), "rbs-bench-data-"))];
+  const serveArgs = ["--upstream", `${upstream.url}/v1`, "--port", "0", "--data", join(dir, "data")];
   const viaNpx = ["--yes", ...tarballs.flatMap((t) => ["--package", t]), "responses-bridge-server", ...serveArgs];
   const env = { npm_config_update_notifier: "false", npm_config_fund: "false", npm_config_audit: "false" };
   const before = list();

@@ -30,7 +30,7 @@ Options:
 
 Every Worker variable is also read from the environment under its own name (UPSTREAM_API_KEY,
 MODEL_MAP, PROXY_API_KEYS, …); --var wins over the environment. Secrets are never printed.
-Requires Node.js 22 or later. Docs: https://github.com/ (docs/local-server.md in the repository)`,
+Requires Node.js 22 or later. Docs: docs/local-server.md in the responses-bridge repository.`,
   "codex-config": `responses-bridge-server codex-config: print (or --write) the Codex config.toml for the bridge, with a
 model catalog built from the upstream's GET /models, so Codex knows each model's context window,
 reasoning efforts and tools (no "Model metadata … not found" fallback).
