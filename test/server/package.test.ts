@@ -156,6 +156,14 @@ describe("npx responses-bridge-server, installed from the packed tarballs", () =
       }
     });
 
+    it("compacts (POST /v1/responses/compact), and the compacted output starts the next request", async () => {
+      const compacted = await client.responses.compact({ model: "scripted-text", input: [{ role: "user", content: "Plan a trip" }] });
+      expect(compacted.object).toBe("response.compaction");
+      const next = await client.responses.create({ model: "scripted-text", input: [...(compacted.output as OpenAI.Responses.ResponseInputItem[]), { role: "user", content: "Go on." }] });
+      expect(next.status).toBe("completed");
+      expect(JSON.stringify(seen.requests.at(-1)!.body)).toContain("Summary of the earlier part of this conversation");
+    });
+
     it("keeps a stored response across a restart (Ctrl-C stops everything cleanly)", async () => {
       const stored = await client.responses.create({ model: "scripted-text", input: "Remember this.", store: true });
       const pid = bin.child.pid!;
