@@ -65,13 +65,15 @@ function describeVars(vars: Record<string, string>): string {
 
 async function serve(command: ServeCommand): Promise<void> {
   const running = await startServer(command, { worker: join(dist, "worker.js"), assets: join(dist, "public") });
-  const baseURL = `${running.url}/v1`;
+  // Listening on every address: clients on this machine use loopback.
+  const local = running.url.replace("//0.0.0.0:", "//127.0.0.1:").replace("//[::]:", "//[::1]:");
+  const baseURL = `${local}/v1`;
   const vars = describeVars(command.vars);
   process.stdout.write(`responses-bridge ${version()} listening on ${running.url}
   upstream: ${command.vars.UPSTREAM_BASE_URL}
   stored responses: ${command.data}
 ${vars ? `${vars}\n` : ""}
-Open ${running.url}/ for the page; point clients at ${baseURL}.
+Open ${local}/ for the page; point clients at ${baseURL}.
 
 Codex: add this to ~/.codex/config.toml (or run \`responses-bridge-server codex-config --upstream … --write\`
 for a model catalog too), then \`export ${KEY_ENV}=…\` (any value, your upstream key, or one of PROXY_API_KEYS):
