@@ -43,9 +43,23 @@ export interface Bin {
   stop(): Promise<number | null>;
 }
 
-/** `npx responses-bridge-server …args` in `app`, in a process group of its own. */
+const started = new Set<number>();
+let exitHook = false;
+
+/**
+ * `npx responses-bridge-server …args` in `app`, in a process group of its own (killed if this
+ * process exits first). Not test/support's spawnGroup: that kills the group as soon as npx
+ * exits, and the point here is to see the bin stop by itself on Ctrl-C.
+ */
 export function npx(app: string, args: string[], env: Record<string, string> = {}): Bin {
+  if (!exitHook) {
+    exitHook = true;
+    process.on("exit", () => {
+      for (const pid of started) if (groupAlive(pid)) process.kill(-pid, "SIGKILL");
+    });
+  }
   const child = spawn("npx", ["--no-install", "responses-bridge-server", ...args], { cwd: app, env: { PATH, HOME: process.env.HOME ?? app, ...env }, detached: true, stdio: ["ignore", "pipe", "pipe"] });
+  started.add(child.pid!);
   let out = "";
   child.stdout!.on("data", (d) => (out += d));
   child.stderr!.on("data", (d) => (out += d));
