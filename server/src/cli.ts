@@ -56,6 +56,18 @@ function fail(message: string, code = 1): never {
   process.exit(code);
 }
 
+/** A URL as printed: a password in it (`https://user:key@host`) is a secret too. */
+function shownURL(url: string): string {
+  try {
+    const u = new URL(url);
+    if (!u.password) return url;
+    u.password = "***";
+    return u.href;
+  } catch {
+    return url;
+  }
+}
+
 function describeVars(vars: Record<string, string>): string {
   return Object.entries(vars)
     .filter(([k]) => k !== "UPSTREAM_BASE_URL")
@@ -70,7 +82,7 @@ async function serve(command: ServeCommand): Promise<void> {
   const baseURL = `${local}/v1`;
   const vars = describeVars(command.vars);
   process.stdout.write(`responses-bridge ${version()} listening on ${running.url}
-  upstream: ${command.vars.UPSTREAM_BASE_URL}
+  upstream: ${shownURL(command.vars.UPSTREAM_BASE_URL!)}
   stored responses: ${command.data}
 ${vars ? `${vars}\n` : ""}
 Open ${local}/ for the page; point clients at ${baseURL}.
@@ -109,8 +121,9 @@ async function listModels(command: CodexConfigCommand): Promise<unknown> {
     if (!res.ok) throw new Error(`HTTP ${res.status}`);
     return await res.json();
   } catch (e) {
-    if (!command.models.length) fail(`could not list the models at ${command.upstream}/models (${(e as Error).message}); name them with --model M`);
-    process.stderr.write(`responses-bridge-server: could not list the models at ${command.upstream}/models (${(e as Error).message}); using --model as given\n`);
+    const why = `could not list the models at ${shownURL(command.upstream)}/models (${(e as Error).message})`;
+    if (!command.models.length) fail(`${why}; name them with --model M`);
+    process.stderr.write(`responses-bridge-server: ${why}; using --model as given\n`);
     return null;
   }
 }
