@@ -38,6 +38,10 @@ export default defineConfig({
         test: { name: "clients", include: ["test/clients/*.test.ts"], environment: "node", testTimeout: 90_000, hookTimeout: 90_000 },
       },
       {
+        // responses-bridge-server: its pure parts, and both packages packed, installed and run as a user would.
+        test: { name: "server", include: ["test/server/**/*.test.ts"], environment: "node", testTimeout: 120_000, hookTimeout: 300_000 },
+      },
+      {
         // The built package and the source in Deno, Bun and Chromium (binaries from test/clients).
         test: { name: "runtimes", include: ["test/runtimes/*.test.ts"], environment: "node", testTimeout: 90_000, hookTimeout: 90_000 },
       },

@@ -55,7 +55,7 @@ export interface CodexRun {
 /**
  * `codex exec --json` with `config` as its whole configuration (a fresh
  * CODEX_HOME, so nothing from the machine's own ~/.codex leaks in), in a
- * fresh working directory. Resolves when Codex exits (killed after `timeoutMs`).
+ * fresh working directory (`env` adds variables, e.g. another `env_key`). Resolves when Codex exits (killed after `timeoutMs`).
  */
 export async function runCodex(options: { config: string; prompt: string; cwd?: string; args?: string[]; timeoutMs?: number; env?: Record<string, string>; home?: string }): Promise<CodexRun> {
   // A `home` given is the caller's (kept, e.g. for `codex exec resume`); otherwise a fresh one, removed after.
