@@ -8,6 +8,11 @@ import { collectModules } from "./modules.ts";
 /** wrangler.toml's; test/server checks them against it. */
 export const COMPATIBILITY_DATE = "2026-08-01";
 export const COMPATIBILITY_FLAGS = ["enable_request_signal"];
+/** wrangler.toml's Durable Objects (stored responses; per-key limits and usage), SQLite-backed; test/server checks them against it. */
+export const DURABLE_OBJECTS = {
+  RESPONSES_STORE: { className: "ResponseStoreObject", useSQLite: true },
+  KEY_LIMITS: { className: "KeyLimitsObject", useSQLite: true },
+};
 
 /** A failure the user can fix (a folder, a port), said in one line. */
 export class StartError extends Error {}
@@ -62,7 +67,7 @@ export async function startServer(command: ServeCommand, files: { worker: string
           compatibilityDate: COMPATIBILITY_DATE,
           compatibilityFlags: COMPATIBILITY_FLAGS,
           bindings: command.vars,
-          durableObjects: { RESPONSES_STORE: { className: "ResponseStoreObject", useSQLite: true } },
+          durableObjects: DURABLE_OBJECTS,
           // As wrangler sets it for a Worker with a `main`: paths that are not assets reach the Worker.
           assets: { directory: files.assets, routerConfig: { has_user_worker: true } },
         },

@@ -4,7 +4,7 @@ import { describe, expect, it } from "vitest";
 import { parseCommand, parseVar, UsageError, WORKER_VARS } from "../../server/src/args.ts";
 import { buildCatalog, FALLBACK_TEMPLATE, mergeConfig, pickTemplate, providerBlock, reasons, topLevelKeys } from "../../server/src/codex-config.ts";
 import { relativeSpecifier, rewriteImports } from "../../server/src/modules.ts";
-import { COMPATIBILITY_DATE, COMPATIBILITY_FLAGS } from "../../server/src/serve.ts";
+import { COMPATIBILITY_DATE, COMPATIBILITY_FLAGS, DURABLE_OBJECTS } from "../../server/src/serve.ts";
 
 const root = new URL("../../", import.meta.url);
 const HOME = "/home/u";
@@ -80,6 +80,12 @@ describe("the Worker in workerd", () => {
     const toml = parse(readFileSync(new URL("wrangler.toml", root), "utf8")) as { compatibility_date: string; compatibility_flags: string[] };
     expect(COMPATIBILITY_DATE).toBe(toml.compatibility_date);
     expect(COMPATIBILITY_FLAGS).toEqual(toml.compatibility_flags);
+  });
+
+  it("binds every Durable Object wrangler.toml binds, with the same class, on SQLite", () => {
+    const toml = parse(readFileSync(new URL("wrangler.toml", root), "utf8")) as { durable_objects: { bindings: Array<{ name: string; class_name: string }> } };
+    const expected = Object.fromEntries(toml.durable_objects.bindings.map((b) => [b.name, { className: b.class_name, useSQLite: true }]));
+    expect(DURABLE_OBJECTS).toEqual(expected);
   });
 
   it("bare imports become relative paths (workerd resolves every specifier against the importer); builtins stay", () => {
