@@ -6,12 +6,18 @@ export interface ModelRoute {
   baseUrl: string;
   /** MODEL_MAP's per-model `reasoning_history`, overriding REASONING_HISTORY. */
   reasoningHistory?: ReasoningHistory;
+  /** Set when this model's upstream speaks the Responses API (UPSTREAM_API, or MODEL_MAP's per-model `api`); absent: Chat Completions. */
+  api?: "responses";
 }
+
+const UPSTREAM_APIS = ["chat", "responses"] as const;
 
 const REASONING_HISTORIES = ["auto", "drop", "reasoning_content", "reasoning"] as const;
 
 export interface BridgeConfig {
   upstreamBaseUrl: string;
+  /** UPSTREAM_API: what the upstream speaks by default (MODEL_MAP may say otherwise per model). */
+  upstreamApi: "chat" | "responses";
   upstreamApiKey: string | null;
   proxyApiKeys: string[];
   route(model: string): ModelRoute;
@@ -59,7 +65,7 @@ function millis(name: string, v: string | undefined, fallback: number): number {
 export function configFromEnv(env: Env): BridgeConfig {
   const base = (env.UPSTREAM_BASE_URL ?? "").trim().replace(/\/+$/, "");
   if (!base) throw new ConfigError("UPSTREAM_BASE_URL is not set: point it at a chat-completions server, e.g. http://127.0.0.1:11434/v1.");
-  let map: Record<string, string | { model?: string; base_url?: string; reasoning_history?: string }> = {};
+  let map: Record<string, string | { model?: string; base_url?: string; reasoning_history?: string; api?: string }> = {};
   if (env.MODEL_MAP) {
     try {
       map = JSON.parse(env.MODEL_MAP) as typeof map;
@@ -85,10 +91,18 @@ export function configFromEnv(env: Env): BridgeConfig {
   if (omit.length) translate.omit = omit;
   // Checked now, so that a typo fails every request with a clear message rather than only that model's.
   const perModelHistory = new Map<string, ReasoningHistory>();
+  const upstreamApi = oneOf("UPSTREAM_API", env.UPSTREAM_API, UPSTREAM_APIS) ?? "chat";
+  const perModelApi = new Map<string, "chat" | "responses">();
   for (const [name, entry] of Object.entries(map)) {
     const h = typeof entry === "object" && entry !== null ? oneOf(`MODEL_MAP["${name}"].reasoning_history`, entry.reasoning_history, REASONING_HISTORIES) : undefined;
     if (h) perModelHistory.set(name, h);
+    const api = typeof entry === "object" && entry !== null ? oneOf(`MODEL_MAP["${name}"].api`, entry.api, UPSTREAM_APIS) : undefined;
+    if (api) perModelApi.set(name, api);
   }
+  const withApi = (route: ModelRoute, key: string): ModelRoute => {
+    if ((perModelApi.get(key) ?? upstreamApi) === "responses") route.api = "responses";
+    return route;
+  };
   const retentionDays = env.STORE_RETENTION_DAYS ? Number(env.STORE_RETENTION_DAYS) : 30;
   if (!Number.isFinite(retentionDays) || retentionDays <= 0) throw new ConfigError("STORE_RETENTION_DAYS must be a positive number of days.");
   const reasoning = oneOf("REASONING_MODE", env.REASONING_MODE, ["summary", "raw"] as const);
@@ -98,6 +112,7 @@ export function configFromEnv(env: Env): BridgeConfig {
     wsIdleTimeoutMs: millis("WS_IDLE_TIMEOUT_MS", env.WS_IDLE_TIMEOUT_MS, 600_000),
     retry: { attempts: Math.min(5, Math.floor(millis("UPSTREAM_RETRIES", env.UPSTREAM_RETRIES, 0))), maxWaitMs: millis("UPSTREAM_RETRY_MAX_WAIT_MS", env.UPSTREAM_RETRY_MAX_WAIT_MS, 2_000) },
     upstreamBaseUrl: base,
+    upstreamApi,
     upstreamApiKey: env.UPSTREAM_API_KEY ? env.UPSTREAM_API_KEY : null,
     // Labelled so the same string used as both never yields the same key; HKDF keeps the key itself out of every token.
     sealSecret: env.BRIDGE_SECRET ? `bridge-secret:${env.BRIDGE_SECRET}` : env.UPSTREAM_API_KEY ? `upstream-key:${env.UPSTREAM_API_KEY}` : null,
@@ -105,12 +120,12 @@ export function configFromEnv(env: Env): BridgeConfig {
     route(model) {
       const key = map[model] != null ? model : "*";
       const entry = map[key];
-      if (entry == null) return { model, baseUrl: base };
-      if (typeof entry === "string") return { model: entry, baseUrl: base };
+      if (entry == null) return withApi({ model, baseUrl: base }, key);
+      if (typeof entry === "string") return withApi({ model: entry, baseUrl: base }, key);
       const route: ModelRoute = { model: entry.model ?? model, baseUrl: (entry.base_url ?? base).replace(/\/+$/, "") };
       const history = perModelHistory.get(key);
       if (history) route.reasoningHistory = history;
-      return route;
+      return withApi(route, key);
     },
     timeoutMs: timeout,
     corsOrigins: cors === "*" ? "*" : list(cors),

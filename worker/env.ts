@@ -10,9 +10,17 @@ export interface Env {
   PROXY_API_KEYS?: string;
   /**
    * JSON: `{"gpt-5-codex": "deepseek-chat", "local": {"model": "qwen3", "base_url": "http://127.0.0.1:11434/v1"}, "*": "fallback"}`;
-   * an object entry may also set `reasoning_history` (as REASONING_HISTORY, for that model only).
+   * an object entry may also set `reasoning_history` (as REASONING_HISTORY, for that model only) and
+   * `api` (as UPSTREAM_API, for that model only).
    */
   MODEL_MAP?: string;
+  /**
+   * `chat` (default): the upstream speaks Chat Completions and the bridge serves Responses in front of it.
+   * `responses`: the upstream speaks Responses (`gpt-5-pro`, the `*-codex` models); `POST /v1/chat/completions`
+   * is converted to it and back, and the Responses paths are forwarded unchanged. A MODEL_MAP object entry's
+   * `"api"` sets it for one model.
+   */
+  UPSTREAM_API?: string;
   /** Milliseconds to wait for the upstream's response headers (default 60000). */
   UPSTREAM_TIMEOUT_MS?: string;
   /** Milliseconds a stream may go without a byte from the upstream before it is cancelled and the response fails (default 120000; 0: never). */

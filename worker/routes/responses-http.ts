@@ -3,10 +3,16 @@ import type { ClientContext } from "../context.ts";
 import { EVENT_STREAM_HEADERS, json } from "../http.ts";
 import { completeResponse, streamResponse } from "../run/modes.ts";
 import { prepareResponse } from "../run/prepare.ts";
+import { forwardBody } from "./passthrough.ts";
 
-/** `POST /v1/responses`: SSE when `stream: true`, else one JSON Response object. */
+/**
+ * `POST /v1/responses`: SSE when `stream: true`, else one JSON Response object.
+ * For a model whose upstream speaks Responses itself (UPSTREAM_API=responses) it is forwarded unchanged.
+ */
 export async function postResponses(request: Request, ctx: ClientContext): Promise<Response> {
-  const body = parseResponsesRequest(await request.text());
+  const text = await request.text();
+  const body = parseResponsesRequest(text);
+  if (ctx.config.route(typeof body.model === "string" ? body.model : "").api === "responses") return forwardBody(request, ctx, text);
   const prepared = await prepareResponse(body, ctx);
   if (body.stream === true) {
     const stream = await streamResponse(prepared, ctx);

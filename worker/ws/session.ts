@@ -7,6 +7,7 @@ import { errorResponse, unexpectedError } from "../http.ts";
 import { emptyResponse, streamEvents } from "../run/modes.ts";
 import { prepareResponse } from "../run/prepare.ts";
 import { redact, UpstreamHttpError } from "../upstream.ts";
+import { relayCreate } from "./relay.ts";
 
 /** `response.create` frames waiting behind the running one; more than this is a client bug, answered with an error frame. */
 const MAX_WAITING = 16;
@@ -177,6 +178,8 @@ async function runCreate(frame: ResponsesRequest & { generate?: unknown }, ctx: 
   if (body.background === true) {
     throw invalidRequest("`background` cannot be used on the WebSocket: a socket streams each response as it runs (Open Responses forbids the field here).", "background", "unsupported_parameter");
   }
+  // An upstream that speaks Responses itself gets the frame as it is (UPSTREAM_API=responses).
+  if (ctx.config.route(typeof body.model === "string" ? body.model : "").api === "responses") return relayCreate({ ...body, generate }, ctx, sink);
   const prepared = await prepareResponse(body, ctx);
   // A prewarm (`generate: false`): the request is checked and remembered, nothing is generated, the upstream is not called.
   return generate === false ? emptyResponse(prepared, sink) : await streamEvents(prepared, ctx, sink);
