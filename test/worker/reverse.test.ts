@@ -128,10 +128,13 @@ describe("UPSTREAM_API=responses: the Responses paths go to the upstream unchang
     );
     ws.send(JSON.stringify({ type: "response.create", model: "scripted-text", input: "hi" }));
     await done;
+    const limited = new Promise<Record<string, unknown>>((resolve) => ws.addEventListener("message", (e) => resolve(JSON.parse(e.data as string) as Record<string, unknown>)));
+    ws.send(JSON.stringify({ type: "response.create", model: "scripted-429", input: "hi" }));
+    expect(await limited).toMatchObject({ type: "error", status: 429, error: { code: "rate_limit_exceeded" }, headers: { "retry-after": "7" } });
     ws.close();
     expect(frames[0]!.type).toBe("response.created");
     expect(frames.filter((f) => f.type === "response.output_text.delta").length).toBe(4);
-    expect(frames.at(-1)!.response!.status).toBe("completed");
+    expect(frames.find((f) => f.type === "response.completed")!.response!.status).toBe("completed");
     expect((await seen()).requests[0]!.body).toMatchObject({ model: "scripted-text", input: "hi", stream: true });
   });
 

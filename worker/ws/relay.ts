@@ -1,7 +1,7 @@
 import { createParser } from "eventsource-parser";
 import { createChatToResponsesConverter, type EventSink, type ResponseResource, type ResponsesRequest } from "../../src/index.ts";
 import type { ClientContext } from "../context.ts";
-import { callUpstream, redact, upstreamError } from "../upstream.ts";
+import { callUpstream, forwardedHeaders, redact, upstreamError } from "../upstream.ts";
 
 const TERMINAL = new Set(["response.completed", "response.incomplete", "response.failed"]);
 
@@ -31,7 +31,8 @@ export async function relayCreate(body: ResponsesRequest & { generate?: unknown 
     ctx.config,
     ctx.fetchUpstream,
   );
-  if (!upstream.ok) throw await upstreamError(upstream, {}, ctx.config);
+  // Retry-After and the rate-limit headers reach the client in the error frame's `headers`, as Codex reads them.
+  if (!upstream.ok) throw await upstreamError(upstream, forwardedHeaders(upstream.headers), ctx.config);
   let final: ResponseResource | null = null;
   const parser = createParser({
     onEvent: (msg) => {
