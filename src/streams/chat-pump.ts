@@ -1,6 +1,7 @@
 import { createParser, type EventSourceParser } from "eventsource-parser";
 import { normalizeUpstreamError } from "../errors.ts";
 import { isObject } from "../internal/is-object.ts";
+import { DeltaMemo } from "./delta-memo.ts";
 import { createReverseCore, type ResponsesEventLike, type ResponsesToChatOptions, type ReverseCore } from "../reverse/converter.ts";
 
 const SNIPPET = 300;
@@ -27,6 +28,11 @@ export class ChatPump {
   private preamble = "";
   /** Set while the last, unterminated frame is read at the end: a cut frame is no protocol fault, just the cut. */
   private ending = false;
+  private readonly memo = new DeltaMemo();
+  /** Whether everything fed so far ended at a frame boundary (the SSE parser holds nothing). */
+  private boundary = true;
+  /** While a read that is exactly one frame is being parsed: its text, to learn from. */
+  private single: string | null = null;
 
   constructor(options: ResponsesToChatOptions = {}) {
     const core = (this.core = createReverseCore(options, true));
@@ -46,6 +52,8 @@ export class ChatPump {
           if (msg.event === "error" || (isObject(parsed) && "error" in parsed)) return core.fail(normalizeUpstreamError(parsed));
           return core.fail({ message: `Upstream sent an SSE frame that is not a Responses event: ${data.slice(0, SNIPPET)}`, type: "server_error", code: "server_error" });
         }
+        if (this.single !== null) this.memo.learn(this.single, parsed as Record<string, unknown> & { type: string });
+        this.single = null;
         core.push(parsed as unknown as ResponsesEventLike);
       },
     });
@@ -55,8 +63,15 @@ export class ChatPump {
     if (this.core.ended) return;
     const text = this.decoder.decode(bytes, STREAMING);
     if (!text) return;
+    if (this.boundary) {
+      const event = this.memo.match(text);
+      if (event) return this.core.push(event);
+      if (text.startsWith("event: ") && text.indexOf("\n\n") === text.length - 2) this.single = text;
+    }
     if (!this.sawEvent && this.preamble.length < MAX_PREAMBLE) this.preamble += text;
     this.parser.feed(text);
+    this.single = null;
+    this.boundary = text.endsWith("\n\n");
   }
 
   /** End of the upstream body: a last event without its blank line is still read, then the converter's `finish`. */

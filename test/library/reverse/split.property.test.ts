@@ -84,3 +84,29 @@ describe("reverse: the tool-call and usage shapes hold for every stream", () => 
     );
   });
 });
+
+describe("reverse: the delta memo (frames read one per read) gives what the full parse gives", () => {
+  const text = fc.string({ maxLength: 8, unit: fc.constantFrom("a", "é", '"', "\\", "\\n", "\n", "\t", "\u0001", "😀", "\u2028", "}", ",\"sequence_number\":1}") });
+
+  it("any texts, with escapes, in OpenAI's frames and in frames whose tail the memo does not know", { timeout: 30_000 }, async () => {
+    await fc.assert(
+      fc.asyncProperty(fc.array(text, { minLength: 1, maxLength: 12 }), fc.array(fc.boolean(), { maxLength: 12 }), async (pieces, odd) => {
+        const frame = (e: Record<string, unknown> & { type: string }) => `event: ${e.type}\ndata: ${JSON.stringify(e)}\n\n`;
+        const resp = { id: "resp_m", object: "response", created_at: 1, model: "m", status: "in_progress", output: [] };
+        const frames = [frame({ type: "response.created", response: resp, sequence_number: 0 })];
+        pieces.forEach((delta, i) => {
+          const base = { type: "response.output_text.delta", item_id: "msg_m", output_index: 0, content_index: 0, delta };
+          // Some frames carry logprobs or an unknown field after the text: the memo must miss them, not misread them.
+          const extra = odd[i] ? { logprobs: [{ token: "x", logprob: -1, bytes: [120], top_logprobs: [] }] } : { logprobs: [], obfuscation: "abc" };
+          frames.push(frame({ ...base, ...extra, sequence_number: i + 1 }));
+        });
+        frames.push(frame({ type: "response.completed", response: { ...resp, status: "completed" }, sequence_number: 99 }));
+        const perRead = frames.map((f) => bytesOf(f));
+        const whole = await pull([bytesOf(frames.join(""))]);
+        expect(await pull(perRead)).toBe(whole);
+        expect(checkChatSse(whole, { includeUsage: true }).content).toBe(pieces.join(""));
+      }),
+      { numRuns: 200 },
+    );
+  });
+});
