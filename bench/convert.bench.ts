@@ -305,10 +305,25 @@ const reverseRows: Array<[string, number]> = [
   ["reverse limit: decode, split, parse, one minimal chat chunk per delta", results["reverse-limit"]!],
   ["reverse naive (TextDecoderStream → EventSourceParserStream → parse → convert → stringify)", results["reverse-naive"]!],
 ];
+/** CPU time of one run (user + system, µs), the best of 7 batches of 10: steadier than wall time on a shared machine. */
+async function cpuTime(fn: () => Promise<unknown>): Promise<number> {
+  let best = Infinity;
+  for (let b = 0; b < 7; b++) {
+    const t = process.cpuUsage();
+    for (let j = 0; j < 10; j++) await fn();
+    const d = process.cpuUsage(t);
+    best = Math.min(best, (d.user + d.system) / 10);
+  }
+  return best;
+}
+const reverseCpu: Record<string, number> = {};
+for (const name of ["reverse-limit", "reverse-naive", "reverse-pull", "reverse-pipe"]) reverseCpu[name] = await cpuTime(cases.find(([n]) => n === name)![1]);
 const reverseBytes = reverseFrames.reduce((n, f) => n + f.byteLength, 0);
 console.log(`\nReverse direction (Responses upstream → chat client), the same ${TOKENS}-token answer = ${reverseFrames.length} upstream reads, ${reverseBytes} bytes\n`);
 console.log("| pipeline | per answer | per token | × limit | × naive |\n|---|---:|---:|---:|---:|");
 for (const [name, ns] of reverseRows) console.log(`| ${name} | ${us(ns)} µs | ${perToken(ns)} µs | ${(ns / results["reverse-limit"]!).toFixed(2)} | ${(ns / results["reverse-naive"]!).toFixed(2)} |`);
+const rc = (n: string) => `${reverseCpu[n]!.toFixed(0)} µs (${(reverseCpu[n]! / reverseCpu["reverse-limit"]!).toFixed(2)}× limit)`;
+console.log(`\nreverse, CPU time per answer (best of 7 batches of 10): pull ${rc("reverse-pull")}, pipe ${rc("reverse-pipe")}, limit ${rc("reverse-limit")}, naive ${rc("reverse-naive")}`);
 console.log(`\npeer / this library: ${(results["peer"]! / ours).toFixed(2)}× (target ≥ 2.5); this library / limit: ${(ours / results["limit"]!).toFixed(2)} (≤ 1.1); / naive: ${(ours / results["naive"]!).toFixed(2)} (≤ 0.65); / the limit with shared blocks: ${(ours / results["limit-blocks"]!).toFixed(2)}`);
 console.log(`added latency per chunk: median ${(lat[lat.length >> 1]! * 1000).toFixed(0)} µs, p99 ${(lat[Math.floor(lat.length * 0.99)]! * 1000).toFixed(0)} µs`);
 console.log(`converter alone, 500-chunk text answer: ${us(conv.avg)} µs (${(conv.avg / 500).toFixed(0)} ns/chunk)`);
