@@ -61,6 +61,11 @@ export class ChunkWriter {
     else this.frames.push({ error });
   }
 
+  /** An SSE comment (wire mode only): the upstream is alive, the client's connection should stay so. */
+  comment(): void {
+    if (this.wire) this.text += ": keep-alive\n\n";
+  }
+
   /** `data: [DONE]`, after the last chunk of a stream that ended well (wire mode only: it is no object). */
   done(): void {
     if (this.wire) this.text += "data: [DONE]\n\n";

@@ -9,6 +9,17 @@ const SNIPPET = 300;
 const MAX_PREAMBLE = 1 << 20;
 const STREAMING = { stream: true };
 
+export interface ChatPumpOptions extends ResponsesToChatOptions {
+  /**
+   * Upstream SSE comments (a server's keep-alives while a model thinks) are passed on to the
+   * client as `: keep-alive` at most this often (ms; default 5000), so that nothing between
+   * them cuts a connection that only looks idle. Chat clients skip comments.
+   */
+  keepAliveMs?: number;
+  /** Milliseconds clock for the keep-alive throttle (default `Date.now`). */
+  clock?: () => number;
+}
+
 /**
  * Responses SSE bytes → chat SSE text, shared by the reverse stream shells:
  * one `TextDecoder` call per upstream read, `eventsource-parser` for framing,
@@ -34,9 +45,18 @@ export class ChatPump {
   /** While a read that is exactly one frame is being parsed: its text, to learn from. */
   private single: string | null = null;
 
-  constructor(options: ResponsesToChatOptions = {}) {
+  constructor(options: ChatPumpOptions = {}) {
     const core = (this.core = createReverseCore(options, true));
+    const keepAliveMs = options.keepAliveMs ?? 5_000;
+    const clock = options.clock ?? Date.now;
+    let lastKeepAlive = -Infinity;
     this.parser = createParser({
+      onComment: () => {
+        const t = clock();
+        if (core.ended || t - lastKeepAlive < keepAliveMs) return;
+        lastKeepAlive = t;
+        core.out.comment();
+      },
       onEvent: (msg) => {
         this.sawEvent = true;
         const data = msg.data;

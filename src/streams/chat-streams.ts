@@ -1,9 +1,8 @@
-import type { ResponsesToChatOptions } from "../reverse/converter.ts";
-import { ChatPump } from "./chat-pump.ts";
+import { ChatPump, type ChatPumpOptions } from "./chat-pump.ts";
 import { type UpstreamBody } from "./responses-reader.ts";
 import { SseSink } from "./sse-sink.ts";
 
-export type ResponsesToChatStreamOptions = ResponsesToChatOptions;
+export type ResponsesToChatStreamOptions = ChatPumpOptions;
 
 /**
  * Responses SSE bytes in, Chat Completions SSE bytes out, for `pipeThrough`:
@@ -39,7 +38,7 @@ export class ResponsesToChatStream extends TransformStream<Uint8Array, Uint8Arra
   }
 }
 
-export interface ResponsesToChatSseOptions extends ResponsesToChatOptions {
+export interface ResponsesToChatSseOptions extends ChatPumpOptions {
   /**
    * Cancel the upstream and end the stream with an error frame after this
    * many ms without a byte from it. Default 120000; 0 turns it off.

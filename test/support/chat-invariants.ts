@@ -4,7 +4,7 @@
  * Worker and end-to-end tests, plain code that throws naming the first
  * broken rule.
  *
- * - framing: `data: <json>\n\n` per frame, LF only; `data: [DONE]` last after
+ * - framing: `data: <json>\n\n` per frame (`: comment` lines allowed between), LF only; `data: [DONE]` last after
  *   a clean end; after an error frame (`{"error": {...}}`) nothing, no `[DONE]`;
  * - every chunk: the same `id` (`chatcmpl-…`), `object: "chat.completion.chunk"`,
  *   `created`, `model`; `usage: null` on each with `includeUsage`, absent without;
@@ -45,6 +45,8 @@ export function parseChatSse(raw: string): { frames: ChatFrame[]; done: boolean 
   const frames: ChatFrame[] = [];
   for (const p of parts) {
     if (done) fail("a frame after data: [DONE]");
+    // SSE comments (keep-alives) between frames: one line each.
+    if (p.startsWith(":") && !p.includes("\n")) continue;
     if (!p.startsWith("data: ") || p.includes("\n")) fail(`frame is not one data: line: ${p.slice(0, 120)}`);
     const data = p.slice(6);
     if (data === "[DONE]") done = true;

@@ -208,3 +208,15 @@ describe("fromResponse: one chat.completion", () => {
     expect(() => fromResponse(finalOf("failedStream"))).toThrow(/The server had an error/);
   });
 });
+
+describe("keep-alives", () => {
+  it("upstream SSE comments reach the client as `: keep-alive`, at most once per keepAliveMs", async () => {
+    const events = RESPONSES_FIXTURES["reasoningStream"]!.sse.split("\n\n").filter(Boolean);
+    let now = 0;
+    const withComments = [events[0], ": ping", ": ping", events[1], ": ping", ...events.slice(2)].join("\n\n") + "\n\n";
+    const clock = () => (now += 600);
+    const raw = await new Response(responsesToChatSse(streamOf(withComments.split(/(?<=\n\n)/).map(bytesOf)), { keepAliveMs: 1000, clock })).text();
+    expect(raw.match(/^: keep-alive$/gm)).toHaveLength(2);
+    expect(checkChatSse(raw).content).toBe("Hi there! What's up?");
+  });
+});
