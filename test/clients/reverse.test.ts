@@ -40,6 +40,15 @@ describe("LangChain ChatOpenAI (chat completions) → reverse bridge", () => {
     expect(lastUpstream().body).toMatchObject({ stream: true, store: false });
   });
 
+  it("reasoning summaries reach LangChain as additional_kwargs.reasoning_content (invoke and stream)", async () => {
+    const llm = model("scripted-reasoning");
+    const answer = await llm.invoke([new HumanMessage("Say hello")], { reasoning_effort: "low" } as never);
+    expect(answer.additional_kwargs["reasoning_content"]).toBe("The user wants a greeting.\n\nKeep it short.");
+    let reasoning = "";
+    for await (const chunk of await llm.stream([new HumanMessage("Say hello")])) reasoning += String(chunk.additional_kwargs["reasoning_content"] ?? "");
+    expect(reasoning).toBe("The user wants a greeting.\n\nKeep it short.");
+  });
+
   it("tool calls: bindTools, the call streamed back, then the tool result answered", async () => {
     const llm = model("scripted-tools").bindTools([{ type: "function", function: { name: "get_weather", description: "Weather", parameters: weatherSchema } }]);
     const call = await llm.invoke([new HumanMessage("Weather in Paris?")]);
