@@ -39,6 +39,12 @@ describe("UPSTREAM_API=responses: POST /v1/chat/completions through a Responses 
     expect((await seen()).requests[0]!.body).toMatchObject({ reasoning: { effort: "low", summary: "auto" }, store: false });
   });
 
+  it("OMIT_PARAMS leaves fields out of the Responses request (sampling settings reasoning models reject)", async () => {
+    const omitting = withEnv({ UPSTREAM_API: "responses", OMIT_PARAMS: "temperature,top_p" });
+    await chat({ model: "gpt-5-pro", messages: [{ role: "user", content: "x" }], temperature: 0.2, top_p: 0.5, max_completion_tokens: 64 }, omitting);
+    expect((await seen()).requests[0]!.body).toEqual({ model: "gpt-5-pro", input: [{ type: "message", role: "user", content: "x" }], max_output_tokens: 64, store: false });
+  });
+
   it("a tool round trip: parallel calls streamed with their indexes, then the tool results become function_call_output", async () => {
     const tools = [weather, { type: "function", function: { name: "get_time", parameters: { type: "object", properties: { tz: { type: "string" } } } } }];
     const first = checkChatSse(await (await chat({ model: "scripted-parallel-tools", messages: [{ role: "user", content: "both" }], tools, stream: true })).text());

@@ -29,6 +29,8 @@ export async function postChatCompletions(request: Request, ctx: ClientContext):
 async function chatViaResponses(body: unknown, route: ModelRoute, ctx: ClientContext): Promise<Response> {
   const { config } = ctx;
   const t = toResponsesRequest(body, { model: () => route.model });
+  // OMIT_PARAMS applies here too: e.g. `temperature,top_p`, which reasoning models such as gpt-5-pro reject.
+  for (const k of config.translate.omit ?? []) delete t.request[k];
   const upstream = await callUpstream(
     { target: `${route.baseUrl}/responses`, method: "POST", body: JSON.stringify(t.request), stream: t.stream, auth: ctx.upstreamAuth, clientSignal: ctx.signal },
     config,
