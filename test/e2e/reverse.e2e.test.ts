@@ -116,4 +116,43 @@ describe("the bridge in front of itself: chat client → reverse → forward →
     const last = seen.requests.at(-1)!.body as { messages: Array<{ role: string; tool_call_id?: string }> };
     expect(last.messages.map((m) => m.role)).toEqual(["user", "assistant", "tool", "tool"]);
   });
+
+  it("a Responses WebSocket through the reverse Worker is the upstream's own socket: store:false turns continue by previous_response_id", async () => {
+    const ws = new WebSocket(`${reverse.url.replace("http", "ws")}/v1/responses`, { headers: { authorization: "Bearer sk-client" } } as never);
+    const frames: Array<{ type: string; response?: { id: string; status: string; output: Array<{ content?: Array<{ text?: string }> }> }; error?: unknown }> = [];
+    let wake: (() => void) | null = null;
+    ws.onmessage = ({ data }) => {
+      frames.push(JSON.parse(String(data)) as (typeof frames)[number]);
+      wake?.();
+    };
+    await new Promise((resolve, reject) => {
+      ws.onopen = resolve;
+      ws.onerror = () => reject(new Error(`WebSocket did not open:\n${reverse.output()}`));
+    });
+    const turn = async (body: object) => {
+      const from = frames.length;
+      ws.send(JSON.stringify({ type: "response.create", store: false, ...body }));
+      for (;;) {
+        const end = frames.slice(from).find((f) => f.type === "response.completed" || f.type === "response.failed" || f.type === "error");
+        if (end) return end;
+        await new Promise<void>((r) => {
+          wake = r;
+          setTimeout(r, 200);
+        });
+      }
+    };
+    try {
+      const before = seen.requests.length;
+      const one = await turn({ model: "scripted-text", input: "My name is Ada." });
+      expect(one.type).toBe("response.completed");
+      const two = await turn({ model: "scripted-text", input: "What is my name?", previous_response_id: one.response!.id });
+      // Only the forward Worker's connection memory knows a store:false response: the socket reached it.
+      expect(two).toMatchObject({ type: "response.completed", response: { status: "completed" } });
+      const history = (seen.requests.at(-1)!.body as { messages: Array<{ role: string; content: unknown }> }).messages.map((m) => [m.role, m.content]);
+      expect(seen.requests.length - before).toBe(2);
+      expect(history).toEqual([["user", "My name is Ada."], ["assistant", "Hello from the scripted upstream."], ["user", "What is my name?"]]);
+    } finally {
+      ws.close();
+    }
+  });
 });

@@ -119,7 +119,7 @@ describe("UPSTREAM_API=responses: the Responses paths go to the upstream unchang
     expect((await seen()).requests.at(-1)).toMatchObject({ url: "/v1/responses/resp_123", method: "GET" });
   });
 
-  it("WebSocket response.create frames are relayed: each upstream event one frame, untouched", async () => {
+  it("WebSocket: an upstream that takes no WebSocket gets each response.create as a streaming POST, each event relayed as one frame", async () => {
     const res = await reverse("/v1/responses", { headers: { upgrade: "websocket" } });
     expect(res.status).toBe(101);
     const ws = res.webSocket!;
@@ -141,7 +141,11 @@ describe("UPSTREAM_API=responses: the Responses paths go to the upstream unchang
     expect(frames[0]!.type).toBe("response.created");
     expect(frames.filter((f) => f.type === "response.output_text.delta").length).toBe(4);
     expect(frames.find((f) => f.type === "response.completed")!.response!.status).toBe("completed");
-    expect((await seen()).requests[0]!.body).toMatchObject({ model: "scripted-text", input: "hi", stream: true });
+    const [upgrade, relayed] = (await seen()).requests;
+    // The socket was offered to the upstream first (it answered 404, not 101)…
+    expect(upgrade).toMatchObject({ url: "/v1/responses", method: "GET", headers: { upgrade: "websocket", authorization: `Bearer ${SCRIPTED_KEY}` } });
+    // …then the frame went as a streaming POST.
+    expect(relayed).toMatchObject({ url: "/v1/responses", method: "POST", body: { model: "scripted-text", input: "hi", stream: true } });
   });
 
   it("a MODEL_MAP entry can send one model to a Responses upstream while the rest stay on chat", async () => {

@@ -7,6 +7,7 @@ import { errorResponse, unexpectedError } from "../http.ts";
 import { emptyResponse, streamEvents } from "../run/modes.ts";
 import { prepareResponse } from "../run/prepare.ts";
 import { redact, UpstreamHttpError } from "../upstream.ts";
+import { openPassThroughSocket } from "./pass-through.ts";
 import { relayCreate } from "./relay.ts";
 
 /** `response.create` frames waiting behind the running one; more than this is a client bug, answered with an error frame. */
@@ -27,6 +28,11 @@ export async function openResponsesSocket(request: Request, ctx: ClientContext):
       { message: "GET /v1/responses is the Responses WebSocket: send `Upgrade: websocket` (or POST to create a response over HTTP).", type: "invalid_request_error", param: null, code: "upgrade_required" },
       { upgrade: "websocket" },
     );
+  }
+  // An upstream that speaks Responses gets the socket itself when it takes one (else frames are relayed over HTTP).
+  if (ctx.config.upstreamApi === "responses") {
+    const passed = await openPassThroughSocket(ctx);
+    if (passed) return passed;
   }
   return acceptWebSocket((socket) => serveConnection(socket, ctx));
 }
