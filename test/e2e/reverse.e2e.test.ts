@@ -3,7 +3,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { checkChatStream } from "../support/chat-invariants.ts";
 import { scriptedUpstream, seen } from "../support/scripted-upstream.ts";
 import { serve } from "../support/serve.ts";
-import { type Stack, freePortPair, startStack } from "../support/stack.ts";
+import { type Stack, startStack } from "../support/stack.ts";
 import { startWorker } from "../support/start-worker.ts";
 import type { ChatChunkOut } from "../../src/index.ts";
 
@@ -75,8 +75,8 @@ describe("the bridge in front of itself: chat client → reverse → forward →
   let chained: OpenAI;
   beforeAll(async () => {
     chatServer = await serve(scriptedUpstream);
-    forward = await startWorker(chatServer.url, await freePortPair());
-    reverse = await startWorker(forward.url, await freePortPair(), { UPSTREAM_API: "responses" });
+    forward = await startWorker(chatServer.url);
+    reverse = await startWorker(forward.url, undefined, { UPSTREAM_API: "responses" });
     chained = new OpenAI({ apiKey: "sk-client", baseURL: `${reverse.url}/v1`, maxRetries: 0 });
   });
   afterAll(async () => {

@@ -5,13 +5,12 @@ import { RESPONSES_FIXTURES } from "../../fixtures/responses-streams.ts";
 import { checkChatSse, checkChatStream } from "../../support/chat-invariants.ts";
 import { bytesOf, splitAt, streamOf } from "../../support/helpers.ts";
 
-fc.configureGlobal({ seed: 21, numRuns: 60 });
 const fixtures = Object.entries(RESPONSES_FIXTURES);
 const pipe = async (parts: Uint8Array[]) => await new Response(streamOf(parts).pipeThrough(new ResponsesToChatStream({ includeUsage: true }))).text();
 const pull = async (parts: Uint8Array[]) => await new Response(responsesToChatSse(streamOf(parts), { includeUsage: true })).text();
 
 describe("reverse: byte splitting never changes the output", () => {
-  it.each(fixtures)("%s", { timeout: 30_000 }, async (_name, f) => {
+  it.each(fixtures)("%s", { timeout: 60_000 }, async (_name, f) => {
     const bytes = bytesOf(f.sse);
     const whole = await pull([bytes]);
     checkChatSse(whole, { includeUsage: true });
@@ -21,10 +20,11 @@ describe("reverse: byte splitting never changes the output", () => {
         expect(await pull(parts)).toBe(whole);
         expect(await pipe(parts)).toBe(whole);
       }),
+      { numRuns: 60 },
     );
   });
 
-  it("one byte at a time", { timeout: 30_000 }, async () => {
+  it("one byte at a time", { timeout: 60_000 }, async () => {
     for (const [, f] of fixtures) {
       const bytes = bytesOf(f.sse);
       expect(await pull(Array.from(bytes, (_, i) => bytes.subarray(i, i + 1)))).toBe(await pull([bytes]));
@@ -38,7 +38,7 @@ describe("reverse: the tool-call and usage shapes hold for every stream", () => 
   const textPieces = fc.array(piece, { maxLength: 6 });
   const ending = fc.constantFrom("completed", "incomplete", "failed", "error", "cut");
 
-  it("generated turns (reasoning?, text?, calls, any ending), with some delta events dropped", { timeout: 30_000 }, async () => {
+  it("generated turns (reasoning?, text?, calls, any ending), with some delta events dropped", { timeout: 60_000 }, async () => {
     await fc.assert(
       fc.property(fc.option(textPieces), fc.option(textPieces), fc.array(call, { maxLength: 4 }), ending, fc.boolean(), fc.boolean(), (reasoning, text, calls, end, dropDeltas, includeUsage) => {
         const events: Array<Record<string, unknown> & { type: string }> = [];
@@ -88,7 +88,7 @@ describe("reverse: the tool-call and usage shapes hold for every stream", () => 
 describe("reverse: the delta memo (frames read one per read) gives what the full parse gives", () => {
   const text = fc.string({ maxLength: 8, unit: fc.constantFrom("a", "é", '"', "\\", "\\n", "\n", "\t", "\u0001", "😀", "\u2028", "}", ",\"sequence_number\":1}") });
 
-  it("any texts, with escapes, in OpenAI's frames and in frames whose tail the memo does not know", { timeout: 30_000 }, async () => {
+  it("any texts, with escapes, in OpenAI's frames and in frames whose tail the memo does not know", { timeout: 60_000 }, async () => {
     await fc.assert(
       fc.asyncProperty(fc.array(text, { minLength: 1, maxLength: 12 }), fc.array(fc.boolean(), { maxLength: 12 }), async (pieces, odd) => {
         const frame = (e: Record<string, unknown> & { type: string }) => `event: ${e.type}\ndata: ${JSON.stringify(e)}\n\n`;
