@@ -115,11 +115,14 @@ export class ChatPump {
     } catch {
       // Plain text: an HTML error page or a proxy's message; reported as is.
     }
-    if (isObject(body) && body["object"] === "response" && typeof body["status"] === "string") {
-      const status = body["status"];
-      const type = status === "failed" ? "response.failed" : status === "incomplete" ? "response.incomplete" : "response.completed";
+    const status = isObject(body) && body["object"] === "response" ? body["status"] : undefined;
+    if (status === "completed" || status === "incomplete" || status === "failed") {
       this.core.push({ type: "response.created", response: body } as ResponsesEventLike);
-      this.core.push({ type, response: body } as ResponsesEventLike);
+      this.core.push({ type: `response.${status}`, response: body } as ResponsesEventLike);
+      return;
+    }
+    if (typeof status === "string") {
+      this.core.fail({ message: `Upstream answered with a response still ${status} instead of an event stream.`, type: "server_error", code: "server_error" });
       return;
     }
     const e = normalizeUpstreamError(body);

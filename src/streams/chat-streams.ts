@@ -76,11 +76,13 @@ export function responsesToChatSse(upstream: UpstreamBody, options: ResponsesToC
   let timer: ReturnType<typeof setTimeout> | undefined;
   let lastActivity = 0;
   let finished = false;
+  let reading = false;
 
   // One timer for the whole stream, re-armed for the remainder when it wakes (reads never touch it).
+  // While the consumer is not reading it lapses (a slow client is no idle upstream); the next read arms it.
   const check = () => {
     timer = undefined;
-    if (finished) return;
+    if (finished || !reading) return;
     const idle = Date.now() - lastActivity;
     if (idle < idleMs) return void (timer = setTimeout(check, idleMs - idle));
     timedOut = true;
@@ -98,12 +100,15 @@ export function responsesToChatSse(upstream: UpstreamBody, options: ResponsesToC
     if (idleMs > 0 && timer === undefined) timer = setTimeout(check, idleMs);
     while (!pump.ended) {
       let r: ReadableStreamReadResult<Uint8Array>;
+      reading = true;
       try {
         r = await reader.read();
       } catch (e) {
+        reading = false;
         if (timedOut) return failIdle();
         return pump.core.fail({ message: `Upstream connection failed mid-stream (${describe(e)}); what arrived was sent and the answer is incomplete.`, type: "server_error", code: "upstream_disconnected" });
       }
+      reading = false;
       if (timedOut) return failIdle();
       if (r.done) return pump.end();
       lastActivity = Date.now();

@@ -220,3 +220,29 @@ describe("keep-alives", () => {
     expect(checkChatSse(raw).content).toBe("Hi there! What's up?");
   });
 });
+
+describe("the pull form's idle timeout", () => {
+  it("counts only time spent waiting on the upstream: a client that reads slowly is not an idle upstream", async () => {
+    const frames = RESPONSES_FIXTURES["textStream"]!.sse.split(/(?<=\n\n)/).map(bytesOf);
+    let i = 0;
+    const body = new ReadableStream<Uint8Array>({
+      pull(c) {
+        if (i < frames.length) c.enqueue(frames[i++]!);
+        else c.close();
+      },
+    });
+    const reader = responsesToChatSse(body, { idleTimeoutMs: 40 }).getReader();
+    let text = "";
+    const decoder = new TextDecoder();
+    for (;;) {
+      const { value, done } = await reader.read();
+      if (done) break;
+      text += decoder.decode(value, { stream: true });
+      // The consumer pauses longer than the idle timeout between reads; the upstream always had bytes ready.
+      await new Promise((r) => setTimeout(r, 60));
+    }
+    const s = checkChatSse(text);
+    expect(s.error).toBeNull();
+    expect(s.content).toBe("Hello! How can I help you today?");
+  });
+});
