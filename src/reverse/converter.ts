@@ -141,7 +141,9 @@ export function createReverseCore(options: ResponsesToChatOptions = {}, wire = t
     call = { index: callCount++, sent: 0 };
     calls.set(key, call);
     const args = str(item["arguments"]);
-    out.choice({ tool_calls: [{ index: call.index, id: str(item["call_id"]), type: "function", function: { name: str(item["name"]), arguments: args } }] });
+    // Chat clients key a call by its id: the item's own id stands in for a missing `call_id`.
+    const id = str(item["call_id"]) || key;
+    out.choice({ tool_calls: [{ index: call.index, id, type: "function", function: { name: str(item["name"]), arguments: args } }] });
     call.sent = args.length;
     return call;
   }

@@ -50,7 +50,7 @@ export function fromResponse(response: unknown, options: Pick<ResponsesToChatOpt
         if (t) reasoning += (reasoning ? "\n\n" : "") + t;
       }
     } else if (item["type"] === "function_call") {
-      calls.push({ id: str(item["call_id"]), type: "function", function: { name: str(item["name"]), arguments: str(item["arguments"]) } });
+      calls.push({ id: str(item["call_id"]) || str(item["id"]), type: "function", function: { name: str(item["name"]), arguments: str(item["arguments"]) } });
     }
   }
   const message: ChatCompletionOut["choices"][number]["message"] = { role: "assistant", content, refusal, annotations };
