@@ -148,6 +148,35 @@ describe("UPSTREAM_API=responses: the Responses paths go to the upstream unchang
     expect(relayed).toMatchObject({ url: "/v1/responses", method: "POST", body: { model: "scripted-text", input: "hi", stream: true } });
   });
 
+  it("WebSocket relay: a cut or stalled upstream stream ends the turn with an error frame", async () => {
+    const open = async () => {
+      const res = await withEnv({ UPSTREAM_API: "responses", UPSTREAM_IDLE_TIMEOUT_MS: "200" })("/v1/responses", { headers: { upgrade: "websocket" } });
+      const ws = res.webSocket!;
+      ws.accept();
+      return ws;
+    };
+    const lastFrame = async (model: string) => {
+      const ws = await open();
+      const frames: Array<{ type: string; error?: { code: string; message: string } }> = [];
+      const ended = new Promise<void>((resolve) =>
+        ws.addEventListener("message", (e) => {
+          const f = JSON.parse(e.data as string) as (typeof frames)[number];
+          frames.push(f);
+          if (f.type === "error" || f.type === "response.completed") resolve();
+        }),
+      );
+      ws.send(JSON.stringify({ type: "response.create", model, input: "hi" }));
+      await ended;
+      ws.close();
+      return frames;
+    };
+    const cut = await lastFrame("scripted-reset");
+    expect(cut.at(-1)).toMatchObject({ type: "error", error: { code: "upstream_disconnected" } });
+    expect(cut.filter((f) => f.type === "response.output_text.delta")).toHaveLength(1);
+    const stalled = await lastFrame("scripted-hang");
+    expect(stalled.at(-1)).toMatchObject({ type: "error", error: { code: "upstream_disconnected", message: expect.stringContaining("idle for 0.2 s") } });
+  });
+
   it("a MODEL_MAP entry can send one model to a Responses upstream while the rest stay on chat", async () => {
     const mixed = withEnv({ MODEL_MAP: JSON.stringify({ "gpt-5-pro": { api: "responses" } }) });
     expect(configFromEnv({ UPSTREAM_BASE_URL: `${UPSTREAM}/v1`, MODEL_MAP: JSON.stringify({ "gpt-5-pro": { api: "responses" } }) }).route("gpt-5-pro")).toEqual({ model: "gpt-5-pro", baseUrl: `${UPSTREAM}/v1`, api: "responses" });

@@ -38,26 +38,62 @@ export async function relayCreate(body: ResponsesRequest & { generate?: unknown 
     onEvent: (msg) => {
       if (final || msg.data === "[DONE]") return;
       sink.event(msg.event ?? "message", msg.data);
-      if (!msg.event || !TERMINAL.has(msg.event)) return;
-      try {
-        final = (JSON.parse(msg.data) as { response: ResponseResource }).response;
-      } catch {
-        // Relayed as it came; the status is then unknown.
-      }
+      final = terminalOf(msg.event, msg.data);
     },
   });
-  const decoder = new TextDecoder();
-  let cut: string | null = null;
-  try {
-    for await (const bytes of upstream.body ?? []) {
-      parser.feed(decoder.decode(bytes as Uint8Array, { stream: true }));
-      if (final) break;
-    }
-  } catch (e) {
-    cut = String((e as Error)?.message ?? e);
-  }
+  const cut = await readAll(upstream.body, (text) => parser.feed(text), () => final !== null, ctx.config.stream.idleTimeoutMs);
   if (final) return final;
   const message = `Upstream stream ended before the response did${cut ? ` (${cut})` : ""}; the answer is incomplete.`;
   sink.event("error", JSON.stringify({ type: "error", status: 502, error: { type: "server_error", code: "upstream_disconnected", message: redact(message, ctx.config), param: null } }));
   return { status: "failed" } as ResponseResource;
+}
+
+/** The final response when this event ends the turn (by its `event:` name, or the `type` in its data), else null. */
+function terminalOf(name: string | undefined, data: string): ResponseResource | null {
+  if (name !== undefined && !TERMINAL.has(name) && name !== "error") return null;
+  let event: { type?: unknown; response?: ResponseResource };
+  try {
+    event = JSON.parse(data) as typeof event;
+  } catch {
+    return null;
+  }
+  if (event.type === "error") return { status: "failed" } as ResponseResource;
+  return typeof event.type === "string" && TERMINAL.has(event.type) ? (event.response ?? ({ status: "failed" } as ResponseResource)) : null;
+}
+
+/**
+ * Feeds the body's text to `feed` until it ends or `done()`; returns why it stopped early (a
+ * read error, or `idleMs` without a byte: the body is then cancelled), or null.
+ */
+async function readAll(body: ReadableStream<Uint8Array> | null, feed: (text: string) => void, done: () => boolean, idleMs: number): Promise<string | null> {
+  if (!body) return "no body";
+  const reader = body.getReader();
+  const decoder = new TextDecoder();
+  let last = Date.now();
+  let idle = false;
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  const check = () => {
+    const quiet = Date.now() - last;
+    if (quiet < idleMs) return void (timer = setTimeout(check, idleMs - quiet));
+    idle = true;
+    reader.cancel().catch(() => {});
+  };
+  if (idleMs > 0) timer = setTimeout(check, idleMs);
+  try {
+    for (;;) {
+      const r = await reader.read();
+      if (idle) return `idle for ${idleMs / 1000} s`;
+      if (r.done) return null;
+      last = Date.now();
+      feed(decoder.decode(r.value, { stream: true }));
+      if (done()) {
+        reader.cancel().catch(() => {});
+        return null;
+      }
+    }
+  } catch (e) {
+    return idle ? `idle for ${idleMs / 1000} s` : String((e as Error)?.message ?? e);
+  } finally {
+    clearTimeout(timer);
+  }
 }
