@@ -11,8 +11,8 @@ const str = (v: unknown): string => (typeof v === "string" ? v : "");
  * A whole Responses `Response` object (a non-streamed answer) → one
  * `chat.completion`, with the same content the stream would carry: text,
  * refusal, reasoning summary as `reasoning_content`, function calls as
- * `tool_calls`, usage. A `failed` response throws `ResponsesError` (502)
- * with the upstream's error; a body that is not a Response, too.
+ * `tool_calls`, usage. A `failed` response throws `ResponsesError` with the
+ * upstream's error (429 for a rate limit, else 502); a body that is not a Response, 502.
  */
 export function fromResponse(response: unknown, options: Pick<ResponsesToChatOptions, "model" | "now"> = {}): ChatCompletionOut {
   if (!isObject(response) || !Array.isArray(response["output"])) {
@@ -21,7 +21,8 @@ export function fromResponse(response: unknown, options: Pick<ResponsesToChatOpt
   if (response["status"] === "failed") {
     const err = isObject(response["error"]) ? response["error"] : {};
     const code = str(err["code"]) || "server_error";
-    throw new ResponsesError(502, { message: str(err["message"]) || "The upstream response failed.", type: errorTypeFor(code), code });
+    // A rate limit keeps its 429 (clients back off on it); any other failure is the upstream's: 502.
+    throw new ResponsesError(code === "rate_limit_exceeded" ? 429 : 502, { message: str(err["message"]) || "The upstream response failed.", type: errorTypeFor(code), code });
   }
   let content: string | null = null;
   let refusal: string | null = null;

@@ -206,6 +206,9 @@ describe("fromResponse: one chat.completion", () => {
     expect(fromResponse(finalOf("refusalStream")).choices[0]!.message).toMatchObject({ content: null, refusal: "I'm sorry, but I can't help with that." });
     expect(fromResponse(finalOf("incompleteStream")).choices[0]!.finish_reason).toBe("length");
     expect(() => fromResponse(finalOf("failedStream"))).toThrow(/The server had an error/);
+    const limited = { ...(finalOf("errorEventStream") as object), status: "failed", error: { code: "rate_limit_exceeded", message: "Slow down." } };
+    expect(() => fromResponse(limited)).toThrow(expect.objectContaining({ status: 429, code: "rate_limit_exceeded", type: "rate_limit_exceeded" }));
+    expect(() => fromResponse({ object: "list" })).toThrow(expect.objectContaining({ status: 502 }));
   });
 });
 
