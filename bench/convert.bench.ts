@@ -19,7 +19,17 @@
  */
 import { EventSourceParserStream } from "eventsource-parser/stream";
 import { measure } from "mitata";
-import { type ChatCompletionChunk, ChatToResponsesStream, chatToResponsesSse, createChatToResponsesConverter, type ResponseStreamEvent } from "../src/index.ts";
+import {
+  type ChatCompletionChunk,
+  ChatToResponsesStream,
+  chatToResponsesSse,
+  createChatToResponsesConverter,
+  createResponsesToChatConverter,
+  type ResponsesEventLike,
+  type ResponseStreamEvent,
+  ResponsesToChatStream,
+  responsesToChatSse,
+} from "../src/index.ts";
 
 const TOKENS = 4_000;
 const BUDGET_MS = Number(process.env.BENCH_BUDGET_MS ?? 10);
@@ -144,6 +154,74 @@ function runPeer(): Promise<number> {
   );
 }
 
+// ---- the reverse direction: the same answer as a Responses stream, converted to chat chunks ----
+
+/** The answer as OpenAI's Responses API streams it: one `output_text.delta` event per token, one per upstream read. */
+function responsesFramesOf(n: number): Uint8Array[] {
+  const enc = new TextEncoder();
+  const resp = { id: "resp_bench", object: "response", created_at: 1_761_000_000, model: "bench", status: "in_progress", output: [], usage: null };
+  const item = { id: "msg_bench", type: "message", status: "in_progress", role: "assistant", content: [] };
+  const text = Array.from({ length: n }, (_, i) => ` tok${i}`);
+  let seq = 0;
+  const events: Array<Record<string, unknown>> = [
+    { type: "response.created", response: resp },
+    { type: "response.in_progress", response: resp },
+    { type: "response.output_item.added", output_index: 0, item },
+    { type: "response.content_part.added", item_id: "msg_bench", output_index: 0, content_index: 0, part: { type: "output_text", annotations: [], logprobs: [], text: "" } },
+    ...text.map((delta) => ({ type: "response.output_text.delta", item_id: "msg_bench", output_index: 0, content_index: 0, delta, logprobs: [], obfuscation: "Xy3kq" })),
+    { type: "response.output_text.done", item_id: "msg_bench", output_index: 0, content_index: 0, text: text.join(""), logprobs: [] },
+    { type: "response.content_part.done", item_id: "msg_bench", output_index: 0, content_index: 0, part: { type: "output_text", annotations: [], logprobs: [], text: text.join("") } },
+    { type: "response.output_item.done", output_index: 0, item: { ...item, status: "completed", content: [{ type: "output_text", annotations: [], logprobs: [], text: text.join("") }] } },
+    { type: "response.completed", response: { ...resp, status: "completed", usage: { input_tokens: 10, output_tokens: n, total_tokens: n + 10 } } },
+  ];
+  return events.map((e) => enc.encode(`event: ${e["type"]}\ndata: ${JSON.stringify({ ...e, sequence_number: seq++ })}\n\n`));
+}
+const reverseFrames = responsesFramesOf(TOKENS);
+
+/** The reverse floor: decode, split, parse each event, write one minimal chat chunk per text delta. */
+class ReverseLimitStream extends TransformStream<Uint8Array, Uint8Array> {
+  constructor() {
+    const dec = new TextDecoder();
+    const enc = new TextEncoder();
+    let buf = "";
+    super({
+      transform(bytes, c) {
+        buf += dec.decode(bytes, { stream: true });
+        let out = "";
+        for (let at = buf.indexOf("\n\n"); at >= 0; at = buf.indexOf("\n\n")) {
+          const frame = buf.slice(0, at);
+          buf = buf.slice(at + 2);
+          const data = frame.slice(frame.indexOf("data: ") + 6);
+          const e = JSON.parse(data) as { type: string; delta?: string };
+          if (e.type === "response.output_text.delta") out += `data: {"choices":[{"index":0,"delta":{"content":${JSON.stringify(e.delta)}}}]}\n\n`;
+        }
+        if (out) c.enqueue(enc.encode(out));
+      },
+    });
+  }
+}
+
+/** The obvious reverse pipeline: one stream per step, the object-level converter, `JSON.stringify` per chunk. */
+function reverseNaive(stream: ReadableStream<Uint8Array>): ReadableStream<Uint8Array> {
+  const conv = createResponsesToChatConverter({ includeUsage: true });
+  const write = (frames: unknown[], c: TransformStreamDefaultController<string>) => {
+    for (const f of frames) c.enqueue(`data: ${JSON.stringify(f)}\n\n`);
+  };
+  return stream
+    .pipeThrough(new TextDecoderStream() as unknown as TransformStream<Uint8Array, string>)
+    .pipeThrough(new EventSourceParserStream())
+    .pipeThrough(
+      new TransformStream<{ data: string }, string>({
+        transform: (m, c) => write(conv.push(JSON.parse(m.data) as ResponsesEventLike), c),
+        flush: (c) => {
+          write(conv.finish(), c);
+          c.enqueue("data: [DONE]\n\n");
+        },
+      }),
+    )
+    .pipeThrough(new TextEncoderStream());
+}
+
 const us = (ns: number) => (ns / 1000).toFixed(0);
 const perToken = (ns: number) => (ns / TOKENS / 1000).toFixed(2);
 
@@ -158,6 +236,10 @@ const cases: Array<[string, () => Promise<number>]> = [
   ["pull", () => drain(chatToResponsesSse(source()))],
   ["pull-plain", () => drain(chatToResponsesSse(source(), { obfuscation: false }))],
   ["pipe", () => drain(source().pipeThrough(new ChatToResponsesStream()))],
+  ["reverse-limit", () => drain(source(reverseFrames).pipeThrough(new ReverseLimitStream()))],
+  ["reverse-naive", () => drain(reverseNaive(source(reverseFrames)))],
+  ["reverse-pull", () => drain(responsesToChatSse(source(reverseFrames), { includeUsage: true }))],
+  ["reverse-pipe", () => drain(source(reverseFrames).pipeThrough(new ResponsesToChatStream({ includeUsage: true })))],
 ];
 for (let r = 0; r < ROUNDS; r++) {
   for (const [name, fn] of cases) {
@@ -217,6 +299,31 @@ const budget = await measure(() => drain(chatToResponsesSse(source(framesOf(500)
 console.log(`\nNode ${process.version}, ${TOKENS}-token answer = ${frames.length} upstream reads, ${totalBytes} bytes, one process\n`);
 console.log("| pipeline | per answer | per token | × limit | × naive |\n|---|---:|---:|---:|---:|");
 for (const [name, ns] of rows) console.log(`| ${name} | ${us(ns)} µs | ${perToken(ns)} µs | ${(ns / results["limit"]!).toFixed(2)} | ${(ns / results["naive"]!).toFixed(2)} |`);
+const reverseRows: Array<[string, number]> = [
+  ["reverse: `responsesToChatSse` (pull, `include_usage`)", results["reverse-pull"]!],
+  ["reverse: `ResponsesToChatStream` (`pipeThrough`)", results["reverse-pipe"]!],
+  ["reverse limit: decode, split, parse, one minimal chat chunk per delta", results["reverse-limit"]!],
+  ["reverse naive (TextDecoderStream → EventSourceParserStream → parse → convert → stringify)", results["reverse-naive"]!],
+];
+/** CPU time of one run (user + system, µs), the best of 7 batches of 10: steadier than wall time on a shared machine. */
+async function cpuTime(fn: () => Promise<unknown>): Promise<number> {
+  let best = Infinity;
+  for (let b = 0; b < 7; b++) {
+    const t = process.cpuUsage();
+    for (let j = 0; j < 10; j++) await fn();
+    const d = process.cpuUsage(t);
+    best = Math.min(best, (d.user + d.system) / 10);
+  }
+  return best;
+}
+const reverseCpu: Record<string, number> = {};
+for (const name of ["reverse-limit", "reverse-naive", "reverse-pull", "reverse-pipe"]) reverseCpu[name] = await cpuTime(cases.find(([n]) => n === name)![1]);
+const reverseBytes = reverseFrames.reduce((n, f) => n + f.byteLength, 0);
+console.log(`\nReverse direction (Responses upstream → chat client), the same ${TOKENS}-token answer = ${reverseFrames.length} upstream reads, ${reverseBytes} bytes\n`);
+console.log("| pipeline | per answer | per token | × limit | × naive |\n|---|---:|---:|---:|---:|");
+for (const [name, ns] of reverseRows) console.log(`| ${name} | ${us(ns)} µs | ${perToken(ns)} µs | ${(ns / results["reverse-limit"]!).toFixed(2)} | ${(ns / results["reverse-naive"]!).toFixed(2)} |`);
+const rc = (n: string) => `${reverseCpu[n]!.toFixed(0)} µs (${(reverseCpu[n]! / reverseCpu["reverse-limit"]!).toFixed(2)}× limit)`;
+console.log(`\nreverse, CPU time per answer (best of 7 batches of 10): pull ${rc("reverse-pull")}, pipe ${rc("reverse-pipe")}, limit ${rc("reverse-limit")}, naive ${rc("reverse-naive")}`);
 console.log(`\npeer / this library: ${(results["peer"]! / ours).toFixed(2)}× (target ≥ 2.5); this library / limit: ${(ours / results["limit"]!).toFixed(2)} (≤ 1.1); / naive: ${(ours / results["naive"]!).toFixed(2)} (≤ 0.65); / the limit with shared blocks: ${(ours / results["limit-blocks"]!).toFixed(2)}`);
 console.log(`added latency per chunk: median ${(lat[lat.length >> 1]! * 1000).toFixed(0)} µs, p99 ${(lat[Math.floor(lat.length * 0.99)]! * 1000).toFixed(0)} µs`);
 console.log(`converter alone, 500-chunk text answer: ${us(conv.avg)} µs (${(conv.avg / 500).toFixed(0)} ns/chunk)`);

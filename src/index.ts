@@ -7,6 +7,16 @@ export { fromChatCompletion } from "./convert/from-completion.ts";
 export type { ObfuscationOption } from "./convert/obfuscation.ts";
 export type { ToolRouting, ToolTarget } from "./convert/tool-calls.ts";
 export { type ErrorPayload, invalidRequest, normalizeUpstreamError, ResponsesError } from "./errors.ts";
+// The reverse direction: Chat Completions clients in front of a Responses upstream.
+export {
+  createResponsesToChatConverter,
+  type ErrorInput,
+  type ResponsesEventLike,
+  type ResponsesToChatConverter,
+  type ResponsesToChatOptions,
+} from "./reverse/converter.ts";
+export { fromResponse } from "./reverse/from-response.ts";
+export { type ResponsesRequestTranslation, type ToResponsesOptions, toResponsesRequest } from "./reverse/to-responses-request.ts";
 export { createIdGenerator, type IdGenerator } from "./ids.ts";
 export type { ReasoningHistory, ToChatOptions } from "./request/options.ts";
 export { type ChatRequestTranslation, parseResponsesRequest, toChatRequest } from "./request/to-chat-request.ts";
@@ -24,6 +34,8 @@ export {
 export { chatToResponsesSse } from "./streams/responses-sse.ts";
 export { ChatSseDecoder, type ChatSseHandlers } from "./streams/sse-decode.ts";
 export { DONE_FRAME, encodeEvent, encodeEvents } from "./streams/sse-encode.ts";
+export { ResponsesToChatStream, type ResponsesToChatStreamOptions, responsesToChatSse, type ResponsesToChatSseOptions } from "./streams/chat-streams.ts";
 export { ChatChunksToResponsesEventsStream, ChatToResponsesStream, type ChatToResponsesStreamOptions } from "./streams/transform-streams.ts";
 export type * from "./types/chat.ts";
+export type * from "./types/chat-out.ts";
 export type * from "./types/responses.ts";

@@ -7,6 +7,8 @@ export interface ModelRoute {
   baseUrl: string;
   /** MODEL_MAP's per-model `reasoning_history`, overriding REASONING_HISTORY. */
   reasoningHistory?: ReasoningHistory;
+  /** Set when this model's upstream speaks the Responses API (UPSTREAM_API, or MODEL_MAP's per-model `api`); absent: Chat Completions. */
+  api?: "responses";
   /** MODEL_MAP's per-route `api_key`: sent instead of UPSTREAM_API_KEY (a fallback provider's own key). */
   apiKey?: string;
   /** MODEL_MAP's per-model `template` ("strict" or "no-system"): that shape from the first request, instead of learning it from the upstream's error. */
@@ -21,15 +23,20 @@ interface MapEntry {
   base_url?: string;
   reasoning_history?: string;
   template?: string;
+  api?: string;
   api_key?: string;
   fallback?: Array<string | MapEntry>;
 }
+
+const UPSTREAM_APIS = ["chat", "responses"] as const;
 
 const REASONING_HISTORIES = ["auto", "drop", "reasoning_content", "reasoning"] as const;
 const TEMPLATES = ["auto", "strict", "no-system"] as const;
 
 export interface BridgeConfig {
   upstreamBaseUrl: string;
+  /** UPSTREAM_API: what the upstream speaks by default (MODEL_MAP may say otherwise per model). */
+  upstreamApi: "chat" | "responses";
   upstreamApiKey: string | null;
   proxyApiKeys: string[];
   /** PROXY_API_KEYS with their names and limits (the comma form: unnamed, no limits). */
@@ -127,6 +134,8 @@ export function configFromEnv(env: Env): BridgeConfig {
   if (omit.length) translate.omit = omit;
   // Checked now, so that a typo fails every request with a clear message rather than only that model's.
   const perModelHistory = new Map<string, ReasoningHistory>();
+  const upstreamApi = oneOf("UPSTREAM_API", env.UPSTREAM_API, UPSTREAM_APIS) ?? "chat";
+  const perModelApi = new Map<string, "chat" | "responses">();
   const perModelTemplate = new Map<string, TemplateShape>();
   const fallbacks = new Map<string, ModelRoute[]>();
   const extraSecrets: string[] = [];
@@ -135,6 +144,8 @@ export function configFromEnv(env: Env): BridgeConfig {
     if (h) perModelHistory.set(name, h);
     const t = typeof entry === "object" && entry !== null ? oneOf(`MODEL_MAP["${name}"].template`, entry.template, TEMPLATES) : undefined;
     if (t && t !== "auto") perModelTemplate.set(name, t);
+    const api = typeof entry === "object" && entry !== null ? oneOf(`MODEL_MAP["${name}"].api`, entry.api, UPSTREAM_APIS) : undefined;
+    if (api) perModelApi.set(name, api);
     if (typeof entry === "object" && entry !== null) {
       if (entry.api_key) extraSecrets.push(entry.api_key);
       if (entry.fallback !== undefined) fallbacks.set(name, fallbackRoutes(name, entry.fallback, base, extraSecrets));
@@ -146,6 +157,10 @@ export function configFromEnv(env: Env): BridgeConfig {
   } catch (e) {
     throw new ConfigError((e as Error).message);
   }
+  const withApi = (route: ModelRoute, key: string): ModelRoute => {
+    if ((perModelApi.get(key) ?? upstreamApi) === "responses") route.api = "responses";
+    return route;
+  };
   const retentionDays = env.STORE_RETENTION_DAYS ? Number(env.STORE_RETENTION_DAYS) : 30;
   if (!Number.isFinite(retentionDays) || retentionDays <= 0) throw new ConfigError("STORE_RETENTION_DAYS must be a positive number of days.");
   const reasoning = oneOf("REASONING_MODE", env.REASONING_MODE, ["summary", "raw"] as const);
@@ -155,6 +170,7 @@ export function configFromEnv(env: Env): BridgeConfig {
     wsIdleTimeoutMs: millis("WS_IDLE_TIMEOUT_MS", env.WS_IDLE_TIMEOUT_MS, 600_000),
     retry: { attempts: Math.min(5, Math.floor(millis("UPSTREAM_RETRIES", env.UPSTREAM_RETRIES, 0))), maxWaitMs: millis("UPSTREAM_RETRY_MAX_WAIT_MS", env.UPSTREAM_RETRY_MAX_WAIT_MS, 2_000) },
     upstreamBaseUrl: base,
+    upstreamApi,
     upstreamApiKey: env.UPSTREAM_API_KEY ? env.UPSTREAM_API_KEY : null,
     // Labelled so the same string used as both never yields the same key; HKDF keeps the key itself out of every token.
     sealSecret: env.BRIDGE_SECRET ? `bridge-secret:${env.BRIDGE_SECRET}` : env.UPSTREAM_API_KEY ? `upstream-key:${env.UPSTREAM_API_KEY}` : null,
@@ -165,8 +181,8 @@ export function configFromEnv(env: Env): BridgeConfig {
     route(model) {
       const key = map[model] != null ? model : "*";
       const entry = map[key];
-      if (entry == null) return { model, baseUrl: base };
-      if (typeof entry === "string") return { model: entry, baseUrl: base };
+      if (entry == null) return withApi({ model, baseUrl: base }, key);
+      if (typeof entry === "string") return withApi({ model: entry, baseUrl: base }, key);
       const route: ModelRoute = { model: entry.model ?? model, baseUrl: (entry.base_url ?? base).replace(/\/+$/, "") };
       const history = perModelHistory.get(key);
       if (history) route.reasoningHistory = history;
@@ -175,7 +191,7 @@ export function configFromEnv(env: Env): BridgeConfig {
       if (entry.api_key) route.apiKey = entry.api_key;
       const fallback = fallbacks.get(key);
       if (fallback) route.fallback = fallback;
-      return route;
+      return withApi(route, key);
     },
     timeoutMs: timeout,
     corsOrigins: cors === "*" ? "*" : list(cors),

@@ -21,10 +21,18 @@ export interface Env {
   USAGE_ANALYTICS?: AnalyticsEngineDataset;
   /**
    * JSON: `{"gpt-5-codex": "deepseek-chat", "local": {"model": "qwen3", "base_url": "http://127.0.0.1:11434/v1"}, "*": "fallback"}`;
-   * an object entry may also set `reasoning_history` (as REASONING_HISTORY, for that model only), `api_key` (that upstream's
-   * own key) and `fallback` (entries or model names tried in turn before the first byte: docs/operators.md).
+   * an object entry may also set `reasoning_history` (as REASONING_HISTORY, for that model only), `api` (as UPSTREAM_API,
+   * for that model only), `api_key` (that upstream's own key) and `fallback` (entries or model names tried in turn before
+   * the first byte: docs/operators.md).
    */
   MODEL_MAP?: string;
+  /**
+   * `chat` (default): the upstream speaks Chat Completions and the bridge serves Responses in front of it.
+   * `responses`: the upstream speaks Responses (`gpt-5-pro`, the `*-codex` models); `POST /v1/chat/completions`
+   * is converted to it and back, and the Responses paths are forwarded unchanged. A MODEL_MAP object entry's
+   * `"api"` sets it for one model.
+   */
+  UPSTREAM_API?: string;
   /** Milliseconds to wait for the upstream's response headers (default 60000). */
   UPSTREAM_TIMEOUT_MS?: string;
   /** Milliseconds a stream may go without a byte from the upstream before it is cancelled and the response fails (default 120000; 0: never). */

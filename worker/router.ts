@@ -11,7 +11,8 @@ import { newTrace, type RequestOps, requestIdOf, withRequestId } from "./ops/req
 import type { KeyLedger, ResponseLine } from "./ops/types.ts";
 import { getUsage } from "./routes/usage.ts";
 import { postCompact } from "./routes/compact.ts";
-import { passThrough } from "./routes/passthrough.ts";
+import { postChatCompletions } from "./routes/chat-completions.ts";
+import { passThrough, upstreamWhenResponses } from "./routes/passthrough.ts";
 import { postResponses } from "./routes/responses-http.ts";
 import { openResponsesSocket } from "./ws/session.ts";
 import { deleteResponse, getResponse, listInputItems } from "./routes/stored.ts";
@@ -30,11 +31,12 @@ interface Route {
 /** Every path the bridge serves, each with one module per route family. */
 const ROUTES: Route[] = [
   { path: /^(?:\/v1)?\/responses$/, methods: { POST: postResponses, GET: openResponsesSocket } },
-  { path: /^(?:\/v1)?\/responses\/compact$/, methods: { POST: postCompact } },
+  // With UPSTREAM_API=responses the stored-response paths are the upstream's (`upstreamWhenResponses`).
+  { path: /^(?:\/v1)?\/responses\/compact$/, methods: { POST: upstreamWhenResponses(postCompact) } },
   // Any id but `compact` (its own endpoint above; excluded so GET on it is not read as an id).
-  { path: /^(?:\/v1)?\/responses\/(?<id>(?!compact$)[^/]+)$/, methods: { GET: getResponse, DELETE: deleteResponse } },
-  { path: /^(?:\/v1)?\/responses\/(?<id>[^/]+)\/input_items$/, methods: { GET: listInputItems } },
-  { path: /^(?:\/v1)?\/chat\/completions$/, methods: { POST: passThrough } },
+  { path: /^(?:\/v1)?\/responses\/(?<id>(?!compact$)[^/]+)$/, methods: { GET: upstreamWhenResponses(getResponse), DELETE: upstreamWhenResponses(deleteResponse) } },
+  { path: /^(?:\/v1)?\/responses\/(?<id>[^/]+)\/input_items$/, methods: { GET: upstreamWhenResponses(listInputItems) } },
+  { path: /^(?:\/v1)?\/chat\/completions$/, methods: { POST: postChatCompletions } },
   { path: /^(?:\/v1)?\/models$/, methods: { GET: passThrough } },
   { path: /^(?:\/v1)?\/usage$/, methods: { GET: getUsage } },
 ];

@@ -29,6 +29,11 @@ export class SseSink implements EventSink {
     this.text += ": keep-alive\n\n";
   }
 
+  /** Text already framed as SSE (the reverse direction's chat chunks). */
+  write(text: string): void {
+    this.text += text;
+  }
+
   /** `data: [DONE]`, after the terminal event, as OpenAI sends it. */
   done(): void {
     this.text += DONE_FRAME;

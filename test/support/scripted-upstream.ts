@@ -8,6 +8,8 @@
  * trailing chunk when `stream_options.include_usage` is set).
  */
 
+import { scriptedResponses } from "./scripted-responses-upstream.ts";
+
 export const SCRIPTED_KEY = "sk-upstream-secret-0123456789";
 
 interface ChatBody {
@@ -218,6 +220,8 @@ export async function scriptedUpstream(request: Request): Promise<Response> {
   if (url.pathname.endsWith("/models") && request.method === "GET") {
     return Response.json({ object: "list", data: [{ id: "scripted-text", object: "model", created, owned_by: "scripted" }, { id: "scripted-tools", object: "model", created, owned_by: "scripted" }] });
   }
+  // The reverse direction's upstream: a Responses API server.
+  if (url.pathname.endsWith("/responses") && request.method === "POST") return scriptedResponses(body as Parameters<typeof scriptedResponses>[0]);
   if (!url.pathname.endsWith("/chat/completions")) return openaiError(404, `Unknown path ${url.pathname}`, "invalid_request_error", "unknown_url");
   const model = body.model ?? "";
 

@@ -1,7 +1,9 @@
 /**
- * The one place the Worker touches `WebSocketPair` (workerd's server-side
- * WebSocket): accept an upgrade, hand the server end to `serve`, answer 101
- * with the client end. Everything else speaks the standard `WebSocket` API.
+ * The one place the Worker touches workerd's WebSocket extensions
+ * (`WebSocketPair`, a `fetch` answer's `webSocket`): accept an upgrade, hand
+ * the server end to `serve`, answer 101 with the client end; or take the
+ * socket a `fetch` with `Upgrade: websocket` opened. Everything else speaks
+ * the standard `WebSocket` API.
  */
 export function acceptWebSocket(serve: (socket: WebSocket) => void, headers: Record<string, string> = {}): Response {
   const pair = new WebSocketPair();
@@ -9,4 +11,12 @@ export function acceptWebSocket(serve: (socket: WebSocket) => void, headers: Rec
   server.accept();
   serve(server);
   return new Response(null, { status: 101, webSocket: client, headers });
+}
+
+/** The socket an upgrade `fetch` opened (accepted, ready to use), or null when the server did not upgrade. */
+export function upgradedSocket(response: Response): WebSocket | null {
+  const socket = response.status === 101 ? response.webSocket : null;
+  if (!socket) return null;
+  socket.accept();
+  return socket;
 }

@@ -9,15 +9,22 @@ import { tracedFetch } from "../ops/request.ts";
  * they are (with `MODEL_MAP` applied), so one base URL serves both APIs.
  */
 export async function passThrough(request: Request, ctx: ClientContext): Promise<Response> {
+  return forwardBody(request, ctx, request.method === "POST" ? await request.text() : null);
+}
+
+/**
+ * Sends `request` to the same path on the upstream with `body` (already read), renaming the model
+ * by `MODEL_MAP`, and hands the answer back as it comes (errors keep status, shape and back-off headers).
+ */
+export async function forwardBody(request: Request, ctx: ClientContext, text: string | null): Promise<Response> {
   const { config } = ctx;
   const url = new URL(request.url);
   const path = url.pathname.replace(/^\/v1/, "");
-  let body: string | null = null;
+  let body = text;
   let baseUrl = config.upstreamBaseUrl;
   let wantsStream = false;
   let model: string | null = null;
-  if (request.method === "POST") {
-    body = await request.text();
+  if (body !== null) {
     try {
       const parsed = JSON.parse(body) as { model?: unknown; stream?: unknown };
       if (typeof parsed.model === "string") {
@@ -43,4 +50,11 @@ export async function passThrough(request: Request, ctx: ClientContext): Promise
   const type = upstream.headers.get("content-type");
   if (type) headers["content-type"] = type;
   return new Response(upstream.body, { status: upstream.status, headers: wantsStream ? { ...headers, ...STREAM_HEADERS } : headers });
+}
+
+type Handler = (request: Request, ctx: ClientContext, params: Record<string, string>) => Promise<Response>;
+
+/** With UPSTREAM_API=responses the stored-response paths belong to the upstream: forwarded, not served here. */
+export function upstreamWhenResponses(handler: Handler): Handler {
+  return (request, ctx, params) => (ctx.config.upstreamApi === "responses" ? passThrough(request, ctx) : handler(request, ctx, params));
 }

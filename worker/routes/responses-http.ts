@@ -4,10 +4,17 @@ import { EVENT_STREAM_HEADERS, json } from "../http.ts";
 import { compactionSse, completeCompaction, openCompaction, prepareCompaction } from "../run/compaction.ts";
 import { completeResponse, streamResponse } from "../run/modes.ts";
 import { prepareResponse } from "../run/prepare.ts";
+import { forwardBody } from "./passthrough.ts";
 
-/** `POST /v1/responses`: SSE when `stream: true`, else one JSON Response object. */
+/**
+ * `POST /v1/responses`: SSE when `stream: true`, else one JSON Response object.
+ * For a model whose upstream speaks Responses itself (UPSTREAM_API=responses) it is forwarded unchanged.
+ */
 export async function postResponses(request: Request, ctx: ClientContext): Promise<Response> {
-  const body = parseResponsesRequest(await request.text());
+  const text = await request.text();
+  const body = parseResponsesRequest(text);
+  // An upstream that speaks Responses itself gets the request as it is (UPSTREAM_API=responses).
+  if (ctx.config.route(typeof body.model === "string" ? body.model : "").api === "responses") return forwardBody(request, ctx, text);
   // Input ending with `compaction_trigger`: a compaction item instead of a turn (Codex's remote compaction).
   const compaction = await prepareCompaction(body, ctx);
   if (compaction) {

@@ -10,6 +10,8 @@ import { prepareResponse } from "../run/prepare.ts";
 import { redact, UpstreamHttpError } from "../upstream.ts";
 import { logFailure } from "../ops/log.ts";
 import { nextTurn, withRequestId } from "../ops/request.ts";
+import { openPassThroughSocket } from "./pass-through.ts";
+import { relayCreate } from "./relay.ts";
 
 /** `response.create` frames waiting behind the running one; more than this is a client bug, answered with an error frame. */
 const MAX_WAITING = 16;
@@ -29,6 +31,11 @@ export async function openResponsesSocket(request: Request, ctx: ClientContext):
       { message: "GET /v1/responses is the Responses WebSocket: send `Upgrade: websocket` (or POST to create a response over HTTP).", type: "invalid_request_error", param: null, code: "upgrade_required" },
       { upgrade: "websocket" },
     );
+  }
+  // An upstream that speaks Responses gets the socket itself when it takes one (else frames are relayed over HTTP).
+  if (ctx.config.upstreamApi === "responses") {
+    const passed = await openPassThroughSocket(ctx);
+    if (passed) return passed;
   }
   return acceptWebSocket((socket) => serveConnection(socket, ctx), ctx.ops ? { "x-request-id": ctx.ops.requestId } : {});
 }
@@ -187,6 +194,8 @@ async function runCreate(frame: ResponsesRequest & { generate?: unknown }, ctx: 
   if (body.background === true) {
     throw invalidRequest("`background` cannot be used on the WebSocket: a socket streams each response as it runs (Open Responses forbids the field here).", "background", "unsupported_parameter");
   }
+  // An upstream that speaks Responses itself gets the frame as it is (UPSTREAM_API=responses).
+  if (ctx.config.route(typeof body.model === "string" ? body.model : "").api === "responses") return relayCreate({ ...body, generate }, ctx, sink);
   const compaction = await prepareCompaction(body, ctx);
   if (compaction) return (await openCompaction(compaction, ctx))(sink);
   const prepared = await prepareResponse(body, ctx);

@@ -1,0 +1,54 @@
+import { fromResponse, parseResponsesRequest, responsesToChatSse, ResponsesError, toResponsesRequest } from "../../src/index.ts";
+import type { ModelRoute } from "../config.ts";
+import type { ClientContext } from "../context.ts";
+import { EVENT_STREAM_HEADERS, json } from "../http.ts";
+import { callUpstream, forwardedHeaders, redact, upstreamError } from "../upstream.ts";
+import { forwardBody } from "./passthrough.ts";
+
+/**
+ * `POST /v1/chat/completions`. For a model whose upstream speaks Chat
+ * Completions (the default) the request is passed through; for one that
+ * speaks Responses (UPSTREAM_API or MODEL_MAP `"api": "responses"`) it is
+ * translated to `POST <base_url>/responses` and the answer converted back:
+ * chat chunks when `stream: true`, else one `chat.completion`.
+ */
+export async function postChatCompletions(request: Request, ctx: ClientContext): Promise<Response> {
+  const text = await request.text();
+  let model = "";
+  try {
+    const parsed = JSON.parse(text) as { model?: unknown };
+    if (typeof parsed?.model === "string") model = parsed.model;
+  } catch {
+    // Not JSON: a chat upstream answers in its own words; a Responses one gets our 400 below.
+  }
+  const route = ctx.config.route(model);
+  if (route.api !== "responses") return forwardBody(request, ctx, text);
+  return chatViaResponses(parseResponsesRequest(text), route, ctx);
+}
+
+async function chatViaResponses(body: unknown, route: ModelRoute, ctx: ClientContext): Promise<Response> {
+  const { config } = ctx;
+  const t = toResponsesRequest(body, { model: () => route.model });
+  // OMIT_PARAMS applies here too: e.g. `temperature,top_p`, which reasoning models such as gpt-5-pro reject.
+  for (const k of config.translate.omit ?? []) delete t.request[k];
+  const upstream = await callUpstream(
+    { target: `${route.baseUrl}/responses`, method: "POST", body: JSON.stringify(t.request), stream: t.stream, auth: ctx.upstreamAuth, clientSignal: ctx.signal },
+    config,
+    ctx.fetchUpstream,
+  );
+  const headers = forwardedHeaders(upstream.headers);
+  if (!upstream.ok) throw await upstreamError(upstream, headers, config);
+  if (t.stream) {
+    // Read by the shell itself (not `pipeThrough`), so a reset or a stall ends in an error frame the client sees.
+    const stream = responsesToChatSse(upstream, { includeUsage: t.includeUsage, model: route.model, redact: (s) => redact(s, config), idleTimeoutMs: config.stream.idleTimeoutMs });
+    return new Response(stream, { status: 200, headers: { ...headers, ...EVENT_STREAM_HEADERS } });
+  }
+  const text = await upstream.text();
+  let resource: unknown;
+  try {
+    resource = JSON.parse(text);
+  } catch {
+    throw new ResponsesError(502, { message: `Upstream sent a body that is not JSON: ${text.slice(0, 300)}`, type: "upstream_error", code: "server_error" });
+  }
+  return json(200, fromResponse(resource, { model: route.model }), headers);
+}
