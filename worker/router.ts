@@ -28,11 +28,14 @@ interface Route {
   methods: Partial<Record<string, RouteHandler>>;
 }
 
+/** `POST /v1/responses/compact`: its own handler, or the upstream's when it speaks Responses (named: the log line tells compactions apart by it). */
+const compactRoute = upstreamWhenResponses(postCompact);
+
 /** Every path the bridge serves, each with one module per route family. */
 const ROUTES: Route[] = [
   { path: /^(?:\/v1)?\/responses$/, methods: { POST: postResponses, GET: openResponsesSocket } },
   // With UPSTREAM_API=responses the stored-response paths are the upstream's (`upstreamWhenResponses`).
-  { path: /^(?:\/v1)?\/responses\/compact$/, methods: { POST: upstreamWhenResponses(postCompact) } },
+  { path: /^(?:\/v1)?\/responses\/compact$/, methods: { POST: compactRoute } },
   // Any id but `compact` (its own endpoint above; excluded so GET on it is not read as an id).
   { path: /^(?:\/v1)?\/responses\/(?<id>(?!compact$)[^/]+)$/, methods: { GET: upstreamWhenResponses(getResponse), DELETE: upstreamWhenResponses(deleteResponse) } },
   { path: /^(?:\/v1)?\/responses\/(?<id>[^/]+)\/input_items$/, methods: { GET: upstreamWhenResponses(listInputItems) } },
@@ -116,7 +119,7 @@ export async function handle(request: Request, config: BridgeConfig, fetchUpstre
   const store = platform.storeFor?.(credential) ?? null;
   const waitUntil = platform.waitUntil ?? ((p: Promise<unknown>) => void p.catch(() => {}));
   // A response's line is written where it ends (run/prepare.ts), or here when it fails before it began.
-  const responseEndpoint = handler === postResponses ? "responses" : handler === postCompact ? "compact" : null;
+  const responseEndpoint = handler === postResponses ? "responses" : handler === compactRoute ? "compact" : null;
   const ops: RequestOps = {
     requestId,
     key,

@@ -5,6 +5,7 @@ import { type ParseArgsConfig, parseArgs } from "node:util";
 export const WORKER_VARS = [
   "UPSTREAM_BASE_URL",
   "UPSTREAM_API_KEY",
+  "UPSTREAM_API",
   "PROXY_API_KEYS",
   "ALLOW_ANONYMOUS",
   "MODEL_MAP",

@@ -86,7 +86,7 @@ describe("UPSTREAM_API=responses: POST /v1/chat/completions through a Responses 
     const limited = await chat({ model: "scripted-429", messages: [{ role: "user", content: "x" }], stream: true });
     expect(limited.status).toBe(429);
     expect(limited.headers.get("retry-after")).toBe("7");
-    expect(await limited.json()).toEqual({ error: { message: "Rate limit reached for requests. Please try again in 7s.", type: "rate_limit_exceeded", param: null, code: "rate_limit_exceeded" } });
+    expect(await limited.json()).toEqual({ error: { message: "Rate limit reached for requests. Please try again in 7s.", type: "rate_limit_exceeded", param: null, code: "rate_limit_exceeded", request_id: expect.stringMatching(/^req_/) } });
     const rejected = await chat({ model: "scripted-400", messages: [{ role: "user", content: "x" }] });
     expect(rejected.status).toBe(400);
     expect(((await rejected.json()) as { error: { code: string } }).error.code).toBe("unsupported_parameter");
