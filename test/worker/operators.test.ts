@@ -227,6 +227,12 @@ describe("named keys with limits", () => {
     // Pass-through chat completions obey it too.
     const chat = await b.call("/v1/chat/completions", { method: "POST", headers: { authorization: `Bearer ${ALICE}` }, body: JSON.stringify({ model: "gpt-4o", messages: [] }) });
     expect(chat.status).toBe(404);
+    // And so do chat completions converted for a Responses upstream (the reverse direction), before any upstream call.
+    const reverse = bridge({ ...keys({ alice: { key: ALICE, models: ["scripted-t*"] } }), UPSTREAM_API: "responses" });
+    const refused = await reverse.call("/v1/chat/completions", { method: "POST", headers: { authorization: `Bearer ${ALICE}`, "x-request-id": "reverse-models" }, body: JSON.stringify({ model: "gpt-5-pro", messages: [{ role: "user", content: "hi" }] }) });
+    expect(refused.status).toBe(404);
+    expect(((await refused.json()) as { error: Json }).error).toMatchObject({ code: "model_not_found" });
+    expect((await seen()).requests.filter((r) => r.headers["x-request-id"] === "reverse-models")).toHaveLength(0);
   });
 
   it("a key without limits costs no Durable Object call on the way; its usage is counted after the answer", async () => {

@@ -4,6 +4,8 @@ import type { ClientContext } from "../context.ts";
 import { EVENT_STREAM_HEADERS, json } from "../http.ts";
 import { callUpstream, forwardedHeaders, redact, upstreamError } from "../upstream.ts";
 import { forwardBody } from "./passthrough.ts";
+import { admit } from "../ops/limits.ts";
+import { tracedFetch } from "../ops/request.ts";
 
 /**
  * `POST /v1/chat/completions`. For a model whose upstream speaks Chat
@@ -23,7 +25,10 @@ export async function postChatCompletions(request: Request, ctx: ClientContext):
   }
   const route = ctx.config.route(model);
   if (route.api !== "responses") return forwardBody(request, ctx, text);
-  return chatViaResponses(parseResponsesRequest(text), route, ctx);
+  const body = parseResponsesRequest(text);
+  // A key's limits hold here too, as on every path that reaches an upstream.
+  await admit(ctx.ops, model);
+  return chatViaResponses(body, route, ctx);
 }
 
 async function chatViaResponses(body: unknown, route: ModelRoute, ctx: ClientContext): Promise<Response> {
@@ -34,7 +39,7 @@ async function chatViaResponses(body: unknown, route: ModelRoute, ctx: ClientCon
   const upstream = await callUpstream(
     { target: `${route.baseUrl}/responses`, method: "POST", body: JSON.stringify(t.request), stream: t.stream, auth: ctx.upstreamAuth, clientSignal: ctx.signal },
     config,
-    ctx.fetchUpstream,
+    tracedFetch(ctx.fetchUpstream, ctx.ops),
   );
   const headers = forwardedHeaders(upstream.headers);
   if (!upstream.ok) throw await upstreamError(upstream, headers, config);
