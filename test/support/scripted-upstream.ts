@@ -84,7 +84,8 @@ function unknownMessageField(messages: NonNullable<ChatBody["messages"]>): strin
 
 /** Whether the conversation holds a compaction summary as the bridge puts it in context. */
 function readsSummary(body: ChatBody): boolean {
-  return (body.messages ?? []).some((m) => typeof m.content === "string" && m.content.startsWith("Summary of the earlier part of this conversation"));
+  // At the start of a message, or of one part of a user turn the bridge joined from several messages.
+  return (body.messages ?? []).some((m) => typeof m.content === "string" && m.content.split("\n\n").some((part) => part.startsWith("Summary of the earlier part of this conversation")));
 }
 
 /** What strict chat templates answer (Qwen 3.5+ and Mistral-style Jinja templates under vLLM; llama.cpp's words for a template without a system role). */
