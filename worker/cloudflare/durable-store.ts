@@ -1,7 +1,9 @@
 import { createIdGenerator, type IdGenerator } from "../../src/index.ts";
-import type { ResponseStore } from "../../src/server.ts";
+import type { ConversationItem, ResponseStore, StoredTurn } from "../../src/server.ts";
+import type { ResponseResource } from "../../src/index.ts";
 import { sha256 } from "../auth.ts";
-import type { ResponseStoreObject } from "./response-store-object.ts";
+import { ndjsonLines, type ResponseStoreObject, type TurnHead } from "./response-store-object.ts";
+import { type Answer, INLINE_CHARS } from "./store-rows.ts";
 
 /** The `ResponseStore` the Worker uses: one credential's view over the Durable Object namespace (see response-store-object.ts for the partitioning). */
 
@@ -25,6 +27,43 @@ export function shardOf(id: string): string | null {
   return SHARDED_ID.exec(id)?.[1] ?? null;
 }
 
+/** The items of an answer, parsed one by one as they arrive. */
+async function* itemsOf(answer: Answer): AsyncGenerator<ConversationItem> {
+  if (Array.isArray(answer)) for (const json of answer) yield JSON.parse(json) as ConversationItem;
+  else for await (const json of ndjsonLines(answer)) yield JSON.parse(json) as ConversationItem;
+}
+
+async function allOf(answer: Answer): Promise<ConversationItem[]> {
+  const out: ConversationItem[] = [];
+  for await (const item of itemsOf(answer)) out.push(item);
+  return out;
+}
+
+/** A turn as `put` sends it: the envelope without its output, each item's JSON once; as a stream when large. */
+export function sendTurn(turn: StoredTurn): [TurnHead, string[] | ReadableStream<Uint8Array>] {
+  const items = [...turn.input, ...turn.response.output];
+  const head: TurnHead = {
+    id: turn.response.id,
+    previous: turn.previous,
+    envelope: JSON.stringify({ ...turn.response, output: [] }),
+    inputs: turn.input.length,
+    itemIds: items.map((i) => (typeof i.id === "string" ? i.id : null)),
+  };
+  const texts = items.map((i) => JSON.stringify(i));
+  let size = 0;
+  for (const t of texts) size += t.length;
+  if (size <= INLINE_CHARS) return [head, texts];
+  const encoder = new TextEncoder();
+  let n = 0;
+  const body = new ReadableStream<Uint8Array>({
+    pull(controller) {
+      if (n >= texts.length) return controller.close();
+      controller.enqueue(encoder.encode(texts[n++] + "\n"));
+    },
+  });
+  return [head, body];
+}
+
 /** The `ResponseStore` of one credential, over the Durable Object namespace. */
 export function durableStore(namespace: DurableObjectNamespace<ResponseStoreObject>, credential: string | null, retentionMs: number): ResponseStore {
   const partition = partitionOf(credential);
@@ -34,20 +73,34 @@ export function durableStore(namespace: DurableObjectNamespace<ResponseStoreObje
   };
   return {
     async get(id) {
-      return (await object(id))?.get(id);
+      const answer = await (await object(id))?.get(id);
+      if (!answer) return undefined;
+      const [envelope, ...output] = await allOf(answer as Answer);
+      // Assigned in place, so the key keeps its position in the object as the client saw it.
+      const response = envelope as unknown as ResponseResource;
+      response.output = output as ResponseResource["output"];
+      return response;
+    },
+    async history(id) {
+      const answer = await (await object(id))?.history(id);
+      return answer ? itemsOf(answer as Answer) : undefined;
     },
     async getItem(id) {
-      return (await object(id))?.getItem(id);
+      const answer = await (await object(id))?.getItem(id);
+      return answer ? (await allOf(answer as Answer))[0] : undefined;
     },
-    async put(record) {
-      const stub = await object(record.response.id);
-      if (!stub) throw new Error(`Response id ${record.response.id} carries no shard; it was not made by this store's ids().`);
-      await stub.put(record, retentionMs);
+    async put(turn) {
+      const stub = await object(turn.response.id);
+      if (!stub) throw new Error(`Response id ${turn.response.id} carries no shard; it was not made by this store's ids().`);
+      const [head, items] = sendTurn(turn);
+      return stub.put(head, items, retentionMs);
     },
     async list(id, options) {
       const result = await (await object(id))?.list(id, options);
-      if (result && "unknownAfter" in result) throw new RangeError(`No input item with id '${options.after}'.`);
-      return result?.page;
+      if (!result) return undefined;
+      if ("unknownAfter" in result) throw new RangeError(`No input item with id '${options.after}'.`);
+      const data = await allOf(result.items as Answer);
+      return { object: "list", data, first_id: result.ids[0] ?? null, last_id: result.ids.at(-1) ?? null, has_more: result.hasMore };
     },
     async delete(id) {
       return (await object(id))?.delete(id) ?? false;

@@ -1,4 +1,4 @@
-import { type ChatRequestTranslation, createIdGenerator, type ResponseResource, type ResponsesReaderOptions, type ResponsesRequest, toChatRequest } from "../../src/index.ts";
+import { type ChatRequestTranslation, createIdGenerator, type PendingEvents, type ResponseResource, type ResponsesReaderOptions, type ResponsesRequest, toChatRequest } from "../../src/index.ts";
 import { type ConversationItem, expandInput, reasoningExpander, type Sealer, sealReasoningEvents, wantsEncryptedReasoning, compactionExpander } from "../../src/server.ts";
 import type { ModelRoute } from "../config.ts";
 import type { ClientContext } from "../context.ts";
@@ -34,9 +34,27 @@ export interface PreparedResponse {
   input: ConversationItem[];
   /**
    * Hands the finished response to the context's `onRecord` and, with `persist` (default) unless
-   * `store: false`, to the store (the converter's `onEnd` calls it).
+   * `store: false`, to the store; once per response, however often called. Resolves false when
+   * the envelope promised storage and the write failed: the caller sets `store: false` on the
+   * response before the client sees it (the streaming paths do it in `beforeFlush`).
    */
-  record(response: ResponseResource, persist?: boolean): void;
+  record(response: ResponseResource, persist?: boolean): Promise<boolean>;
+}
+
+/**
+ * Seals the batch (when asked), then, for the batch holding the terminal event, stores the response
+ * and waits for the write: the client learns `store: false` in that very event when the write failed,
+ * before it can continue from the id. The write started before the event left, as before; waiting for
+ * it costs the terminal event one object write (see docs/stored-responses.md), never a delta.
+ */
+function terminalWaitsForStore(seal: ((pending: PendingEvents) => Promise<void>) | null, record: (response: ResponseResource) => Promise<boolean>) {
+  return async (pending: PendingEvents): Promise<void> => {
+    if (seal) await seal(pending);
+    for (const e of pending) {
+      if (typeof e === "string" || (e.type !== "response.completed" && e.type !== "response.incomplete" && e.type !== "response.failed")) continue;
+      if (!(await record(e.response))) e.response.store = false;
+    }
+  };
 }
 
 /** Codex says who it is in `originator` (`codex_exec`, `codex_cli_rs`, …) and its user agent. */
@@ -89,11 +107,13 @@ export async function prepareResponse(request: ResponsesRequest, ctx: ClientCont
     ids,
     upstream,
     redact: (text: string) => redact(text, config),
-    onEnd: (response) => record(response),
+    // A cancelled response has no terminal event to hold: stored from here. Every other end is recorded by `beforeFlush` first.
+    onEnd: (response) => void record(response),
   };
   // Stored as the client sent it, tokens still sealed (never a compaction summary in the clear); expanded again on continuation.
-  const record = (response: ResponseResource, persist = true) => recordEnd(request, expanded.resolved, response, ids, ctx, persist);
-  if (reasoningSealer) options.beforeFlush = sealReasoningEvents(reasoningSealer);
+  let recorded: Promise<boolean> | null = null;
+  const record = (response: ResponseResource, persist = true) => (recorded ??= recordEnd(request, expanded, response, ids, ctx, persist));
+  options.beforeFlush = terminalWaitsForStore(reasoningSealer && sealReasoningEvents(reasoningSealer), record);
   return { request, route, translation, options, reasoningSealer, reasoningRetry, headers, input: expanded.input, record };
 }
 
