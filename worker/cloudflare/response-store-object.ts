@@ -32,7 +32,7 @@ import { type Answer, type RowKey, sendRows } from "./store-rows.ts";
  */
 
 /** The schema this code reads and writes, kept in `meta`; older objects are migrated on first use. */
-const SCHEMA_VERSION = 2;
+export const SCHEMA_VERSION = 2;
 
 /** What `put` receives besides the items: the turn, its links, its envelope, its items' ids. */
 export interface TurnHead {
