@@ -202,6 +202,38 @@ describe("stored responses", () => {
   });
 });
 
+describe("the memory store keeps each turn once, as the durable store does", () => {
+  const history = async (store: MemoryResponseStore, id: string) => ((await store.history(id)) ?? []).map((i) => JSON.stringify((i as { content: unknown }).content));
+
+  it("forks share their ancestors; deleting the middle of a chain hides it and keeps the later turns whole; the last one needing it takes it along", async () => {
+    const store = new MemoryResponseStore();
+    const one = await turn(store, { model: "m", input: "a" }, { content: "b" });
+    const two = await turn(store, { model: "m", previous_response_id: one.response.id, input: "c" }, { content: "d" });
+    const fork = await turn(store, { model: "m", previous_response_id: one.response.id, input: "e" }, { content: "f" });
+    const three = await turn(store, { model: "m", previous_response_id: two.response.id, input: "g" }, { content: "h" });
+    expect((await history(store, fork.response.id)).length).toBe(4);
+    expect(await store.delete(two.response.id)).toBe(true);
+    expect(await store.get(two.response.id)).toBeUndefined();
+    expect(await store.history(two.response.id)).toBeUndefined();
+    expect((await history(store, three.response.id)).join()).toMatch(/"a".*"b".*"c".*"d".*"g".*"h"/);
+    expect(await store.getItem(two.response.output[0]!.id)).toMatchObject({ content: [{ text: "d" }] });
+    expect(await store.delete(three.response.id)).toBe(true);
+    // Nothing continues the deleted turn any more: its items are gone; the fork still has the root's.
+    expect(await store.getItem(two.response.output[0]!.id)).toBeUndefined();
+    expect((await history(store, fork.response.id)).length).toBe(4);
+  });
+
+  it("put answers false, storing nothing, for a turn continuing what it does not hold; a repeated put is a no-op", async () => {
+    const store = new MemoryResponseStore();
+    const response = { id: "resp_x", object: "response", status: "completed", output: [] } as unknown as ResponseResource;
+    expect(await store.put({ response, previous: "resp_unknown", input: [] })).toBe(false);
+    expect(await store.get("resp_x")).toBeUndefined();
+    expect(await store.put({ response, previous: null, input: [] })).toBe(true);
+    expect(await store.put({ response, previous: null, input: [] })).toBe(true);
+    expect(await store.get("resp_x")).toMatchObject({ id: "resp_x" });
+  });
+});
+
 describe("end of a response, however it ends", () => {
   it("onEnd gets the final Response object once, for a completed stream", async () => {
     const ended: ResponseResource[] = [];
