@@ -192,6 +192,12 @@ export class ResponseStoreObject extends DurableObject {
     return true;
   }
 
+  /** What this object holds: its SQLite size (what storage is billed on) and its rows; for operators and `bench/store.bench.ts`. */
+  async stats(): Promise<{ databaseSize: number; turns: number; items: number; chunks: number }> {
+    const n = (table: string) => this.#sql.exec<{ n: number }>(`SELECT COUNT(*) AS n FROM ${table}`).one().n;
+    return { databaseSize: this.#storage.sql.databaseSize, turns: n("turns"), items: n("turn_items"), chunks: n("item_chunks") };
+  }
+
   /** Retention, per response: hide what expired and collect it, then wake again for the next expiry, or leave nothing behind. */
   override async alarm(): Promise<void> {
     const now = Date.now();
