@@ -194,8 +194,8 @@ async function main(): Promise<void> {
     log("| turns × size | conversation | SQLite (`databaseSize`) | per turn | ratio | on disk (files, delta) | ratio on disk | rows (turns / items) |");
     log("|---|---|---|---|---|---|---|---|");
     const chains: Array<{ turns: number; size: number; ids: string[] }> = [];
-    for (const size of [10_000, 100_000]) {
-      for (const turns of [10, 100, 1000]) {
+    for (const size of (process.env.SIZES ?? "10000,100000").split(",").map(Number)) {
+      for (const turns of (process.env.TURNS ?? "10,100,1000").split(",").map(Number)) {
         const disk = diskBytes(persist);
         const { ids, conversation } = await buildChain(turns, size);
         const s = await stats(ids.at(-1)!);
@@ -215,6 +215,7 @@ async function main(): Promise<void> {
       log(`| ${size / 1000} KB turns | ${turns} | ${mb(runs[0]!.bytes)} MB | ${median(runs.map((r) => r.ttfb)).toFixed(1)} ms | ${median(runs.map((r) => r.own)).toFixed(1)} ms | ${median(runs.map((r) => r.ttfb - r.own)).toFixed(1)} ms |`);
     }
 
+    if (process.env.ONLY_STORAGE) return;
     log(`\n## The terminal event waits for the write (median of ${RUNS * 3}, a 100-character answer continuing turn 10 of the 10 KB chain)\n`);
     log("| store | last delta → terminal event |");
     log("|---|---|");

@@ -180,6 +180,22 @@ describe("no size cliff", () => {
     expect(seenBody.messages[0]!.tail).toBe(big.slice(-24));
   });
 
+  it("a history longer than one RPC page is read page by page, in order, nothing skipped or repeated", { timeout: 60_000 }, async () => {
+    const store = durableStore(env.RESPONSES_STORE, KEY, 3_600_000);
+    const ids = store.ids!(null);
+    let previous: string | null = null;
+    // 30 turns of 400k characters: under the value limit (whole rows), 12M in all, past one inline page.
+    for (let n = 0; n < 30; n++) {
+      const id = ids("resp");
+      const input: ConversationItem = { type: "message", id: ids("msg"), role: "user", content: [{ type: "input_text", text: `${n}:`.padEnd(400_000, "x") }] };
+      expect(await store.put({ response: { id, object: "response", status: "completed", output: [] } as unknown as ResponseResource, previous, input: [input] })).toBe(true);
+      previous = id;
+    }
+    const seenTexts: string[] = [];
+    for await (const item of (await store.history(previous!))!) seenTexts.push(textOf(item).split(":")[0]!);
+    expect(seenTexts).toEqual(Array.from({ length: 30 }, (_, n) => String(n)));
+  });
+
   it("a conversation past RPC's 32 MiB limit: stored turn by turn, continued through the Worker, every turn retrievable", { timeout: 180_000 }, async () => {
     const store = durableStore(env.RESPONSES_STORE, KEY, 3_600_000);
     const ids = store.ids!(null);

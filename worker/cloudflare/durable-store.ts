@@ -2,7 +2,7 @@ import { createIdGenerator, type IdGenerator } from "../../src/index.ts";
 import type { ConversationItem, ResponseStore, StoredTurn } from "../../src/server.ts";
 import type { ResponseResource } from "../../src/index.ts";
 import { sha256 } from "../auth.ts";
-import { ndjsonLines, type ResponseStoreObject, type TurnHead } from "./response-store-object.ts";
+import { type HistoryPage, ndjsonLines, type ResponseStoreObject, type TurnHead } from "./response-store-object.ts";
 import { type Answer, INLINE_CHARS } from "./store-rows.ts";
 
 /** The `ResponseStore` the Worker uses: one credential's view over the Durable Object namespace (see response-store-object.ts for the partitioning). */
@@ -82,8 +82,20 @@ export function durableStore(namespace: DurableObjectNamespace<ResponseStoreObje
       return response;
     },
     async history(id) {
-      const answer = await (await object(id))?.history(id);
-      return answer ? itemsOf(answer as Answer) : undefined;
+      const stub = await object(id);
+      const first = await stub?.history(id);
+      if (!stub || !first) return undefined;
+      // Page after page, each parsed as it comes: the conversation never crosses RPC as one message.
+      return (async function* () {
+        let page = first as HistoryPage;
+        for (;;) {
+          yield* itemsOf(page.items as Answer);
+          if (page.next === null) return;
+          const next = (await stub.history(id, page.next)) as HistoryPage | undefined;
+          if (!next) throw new Error(`Response ${id} was deleted while its conversation was being read.`);
+          page = next;
+        }
+      })();
     },
     async getItem(id) {
       const answer = await (await object(id))?.getItem(id);

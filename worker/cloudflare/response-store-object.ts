@@ -1,6 +1,6 @@
 import { DurableObject } from "cloudflare:workers";
 import { migrateV1 } from "./store-migration.ts";
-import { type Answer, type RowKey, sendRows } from "./store-rows.ts";
+import { type Answer, pageOf, type RowKey, sendRows } from "./store-rows.ts";
 
 /**
  * Stored responses on Durable Objects with SQLite storage.
@@ -44,6 +44,12 @@ export interface TurnHead {
   inputs: number;
   /** The `id` of each item (input then output), for `item_reference` and `after`. */
   itemIds: Array<string | null>;
+}
+
+/** Answer of `history`: some of the conversation's items, and where the next page starts. */
+export interface HistoryPage {
+  items: Answer;
+  next: number | null;
 }
 
 /** Answer of `list`: a page's ids and its items (`Answer` of their JSON). */
@@ -138,13 +144,19 @@ export class ResponseStoreObject extends DurableObject {
     return sendRows(this.#sql, this.#keys("SELECT rowid AS rid, parts, size, turn, pos FROM turn_items WHERE turn = ? AND (pos = -1 OR pos >= ?) ORDER BY pos", id, turn.inputs));
   }
 
-  /** The conversation up to and including a response (every input item, then its output), oldest first, as NDJSON. */
-  async history(id: string): Promise<Answer | undefined> {
+  /**
+   * One page of the conversation up to and including a response (every input item, then its
+   * output), oldest first, from item `from` on: rows inline up to `PAGE_CHARS`, or one chunked row
+   * as a stream. `next` is where the following page starts (null: done). Pages by position are
+   * consistent: while the response is known, every row of its conversation stays (see `#collect`).
+   */
+  async history(id: string, from = 0): Promise<HistoryPage | undefined> {
     const turn = this.#visible(id);
     if (!turn) return undefined;
     const keys = this.#keys(`${PATH} SELECT rowid AS rid, parts, size, turn, pos FROM up JOIN turn_items ON turn_items.turn = up.id WHERE pos >= 0 ORDER BY up.depth DESC, pos`, id);
     if (keys.length !== turn.base + turn.inputs + turn.outputs) throw new Error(`The conversation of ${id} is incomplete in storage (${keys.length} of ${turn.base + turn.inputs + turn.outputs} items).`);
-    return sendRows(this.#sql, keys);
+    const [page, next] = pageOf(keys, from);
+    return { items: sendRows(this.#sql, page), next: next < keys.length ? next : null };
   }
 
   /** An item by its id, from a turn someone can still reach (the turn itself, or one continuing it). */

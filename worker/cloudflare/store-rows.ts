@@ -15,12 +15,25 @@ export interface RowKey {
 /** JSON texts, one per row: inline (an array) when small, else an NDJSON byte stream. */
 export type Answer = string[] | ReadableStream<Uint8Array>;
 
-/** Up to this many characters answer inline (one RPC message; its limit is 32 MiB). */
-export const INLINE_CHARS = 4_000_000;
+/** Up to this many characters answer inline (one RPC message; its limit is 32 MiB, and a message is copied whole). */
+export const INLINE_CHARS = 8_000_000;
 /** One stream pull reads about this much (a row larger than it goes alone, chunk by chunk). */
 const PULL_CHARS = 1_000_000;
 /** Durable Objects' SQLite allows at most 100 bound parameters. */
 const MAX_BINDINGS = 100;
+
+/**
+ * The rows of one page from `from`: whole rows up to `INLINE_CHARS` (at least one), or a chunked row
+ * alone (it streams). Returns them and where the next page starts. Inline pages cross RPC about
+ * twice as fast as a stream of the same bytes (measured in workerd, bench/store.md).
+ */
+export function pageOf(keys: readonly RowKey[], from: number): [RowKey[], number] {
+  if (keys[from]?.parts) return [[keys[from]!], from + 1];
+  let to = from;
+  let size = 0;
+  while (to < keys.length && keys[to]!.parts === 0 && (to === from || size + keys[to]!.size <= INLINE_CHARS)) size += keys[to++]!.size;
+  return [keys.slice(from, to), to];
+}
 
 /** The rows' JSON texts in `keys` order, inline or streamed, as their size says. */
 export function sendRows(sql: SqlStorage, keys: readonly RowKey[]): Answer {
