@@ -3,12 +3,13 @@ import { asksForReasoningContent, rememberAskedForReasoning } from "./reasoning-
 import { callUpstream, forwardedHeaders, upstreamError } from "../upstream.ts";
 
 import { type PreparedResponse, upstreamIdentity } from "./prepare.ts";
+import { requestBody } from "./request-body.ts";
 
 /** Calls the upstream; its HTTP errors become `UpstreamHttpError`s (status and back-off headers kept). */
 export async function openUpstream(prepared: PreparedResponse, ctx: ClientContext, stream: boolean): Promise<Response> {
   // The transport decides, not the body's `stream` (a WebSocket always streams).
   const { stream: _stream, stream_options: _options, ...rest } = prepared.translation.request;
-  const body = JSON.stringify(stream ? { ...rest, stream: true, stream_options: { include_usage: true } } : rest);
+  const body = requestBody(stream ? { ...rest, stream: true, stream_options: { include_usage: true } } : rest);
   const upstream = await callUpstream(
     { target: `${prepared.route.baseUrl}/chat/completions`, method: "POST", body, stream, auth: ctx.upstreamAuth, clientSignal: ctx.signal },
     ctx.config,
