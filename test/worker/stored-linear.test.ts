@@ -94,6 +94,19 @@ describe("each item stored once", () => {
     expect(await (await b.call("GET", `/v1/responses/${ids[57]}`)).json()).toMatchObject({ id: ids[57], previous_response_id: ids[56], output: [{ content: [{ text: ANSWER }] }] });
   });
 
+  it("long instructions and tools, repeated every turn (as Codex sends them), are kept once; every turn still reads back exactly, key order included", async () => {
+    const b = bridge();
+    const instructions = "You are a coding agent. ".repeat(1000);
+    const tools = Array.from({ length: 20 }, (_, i) => ({ type: "function", name: `tool_${i}`, description: "Does a thing. ".repeat(20), parameters: { type: "object", properties: { x: { type: "string" } } } }));
+    const turns: ResponseResource[] = [];
+    for (const word of ["one", "two", "three"]) turns.push(await b.create({ model: "scripted-text", instructions, tools, input: word, ...(turns.length ? { previous_response_id: turns.at(-1)!.id } : {}) }));
+    await b.settled();
+    expect(await count(turns[0]!.id, "shared")).toBe(1);
+    for (const r of turns) expect(await (await b.call("GET", `/v1/responses/${r.id}`)).text()).toBe(JSON.stringify(r));
+    for (const r of [...turns].reverse()) expect(await b.status("DELETE", `/v1/responses/${r.id}`)).toBe(200);
+    expect(await count(turns[0]!.id, "shared")).toBe(0);
+  });
+
   it("forks share their ancestors' rows; each branch continues with its own history", async () => {
     const b = bridge();
     const root = await b.create({ model: "scripted-text", input: "root" });

@@ -322,7 +322,7 @@ describe("retention", () => {
     previous: null,
     input: [{ type: "message", id: id.replace("resp_", "msg_"), role: "user", content: [{ type: "input_text", text }] }],
   });
-  const put = (stub: DurableObjectStub<ResponseStoreObject>, turn: StoredTurn, retentionMs: number) => stub.put(...sendTurn(turn), retentionMs);
+  const put = async (stub: DurableObjectStub<ResponseStoreObject>, turn: StoredTurn, retentionMs: number) => stub.put(...(await sendTurn(turn)), retentionMs);
 
   it("an expired response is gone at once, and its alarm deletes it; what is still kept stays, with the next alarm set", async () => {
     const stub = env.RESPONSES_STORE.get(env.RESPONSES_STORE.idFromName("retention-test")) as DurableObjectStub<ResponseStoreObject>;

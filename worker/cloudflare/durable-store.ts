@@ -39,13 +39,31 @@ async function allOf(answer: Answer): Promise<ConversationItem[]> {
   return out;
 }
 
+/** Envelope fields that repeat every turn and can be large (Codex sends tens of kilobytes of each): kept once per object. */
+const SHARED_FIELDS = ["instructions", "tools"] as const;
+/** Below this, sharing costs more (a hash, a row) than it saves. */
+const SHARE_FROM_CHARS = 1024;
+
+/** The envelope (shared fields as 0, holding their place) and the shared fields, when they are worth sharing. */
+async function splitEnvelope(response: ResponseResource): Promise<[string, TurnHead["shared"]]> {
+  const envelope: Record<string, unknown> = { ...response, output: [] };
+  const shared: Record<string, unknown> = {};
+  for (const k of SHARED_FIELDS) if (envelope[k] !== undefined) shared[k] = envelope[k];
+  const json = JSON.stringify(shared);
+  if (json.length < SHARE_FROM_CHARS) return [JSON.stringify(envelope), null];
+  for (const k of Object.keys(shared)) envelope[k] = 0;
+  return [JSON.stringify(envelope), { hash: hex(await sha256(json)), json }];
+}
+
 /** A turn as `put` sends it: the envelope without its output, each item's JSON once; as a stream when large. */
-export function sendTurn(turn: StoredTurn): [TurnHead, string[] | ReadableStream<Uint8Array>] {
+export async function sendTurn(turn: StoredTurn): Promise<[TurnHead, string[] | ReadableStream<Uint8Array>]> {
   const items = [...turn.input, ...turn.response.output];
+  const [envelope, shared] = await splitEnvelope(turn.response);
   const head: TurnHead = {
     id: turn.response.id,
     previous: turn.previous,
-    envelope: JSON.stringify({ ...turn.response, output: [] }),
+    envelope,
+    shared,
     inputs: turn.input.length,
     itemIds: items.map((i) => (typeof i.id === "string" ? i.id : null)),
   };
@@ -75,11 +93,12 @@ export function durableStore(namespace: DurableObjectNamespace<ResponseStoreObje
     async get(id) {
       const answer = await (await object(id))?.get(id);
       if (!answer) return undefined;
-      const [envelope, ...output] = await allOf(answer as Answer);
-      // Assigned in place, so the key keeps its position in the object as the client saw it.
-      const response = envelope as unknown as ResponseResource;
-      response.output = output as ResponseResource["output"];
-      return response;
+      const [envelope, ...output] = await allOf(answer.rows as Answer);
+      // Assigned in place, so each key keeps its position in the object as the client saw it.
+      const response = envelope as unknown as Record<string, unknown>;
+      if (answer.shared !== null) Object.assign(response, JSON.parse(answer.shared));
+      response.output = output;
+      return response as unknown as ResponseResource;
     },
     async history(id) {
       const stub = await object(id);
@@ -104,7 +123,7 @@ export function durableStore(namespace: DurableObjectNamespace<ResponseStoreObje
     async put(turn) {
       const stub = await object(turn.response.id);
       if (!stub) throw new Error(`Response id ${turn.response.id} carries no shard; it was not made by this store's ids().`);
-      const [head, items] = sendTurn(turn);
+      const [head, items] = await sendTurn(turn);
       return stub.put(head, items, retentionMs);
     },
     async list(id, options) {

@@ -27,6 +27,10 @@ import { type Answer, pageOf, type RowKey, sendRows } from "./store-rows.ts";
  * Nothing crosses RPC as one message holding a conversation: reads answer
  * with the rows' JSON text as NDJSON, inline when small, else as a stream.
  *
+ * The envelope's large fields that repeat turn after turn (`instructions`,
+ * `tools`: tens of kilobytes for Codex) are kept once per object in `shared`,
+ * by hash, and named by the turns using them.
+ *
  * Delete and expiry hide a turn at once; its rows stay while a later turn
  * still needs them and go with the last one (`#collect`).
  */
@@ -38,8 +42,10 @@ export const SCHEMA_VERSION = 2;
 export interface TurnHead {
   id: string;
   previous: string | null;
-  /** The Response object as JSON, with `output: []` (the output items are rows of their own). */
+  /** The Response object as JSON, with `output: []` (the output items are rows of their own) and, with `shared`, its shared fields as 0. */
   envelope: string;
+  /** The envelope's repeated large fields (`{"instructions":…,"tools":…}`) and their hash; null when small. */
+  shared: { hash: string; json: string } | null;
   /** How many of the items are new input (the rest is output). */
   inputs: number;
   /** The `id` of each item (input then output), for `item_reference` and `after`. */
@@ -71,7 +77,9 @@ const PATH = `WITH RECURSIVE up(id, depth) AS (
 const SCHEMA = `
   CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value INTEGER NOT NULL);
   CREATE TABLE IF NOT EXISTS turns (id TEXT PRIMARY KEY, parent TEXT, base INTEGER NOT NULL, inputs INTEGER NOT NULL, outputs INTEGER NOT NULL,
-    expires_at INTEGER NOT NULL, hidden INTEGER NOT NULL DEFAULT 0);
+    expires_at INTEGER NOT NULL, hidden INTEGER NOT NULL DEFAULT 0, shared TEXT);
+  CREATE INDEX IF NOT EXISTS turns_by_shared ON turns (shared) WHERE shared IS NOT NULL;
+  CREATE TABLE IF NOT EXISTS shared (hash TEXT PRIMARY KEY, json TEXT NOT NULL);
   CREATE INDEX IF NOT EXISTS turns_by_parent ON turns (parent);
   CREATE INDEX IF NOT EXISTS turns_by_expiry ON turns (expires_at);
   CREATE TABLE IF NOT EXISTS turn_items (turn TEXT NOT NULL, pos INTEGER NOT NULL, item_id TEXT, parts INTEGER NOT NULL, size INTEGER NOT NULL, data TEXT,
@@ -124,7 +132,9 @@ export class ResponseStoreObject extends DurableObject {
     const expiresAt = Date.now() + retentionMs;
     const finish = () => {
       this.#insertRow(head.id, -1, null, head.envelope);
-      sql.exec("INSERT INTO turns (id, parent, base, inputs, outputs, expires_at) VALUES (?, ?, ?, ?, ?, ?)", head.id, head.previous, base, head.inputs, head.itemIds.length - head.inputs, expiresAt);
+      if (head.shared) sql.exec("INSERT OR IGNORE INTO shared (hash, json) VALUES (?, ?)", head.shared.hash, head.shared.json);
+      const values = [head.id, head.previous, base, head.inputs, head.itemIds.length - head.inputs, expiresAt, head.shared?.hash ?? null];
+      sql.exec("INSERT INTO turns (id, parent, base, inputs, outputs, expires_at, shared) VALUES (?, ?, ?, ?, ?, ?, ?)", ...values);
     };
     if (Array.isArray(items)) {
       this.ctx.storage.transactionSync(() => {
@@ -137,11 +147,12 @@ export class ResponseStoreObject extends DurableObject {
     return true;
   }
 
-  /** The Response object: its envelope, then its output rows, as NDJSON. */
-  async get(id: string): Promise<Answer | undefined> {
+  /** The Response object: its shared fields, and its envelope then its output rows. */
+  async get(id: string): Promise<{ shared: string | null; rows: Answer } | undefined> {
     const turn = this.#visible(id);
     if (!turn) return undefined;
-    return sendRows(this.#sql, this.#keys("SELECT rowid AS rid, parts, size, turn, pos FROM turn_items WHERE turn = ? AND (pos = -1 OR pos >= ?) ORDER BY pos", id, turn.inputs));
+    const shared = this.#sql.exec<{ json: string }>("SELECT json FROM shared JOIN turns ON turns.shared = shared.hash WHERE turns.id = ?", id).toArray()[0]?.json ?? null;
+    return { shared, rows: sendRows(this.#sql, this.#keys("SELECT rowid AS rid, parts, size, turn, pos FROM turn_items WHERE turn = ? AND (pos = -1 OR pos >= ?) ORDER BY pos", id, turn.inputs)) };
   }
 
   /**
@@ -279,11 +290,13 @@ export class ResponseStoreObject extends DurableObject {
     const sql = this.#sql;
     let id: string | null = start;
     while (id !== null) {
-      const row: { parent: string | null; hidden: number; expires_at: number } | undefined = sql.exec<{ parent: string | null; hidden: number; expires_at: number }>("SELECT parent, hidden, expires_at FROM turns WHERE id = ?", id).toArray()[0];
+      type Row = { parent: string | null; hidden: number; expires_at: number; shared: string | null };
+      const row: Row | undefined = sql.exec<Row>("SELECT parent, hidden, expires_at, shared FROM turns WHERE id = ?", id).toArray()[0];
       if (!row || (row.hidden === 0 && row.expires_at > Date.now())) return;
       if (sql.exec("SELECT 1 FROM turns WHERE parent = ? LIMIT 1", id).toArray().length) return;
       sql.exec("DELETE FROM turns WHERE id = ?", id);
       this.#removeRows(id);
+      if (row.shared !== null) sql.exec("DELETE FROM shared WHERE hash = ? AND NOT EXISTS (SELECT 1 FROM turns WHERE shared = ?)", row.shared, row.shared);
       id = row.parent;
     }
   }
