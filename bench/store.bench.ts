@@ -161,9 +161,9 @@ const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.len
 const mb = (n: number) => (n / 1e6).toFixed(2);
 
 /** A chain of `turns` turns of `size` bytes stored turn by turn, starting from one real response (whose envelope every turn copies). */
-async function buildChain(turns: number, size: number): Promise<{ ids: string[]; conversation: number }> {
+async function buildChain(turns: number, size: number, extra: Record<string, unknown> = {}): Promise<{ ids: string[]; conversation: number }> {
   const half = size / 2;
-  const first = await respond({ model: `bench-answer-${half}`, input: "u".repeat(half) });
+  const first = await respond({ model: `bench-answer-${half}`, input: "u".repeat(half), ...extra });
   const envelope = (await (await fetch(`${base}/v1/responses/${first.id}`, { headers })).json()) as Record<string, unknown>;
   const shard = first.id.slice(5, 21);
   const id = (prefix: string) => `${prefix}_${shard}${hex(16)}`;
@@ -205,6 +205,16 @@ async function main(): Promise<void> {
       }
     }
 
+    // What Codex sends every turn besides the conversation: long instructions and a dozen tools (kept once per object).
+    const codex = { instructions: "You are a coding agent running in a terminal. ".repeat(500), tools: Array.from({ length: 12 }, (_, i) => ({ type: "function", name: `tool_${i}`, description: "Runs a command and returns its output. ".repeat(15), parameters: { type: "object", properties: { cmd: { type: "string" } } } })) };
+    const extraBytes = utf8(JSON.stringify(codex));
+    const disk = diskBytes(persist);
+    const { ids, conversation } = await buildChain(100, 10_000, codex);
+    const s = await stats(ids.at(-1)!);
+    const onDisk = diskBytes(persist) - disk;
+    log(`| 100 × 10 KB, plus ${(extraBytes / 1000).toFixed(0)} KB of instructions and tools echoed in every response (Codex-like) | ${mb(conversation)} MB | ${mb(s.databaseSize)} MB | ${(s.databaseSize / 100 / 1000).toFixed(1)} KB | ${(s.databaseSize / conversation).toFixed(2)} | ${mb(onDisk)} MB | ${(onDisk / conversation).toFixed(2)} | ${s.turns} / ${s.items} |`);
+    if (process.env.ONLY_STORAGE) return;
+
     log(`\n## Continuation latency (median of ${RUNS}; a 10 KB message continuing turn n)\n`);
     log("| chain | turn n | request to upstream | TTFB at client | upstream's own | bridge (TTFB − own) |");
     log("|---|---|---|---|---|---|");
@@ -215,7 +225,6 @@ async function main(): Promise<void> {
       log(`| ${size / 1000} KB turns | ${turns} | ${mb(runs[0]!.bytes)} MB | ${median(runs.map((r) => r.ttfb)).toFixed(1)} ms | ${median(runs.map((r) => r.own)).toFixed(1)} ms | ${median(runs.map((r) => r.ttfb - r.own)).toFixed(1)} ms |`);
     }
 
-    if (process.env.ONLY_STORAGE) return;
     log(`\n## The terminal event waits for the write (median of ${RUNS * 3}, a 100-character answer continuing turn 10 of the 10 KB chain)\n`);
     log("| store | last delta → terminal event |");
     log("|---|---|");
@@ -256,8 +265,8 @@ async function main(): Promise<void> {
       if (items !== 2 * i + 1 || bytes !== (i + 1) * FOUR_MB + i * 100) throw new Error(`turn ${i + 1}: ${items} input items, ${bytes} bytes`);
       checked++;
     }
-    const s = await stats(big.at(-1)!);
-    log(`\nEvery turn retrievable, with all its input items (${checked} of 12 checked: count and bytes). The object: ${mb(s.databaseSize)} MB of SQLite for ${mb(12 * FOUR_MB + 1200)} MB of conversation, ${s.items} item rows, ${s.chunks} chunks.`);
+    const last = await stats(big.at(-1)!);
+    log(`\nEvery turn retrievable, with all its input items (${checked} of 12 checked: count and bytes). The object: ${mb(last.databaseSize)} MB of SQLite for ${mb(12 * FOUR_MB + 1200)} MB of conversation, ${last.items} item rows, ${last.chunks} chunks.`);
   } finally {
     await workerd.stop();
     server.closeAllConnections();
