@@ -160,6 +160,7 @@ async function stats(id: string): Promise<{ databaseSize: number; turns: number;
   return (await fetch(`${base}/bench/stats?key=${KEY}&id=${id}`)).json() as never;
 }
 
+type Run = Awaited<ReturnType<typeof respond>>;
 const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
 const mb = (n: number) => (n / 1e6).toFixed(2);
 
@@ -223,9 +224,9 @@ async function main(): Promise<void> {
     log("|---|---|---|---|---|---|---|---|---|");
     for (const { turns, size, ids } of chains) {
       if (size === 100_000 && turns === 1000) continue; // 100 MB per request: past any upstream's context
-      const runs = [];
+      const runs: Run[] = [];
       for (let i = 0; i < RUNS; i++) runs.push(await respond({ model: "bench-answer-100", previous_response_id: ids.at(-1), input: "q".repeat(10_000) }));
-      const m = (f: (r: (typeof runs)[number]) => number) => `${median(runs.map(f)).toFixed(1)} ms`;
+      const m = (f: (r: Run) => number) => `${median(runs.map(f)).toFixed(1)} ms`;
       log(`| ${size / 1000} KB turns | ${turns} | ${mb(runs[0]!.bytes)} MB | ${m((r) => r.ttfb)} | ${m((r) => r.prep)} | ${m((r) => r.transfer)} | ${m((r) => r.own)} | ${m((r) => r.back)} | ${m((r) => r.ttfb - r.own)} |`);
     }
 

@@ -311,6 +311,25 @@ describe("nothing lost silently", () => {
     expect(await (await b.call("GET", `/v1/responses/${r.id}`)).json()).toEqual(r);
   });
 
+  it("rows left by an interrupted streamed write neither block its retry nor stay: the retry replaces them, the alarm sweeps the others", async () => {
+    const store = durableStore(env.RESPONSES_STORE, KEY, 3_600_000);
+    const ids = store.ids!(null);
+    const [retried, abandoned] = [ids("resp"), ids("resp")];
+    const stub = await objectOf(retried);
+    await store.put({ response: { id: ids("resp"), object: "response", status: "completed", output: [] } as unknown as ResponseResource, previous: null, input: [] });
+    await runInDurableObject(stub, (_o, state) => {
+      for (const turn of [retried, abandoned]) state.storage.sql.exec("INSERT INTO turn_items (turn, pos, item_id, parts, size, data) VALUES (?, 0, NULL, 0, 2, '{}')", turn);
+    });
+    const input: ConversationItem = { type: "message", id: ids("msg"), role: "user", content: [{ type: "input_text", text: "again" }] };
+    expect(await store.put({ response: { id: retried, object: "response", status: "completed", output: [] } as unknown as ResponseResource, previous: null, input: [input] })).toBe(true);
+    expect((await store.list(retried, { limit: 10, order: "asc" }))!.data).toEqual([input]);
+    // The next alarm (nothing expired yet) sweeps the abandoned rows and keeps everything else.
+    expect(await runDurableObjectAlarm(stub)).toBe(true);
+    const turnsWithRows = await runInDurableObject(stub, (_o, state) => state.storage.sql.exec<{ turn: string }>("SELECT DISTINCT turn FROM turn_items").toArray().map((r) => r.turn));
+    expect(turnsWithRows).not.toContain(abandoned);
+    expect(turnsWithRows).toContain(retried);
+  });
+
   it("a continuation of a response the store does not hold (deleted meanwhile) is stored whole, not lost", async () => {
     const b = bridge();
     const one = await b.create({ model: "scripted-text", input: "one" });

@@ -288,7 +288,7 @@ describe("the stored-response endpoints", () => {
       expect(await res.json()).toEqual({ error: { message: `Response with id '${one.id}' not found.`, type: "invalid_request_error", param: null, code: null } });
     }
     expect((await b.call("POST", "/v1/responses", KEY_A, { model: "scripted-text", previous_response_id: one.id, input: "x" })).status).toBe(400);
-    // Later records are whole on their own: the chain after it still continues.
+    // Later turns keep what they need of it: the chain after it still continues.
     expect((await b.call("POST", "/v1/responses", KEY_A, { model: "scripted-text", previous_response_id: two.id, input: "x" })).status).toBe(200);
   });
 

@@ -94,6 +94,8 @@ export const CHUNK_CHARS = 500_000;
 export class ResponseStoreObject extends DurableObject {
   readonly #storage: DurableObjectStorage;
   #ready = false;
+  /** Turns whose rows are arriving as a stream (not yet visible): the alarm's sweep leaves their rows alone. */
+  readonly #writing = new Set<string>();
 
   constructor(ctx: DurableObjectState, env: Cloudflare.Env) {
     super(ctx, env);
@@ -129,6 +131,8 @@ export class ResponseStoreObject extends DurableObject {
       return exists;
     }
     const base = parent === null ? 0 : parent.base + parent.inputs + parent.outputs;
+    // What an interrupted streamed attempt left behind (the object was reset mid-write) goes first.
+    this.#removeRows(head.id);
     const expiresAt = Date.now() + retentionMs;
     const finish = () => {
       this.#insertRow(head.id, -1, null, head.envelope);
@@ -230,6 +234,9 @@ export class ResponseStoreObject extends DurableObject {
         this.#sql.exec("UPDATE turns SET hidden = 1 WHERE id = ?", id);
         this.#collect(id);
       }
+      // Rows of a streamed write that never finished (the object was reset mid-write, and no retry came).
+      const orphans = this.#sql.exec<{ turn: string }>("SELECT DISTINCT turn FROM turn_items WHERE turn NOT IN (SELECT id FROM turns)").toArray();
+      for (const { turn } of orphans) if (!this.#writing.has(turn)) this.#removeRows(turn);
     });
     const next = this.#sql.exec<{ at: number | null }>("SELECT MIN(expires_at) AS at FROM turns WHERE hidden = 0").one().at;
     const left = this.#sql.exec<{ n: number }>("SELECT COUNT(*) AS n FROM turns").one().n;
@@ -243,6 +250,7 @@ export class ResponseStoreObject extends DurableObject {
   /** A stream's lines become rows as they arrive; on any failure the rows written so far go again. */
   async #putStreamed(head: TurnHead, items: ReadableStream<Uint8Array>, finish: () => void): Promise<void> {
     let pos = 0;
+    this.#writing.add(head.id);
     try {
       for await (const json of ndjsonLines(items)) {
         this.#insertRow(head.id, pos, head.itemIds[pos] ?? null, json);
@@ -253,6 +261,8 @@ export class ResponseStoreObject extends DurableObject {
     } catch (e) {
       this.#removeRows(head.id);
       throw e;
+    } finally {
+      this.#writing.delete(head.id);
     }
   }
 
