@@ -48,12 +48,15 @@ export interface PreparedResponse {
  * it costs the terminal event one object write (see docs/stored-responses.md), never a delta.
  */
 function terminalWaitsForStore(seal: ((pending: PendingEvents) => Promise<void>) | null, record: (response: ResponseResource) => Promise<boolean>) {
-  return async (pending: PendingEvents): Promise<void> => {
-    if (seal) await seal(pending);
-    for (const e of pending) {
-      if (typeof e === "string" || (e.type !== "response.completed" && e.type !== "response.incomplete" && e.type !== "response.failed")) continue;
-      if (!(await record(e.response))) e.response.store = false;
-    }
+  const store = async (e: { response: ResponseResource }) => {
+    if (!(await record(e.response))) e.response.store = false;
+  };
+  // Synchronous for every batch but the last (no promise, no await on the hot path) unless sealing; the terminal event ends its batch.
+  return (pending: PendingEvents): Promise<void> | undefined => {
+    const last = pending.at(-1);
+    const terminal = last !== undefined && typeof last !== "string" && (last.type === "response.completed" || last.type === "response.incomplete" || last.type === "response.failed") ? last : null;
+    if (!seal) return terminal ? store(terminal) : undefined;
+    return seal(pending).then(() => (terminal ? store(terminal) : undefined));
   };
 }
 
