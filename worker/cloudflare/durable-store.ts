@@ -39,20 +39,31 @@ async function allOf(answer: Answer): Promise<ConversationItem[]> {
   return out;
 }
 
-/** Envelope fields that repeat every turn and can be large (Codex sends tens of kilobytes of each): kept once per object. */
-const SHARED_FIELDS = ["instructions", "tools"] as const;
-/** Below this, sharing costs more (a hash, a row) than it saves. */
-const SHARE_FROM_CHARS = 1024;
+/** Envelope fields that differ from turn to turn; every other field (instructions, tools, model, settings) usually repeats and is kept once per object. */
+const PER_TURN = new Set(["id", "created_at", "completed_at", "status", "previous_response_id", "output", "usage", "error", "incomplete_details", "store", "metadata"]);
 
-/** The envelope (shared fields as 0, holding their place) and the shared fields, when they are worth sharing. */
+/**
+ * The turn's own fields, and the rest (with the order of every key, so the object reads back
+ * exactly as the client saw it) as a shared value named by its hash. Codex's instructions and
+ * tools are tens of kilobytes, and even a plain response's settings are a kilobyte a turn.
+ */
 async function splitEnvelope(response: ResponseResource): Promise<[string, TurnHead["shared"]]> {
-  const envelope: Record<string, unknown> = { ...response, output: [] };
-  const shared: Record<string, unknown> = {};
-  for (const k of SHARED_FIELDS) if (envelope[k] !== undefined) shared[k] = envelope[k];
-  const json = JSON.stringify(shared);
-  if (json.length < SHARE_FROM_CHARS) return [JSON.stringify(envelope), null];
-  for (const k of Object.keys(shared)) envelope[k] = 0;
-  return [JSON.stringify(envelope), { hash: hex(await sha256(json)), json }];
+  const own: Record<string, unknown> = {};
+  const values: Record<string, unknown> = {};
+  for (const [k, v] of Object.entries(response)) (PER_TURN.has(k) ? own : values)[k] = v;
+  own.output = [];
+  const json = JSON.stringify({ keys: Object.keys(response), values });
+  return [JSON.stringify(own), { hash: hex(await sha256(json)), json }];
+}
+
+/** The Response object again from its own fields and its shared ones, keys in their first order. */
+function joinEnvelope(own: Record<string, unknown>, shared: string | null): Record<string, unknown> {
+  if (shared === null) return own;
+  const { keys, values } = JSON.parse(shared) as { keys: string[]; values: Record<string, unknown> };
+  const out: Record<string, unknown> = {};
+  for (const k of keys) if (k in own || k in values) out[k] = k in own ? own[k] : values[k];
+  for (const k of Object.keys(own)) if (!(k in out)) out[k] = own[k];
+  return out;
 }
 
 /** A turn as `put` sends it: the envelope without its output, each item's JSON once; as a stream when large. */
@@ -94,9 +105,8 @@ export function durableStore(namespace: DurableObjectNamespace<ResponseStoreObje
       const answer = await (await object(id))?.get(id);
       if (!answer) return undefined;
       const [envelope, ...output] = await allOf(answer.rows as Answer);
-      // Assigned in place, so each key keeps its position in the object as the client saw it.
-      const response = envelope as unknown as Record<string, unknown>;
-      if (answer.shared !== null) Object.assign(response, JSON.parse(answer.shared));
+      const response = joinEnvelope(envelope as unknown as Record<string, unknown>, answer.shared);
+      // Assigned in place, so the key keeps its position in the object as the client saw it.
       response.output = output;
       return response as unknown as ResponseResource;
     },

@@ -27,9 +27,9 @@ import { type Answer, pageOf, type RowKey, sendRows } from "./store-rows.ts";
  * Nothing crosses RPC as one message holding a conversation: reads answer
  * with the rows' JSON text as NDJSON, inline when small, else as a stream.
  *
- * The envelope's large fields that repeat turn after turn (`instructions`,
- * `tools`: tens of kilobytes for Codex) are kept once per object in `shared`,
- * by hash, and named by the turns using them.
+ * The envelope's fields that repeat turn after turn (`instructions`, `tools`:
+ * tens of kilobytes for Codex; the model and settings) are kept once per
+ * object in `shared`, by hash, and named by the turns using them.
  *
  * Delete and expiry hide a turn at once; its rows stay while a later turn
  * still needs them and go with the last one (`#collect`).
@@ -42,9 +42,9 @@ export const SCHEMA_VERSION = 2;
 export interface TurnHead {
   id: string;
   previous: string | null;
-  /** The Response object as JSON, with `output: []` (the output items are rows of their own) and, with `shared`, its shared fields as 0. */
+  /** The Response object's own fields as JSON, with `output: []` (the output items are rows of their own). */
   envelope: string;
-  /** The envelope's repeated large fields (`{"instructions":…,"tools":…}`) and their hash; null when small. */
+  /** Its other fields (those that repeat turn after turn) and the order of all its keys, and their hash; null: the envelope is whole. */
   shared: { hash: string; json: string } | null;
   /** How many of the items are new input (the rest is output). */
   inputs: number;

@@ -1,4 +1,5 @@
 /**
+ * Internal to the run step.
  * The upstream request body. Small requests are one JSON string, as always. A request whose
  * messages hold more than `STREAM_FROM_CHARS` of text (a long stored conversation) is serialised
  * one message at a time into a stream instead: the Worker then holds the conversation once (as
