@@ -26,6 +26,20 @@ export interface HistoryResolver {
   /** The conversation up to and including a response, oldest first (see `ResponseStore.history`); undefined when unknown. */
   history(id: string): Promise<ItemSource | undefined>;
   item(id: string): Promise<ConversationItem | undefined>;
+  /** Several items at once, by id (those found); one round trip where the store can. Absent: `item` for each. */
+  items?(ids: readonly string[]): Promise<Map<string, ConversationItem>>;
+}
+
+/** The items of `ids` the resolver knows, in one call when it can batch. */
+async function resolveItems(resolver: HistoryResolver, ids: readonly string[]): Promise<Map<string, ConversationItem>> {
+  if (!ids.length) return new Map();
+  if (resolver.items) return resolver.items(ids);
+  const found = new Map<string, ConversationItem>();
+  for (const id of ids) {
+    const item = await resolver.item(id);
+    if (item) found.set(id, item);
+  }
+  return found;
 }
 
 /**
@@ -61,7 +75,8 @@ export interface ExpandedInput {
 
 /** A resolver reading a `ResponseStore`. */
 export function storeResolver(store: ResponseStore): HistoryResolver {
-  return { history: (id) => store.history(id), item: (id) => store.getItem(id) };
+  const getItems = store.getItems?.bind(store);
+  return { history: (id) => store.history(id), item: (id) => store.getItem(id), ...(getItems ? { items: getItems } : {}) };
 }
 
 /** Resolvers asked in turn; the first that knows an id answers (a connection's own memory, then the durable store). */
@@ -81,6 +96,15 @@ export function layerResolvers(...resolvers: Array<HistoryResolver | null | unde
         if (found) return found;
       }
       return undefined;
+    },
+    async items(ids) {
+      const found = new Map<string, ConversationItem>();
+      for (const r of layers) {
+        const missing = ids.filter((id) => !found.has(id));
+        if (!missing.length) break;
+        for (const [id, item] of await resolveItems(r, missing)) found.set(id, item);
+      }
+      return found;
     },
   };
 }
@@ -117,14 +141,12 @@ export async function expandInput(request: ResponsesRequest, options: ExpandOpti
     for (const item of chain) tagged.push({ item, param: null });
   }
   const chainLength = chain.length;
-  // References resolve one by one: a request holds few, and each usually names a different item.
+  const references = resolver ? await resolveReferences(own, chain, resolver) : new Map<string, ConversationItem>();
   for (const [i, item] of own.entries()) {
     const param = `input[${i}]`;
     if (resolver && isObject(item) && item.type === "item_reference") {
-      const id = (item as { id?: unknown }).id;
-      if (typeof id !== "string" || id === "") throw invalidRequest(`Missing required parameter: '${param}.id'.`, `${param}.id`, "missing_required_parameter");
-      // The chain being continued first: it holds the client's own item ids too, which a sharded store cannot route.
-      const found = chain.find((c) => (c as { id?: unknown }).id === id) ?? (await resolver.item(id));
+      const id = (item as { id: string }).id;
+      const found = references.get(id);
       if (!found) throw invalidRequest(`Item with id '${id}' not found.`, `${param}.id`, "item_not_found");
       tagged.push({ item: found, param });
     } else tagged.push({ item, param });
@@ -140,6 +162,30 @@ export async function expandInput(request: ResponsesRequest, options: ExpandOpti
     fresh: resolved.slice(chainLength),
     previous: resolver && previousId ? previousId : null,
   };
+}
+
+/**
+ * Every `item_reference` of the input, resolved: from the chain being continued first (it holds the
+ * client's own item ids too, which a sharded store cannot route), then the rest in one batch (a client
+ * like the AI SDK refers to every earlier item, every turn). Throws for a reference without an id.
+ */
+async function resolveReferences(own: readonly ConversationItem[], chain: readonly ConversationItem[], resolver: HistoryResolver): Promise<Map<string, ConversationItem>> {
+  const wanted: string[] = [];
+  for (const [i, item] of own.entries()) {
+    if (!isObject(item) || item.type !== "item_reference") continue;
+    const id = (item as { id?: unknown }).id;
+    if (typeof id !== "string" || id === "") throw invalidRequest(`Missing required parameter: 'input[${i}].id'.`, `input[${i}].id`, "missing_required_parameter");
+    wanted.push(id);
+  }
+  const found = new Map<string, ConversationItem>();
+  if (!wanted.length) return found;
+  const want = new Set(wanted);
+  for (const item of chain) {
+    const id = (item as { id?: unknown }).id;
+    if (typeof id === "string" && want.has(id) && !found.has(id)) found.set(id, item);
+  }
+  for (const [id, item] of await resolveItems(resolver, [...want].filter((id) => !found.has(id)))) found.set(id, item);
+  return found;
 }
 
 async function runExpanders(tagged: Array<{ item: ConversationItem; param: string | null }>, expanders: readonly ItemExpander[]): Promise<ConversationItem[]> {

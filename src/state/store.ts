@@ -69,6 +69,8 @@ export interface ResponseStore {
   history(id: string): Promise<ItemSource | undefined>;
   /** An item of any known response (input or output), for `item_reference`. */
   getItem(id: string): Promise<ConversationItem | undefined>;
+  /** Several items by id (those found), in as few reads as the store can; absent: `getItem` for each. */
+  getItems?(ids: readonly string[]): Promise<Map<string, ConversationItem>>;
   /**
    * Stores a turn: its response, the response it continued, and only its new input items. Resolves
    * false, storing nothing, when `turn.previous` is not stored here (a response a WebSocket connection

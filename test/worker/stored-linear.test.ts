@@ -126,6 +126,28 @@ describe("each item stored once", () => {
   });
 });
 
+describe("lookups by index", () => {
+  it("a turn referring to every earlier item (the AI SDK's way) resolves them in one batch per object, in order", async () => {
+    const calls = { getItem: 0, getItems: 0 };
+    const b = bridge((store) => ({
+      ...store,
+      getItem: (id) => (calls.getItem++, store.getItem(id)),
+      getItems: (ids) => (calls.getItems++, store.getItems!(ids)),
+    }));
+    const items: Array<{ type: "item_reference"; id: string }> = [];
+    for (const word of ["one", "two", "three", "four"]) {
+      const r = await b.create({ model: "scripted-text", input: [...items, { role: "user", content: word }] });
+      await b.settled();
+      const inputs = (await b.items(r.id)).data;
+      items.splice(0, items.length, ...[...inputs, ...r.output].map((i) => ({ type: "item_reference" as const, id: i.id! })));
+    }
+    await resetSeen();
+    await b.create({ model: "scripted-text", input: [...items, { role: "user", content: "five" }] });
+    expect((await messagesSeen(0)).messages.map((m) => m.content)).toEqual(["one", ANSWER, "two", ANSWER, "three", ANSWER, "four", ANSWER, "five"]);
+    expect(calls).toEqual({ getItem: 0, getItems: 4 });
+  });
+});
+
 describe("delete and retention keep their meaning", () => {
   it("deleting the middle of a chain: it is unknown at once, later turns keep their whole history, its rows go with the last turn needing them", async () => {
     const b = bridge();

@@ -130,6 +130,21 @@ export function durableStore(namespace: DurableObjectNamespace<ResponseStoreObje
       const answer = await (await object(id))?.getItem(id);
       return answer ? (await allOf(answer as Answer))[0] : undefined;
     },
+    async getItems(ids) {
+      // One call per object the ids name (usually one: a conversation's items share its shard).
+      const byShard = new Map<string, string[]>();
+      for (const id of ids) {
+        const shard = shardOf(id);
+        if (shard !== null) byShard.set(shard, [...(byShard.get(shard) ?? []), id]);
+      }
+      const found = new Map<string, ConversationItem>();
+      for (const group of byShard.values()) {
+        const answer = await (await object(group[0]!))!.getItems(group);
+        const items = await allOf(answer.items as Answer);
+        answer.ids.forEach((id, i) => found.set(id, items[i]!));
+      }
+      return found;
+    },
     async put(turn) {
       const stub = await object(turn.response.id);
       if (!stub) throw new Error(`Response id ${turn.response.id} carries no shard; it was not made by this store's ids().`);

@@ -181,6 +181,19 @@ export class ResponseStoreObject extends DurableObject {
     return reachable && sendRows(this.#sql, [reachable]);
   }
 
+  /** Several items by id, as `getItem` finds each: the ids found, and their JSON in that order. */
+  async getItems(itemIds: string[]): Promise<{ ids: string[]; items: Answer }> {
+    const ids: string[] = [];
+    const keys: RowKey[] = [];
+    for (const itemId of new Set(itemIds)) {
+      const key = this.#keys("SELECT rowid AS rid, parts, size, turn, pos FROM turn_items WHERE item_id = ? AND pos >= 0", itemId).find((k) => this.#reachable(k.turn));
+      if (!key) continue;
+      ids.push(itemId);
+      keys.push(key);
+    }
+    return { ids, items: sendRows(this.#sql, keys) };
+  }
+
   /** A page of a response's input items, reading only the page's rows. */
   async list(id: string, options: { limit: number; order: "asc" | "desc"; after?: string | undefined }): Promise<ListResult> {
     const turn = this.#visible(id);
