@@ -135,6 +135,8 @@ export class ResponseStoreObject extends DurableObject {
     this.#removeRows(head.id);
     const expiresAt = Date.now() + retentionMs;
     const finish = () => {
+      // A streamed write awaited its rows: the turn it continues may have been deleted and collected meanwhile.
+      if (head.previous !== null && !sql.exec("SELECT 1 FROM turns WHERE id = ?", head.previous).toArray().length) throw new Error(`Response ${head.previous}, continued by ${head.id}, went while it was written.`);
       this.#insertRow(head.id, -1, null, head.envelope);
       if (head.shared) sql.exec("INSERT OR IGNORE INTO shared (hash, json) VALUES (?, ?)", head.shared.hash, head.shared.json);
       const values = [head.id, head.previous, base, head.inputs, head.itemIds.length - head.inputs, expiresAt, head.shared?.hash ?? null];
@@ -161,7 +163,7 @@ export class ResponseStoreObject extends DurableObject {
 
   /**
    * One page of the conversation up to and including a response (every input item, then its
-   * output), oldest first, from item `from` on: rows inline up to `PAGE_CHARS`, or one chunked row
+   * output), oldest first, from item `from` on: rows inline up to `INLINE_CHARS`, or one chunked row
    * as a stream. `next` is where the following page starts (null: done). Pages by position are
    * consistent: while the response is known, every row of its conversation stays (see `#collect`).
    */
