@@ -74,19 +74,19 @@ const PATH = `WITH RECURSIVE up(id, depth) AS (
   SELECT id, 0 FROM turns WHERE id = ?
   UNION ALL SELECT turns.parent, up.depth + 1 FROM turns JOIN up ON turns.id = up.id WHERE turns.parent IS NOT NULL)`;
 
+// Few b-trees (each costs an object at least one 4 KB page, a fixed cost per conversation): the small tables
+// WITHOUT ROWID, no index the alarm's rare scans can do without, and `item_chunks` only once a value needs it.
 const SCHEMA = `
-  CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value INTEGER NOT NULL);
+  CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value INTEGER NOT NULL) WITHOUT ROWID;
   CREATE TABLE IF NOT EXISTS turns (id TEXT PRIMARY KEY, parent TEXT, base INTEGER NOT NULL, inputs INTEGER NOT NULL, outputs INTEGER NOT NULL,
-    expires_at INTEGER NOT NULL, hidden INTEGER NOT NULL DEFAULT 0, shared TEXT);
-  CREATE INDEX IF NOT EXISTS turns_by_shared ON turns (shared) WHERE shared IS NOT NULL;
-  CREATE TABLE IF NOT EXISTS shared (hash TEXT PRIMARY KEY, json TEXT NOT NULL);
+    expires_at INTEGER NOT NULL, hidden INTEGER NOT NULL DEFAULT 0, shared TEXT) WITHOUT ROWID;
   CREATE INDEX IF NOT EXISTS turns_by_parent ON turns (parent);
-  CREATE INDEX IF NOT EXISTS turns_by_expiry ON turns (expires_at);
+  CREATE TABLE IF NOT EXISTS shared (hash TEXT PRIMARY KEY, json TEXT NOT NULL) WITHOUT ROWID;
   CREATE TABLE IF NOT EXISTS turn_items (turn TEXT NOT NULL, pos INTEGER NOT NULL, item_id TEXT, parts INTEGER NOT NULL, size INTEGER NOT NULL, data TEXT,
     UNIQUE (turn, pos));
   CREATE INDEX IF NOT EXISTS turn_items_by_item ON turn_items (item_id) WHERE item_id IS NOT NULL;
-  CREATE TABLE IF NOT EXISTS item_chunks (turn TEXT NOT NULL, pos INTEGER NOT NULL, n INTEGER NOT NULL, data TEXT NOT NULL, PRIMARY KEY (turn, pos, n));
 `;
+const CHUNKS = "CREATE TABLE IF NOT EXISTS item_chunks (turn TEXT NOT NULL, pos INTEGER NOT NULL, n INTEGER NOT NULL, data TEXT NOT NULL, PRIMARY KEY (turn, pos, n))";
 
 /** SQLite in Durable Objects limits a string or blob to 2 MB; 500k UTF-16 units are at most 1.5 MB of UTF-8. */
 export const CHUNK_CHARS = 500_000;
@@ -94,6 +94,8 @@ export const CHUNK_CHARS = 500_000;
 export class ResponseStoreObject extends DurableObject {
   readonly #storage: DurableObjectStorage;
   #ready = false;
+  /** Whether `item_chunks` exists (created with the first value past the limit). */
+  #chunks = false;
   /** Turns whose rows are arriving as a stream (not yet visible): the alarm's sweep leaves their rows alone. */
   readonly #writing = new Set<string>();
 
@@ -111,6 +113,7 @@ export class ResponseStoreObject extends DurableObject {
       const version = sql.exec<{ value: number }>("SELECT value FROM meta WHERE key = 'schema'").toArray()[0]?.value ?? 0;
       if (version < 2) migrateV1(sql, (turn, pos, itemId, json) => this.#insertRow(turn, pos, itemId, json));
       sql.exec("INSERT OR REPLACE INTO meta (key, value) VALUES ('schema', ?)", SCHEMA_VERSION);
+      this.#chunks = sql.exec("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'item_chunks'").toArray().length > 0;
     });
     this.#ready = true;
     return sql;
@@ -230,6 +233,7 @@ export class ResponseStoreObject extends DurableObject {
     this.ctx.storage.transactionSync(() => {
       this.#sql.exec("UPDATE turns SET hidden = 1 WHERE id = ?", id);
       this.#collect(id);
+      this.#collectShared();
     });
     return true;
   }
@@ -237,7 +241,7 @@ export class ResponseStoreObject extends DurableObject {
   /** What this object holds: its SQLite size (what storage is billed on) and its rows; for operators and `bench/store.bench.ts`. */
   async stats(): Promise<{ databaseSize: number; turns: number; items: number; chunks: number }> {
     const n = (table: string) => this.#sql.exec<{ n: number }>(`SELECT COUNT(*) AS n FROM ${table}`).one().n;
-    return { databaseSize: this.#storage.sql.databaseSize, turns: n("turns"), items: n("turn_items"), chunks: n("item_chunks") };
+    return { databaseSize: this.#storage.sql.databaseSize, turns: n("turns"), items: n("turn_items"), chunks: this.#chunks ? n("item_chunks") : 0 };
   }
 
   /** Retention, per response: hide what expired and collect it, then wake again for the next expiry, or leave nothing behind. */
@@ -252,6 +256,7 @@ export class ResponseStoreObject extends DurableObject {
       // Rows of a streamed write that never finished (the object was reset mid-write, and no retry came).
       const orphans = this.#sql.exec<{ turn: string }>("SELECT DISTINCT turn FROM turn_items WHERE turn NOT IN (SELECT id FROM turns)").toArray();
       for (const { turn } of orphans) if (!this.#writing.has(turn)) this.#removeRows(turn);
+      this.#collectShared();
     });
     const next = this.#sql.exec<{ at: number | null }>("SELECT MIN(expires_at) AS at FROM turns WHERE hidden = 0").one().at;
     const left = this.#sql.exec<{ n: number }>("SELECT COUNT(*) AS n FROM turns").one().n;
@@ -289,6 +294,8 @@ export class ResponseStoreObject extends DurableObject {
       return;
     }
     const parts = Math.ceil(json.length / CHUNK_CHARS);
+    if (!this.#chunks) sql.exec(CHUNKS);
+    this.#chunks = true;
     sql.exec("INSERT INTO turn_items (turn, pos, item_id, parts, size, data) VALUES (?, ?, ?, ?, ?, NULL)", turn, pos, itemId, parts, json.length);
     for (let n = 0; n < parts; n++) sql.exec("INSERT INTO item_chunks (turn, pos, n, data) VALUES (?, ?, ?, ?)", turn, pos, n, json.slice(n * CHUNK_CHARS, (n + 1) * CHUNK_CHARS));
   }
@@ -315,20 +322,24 @@ export class ResponseStoreObject extends DurableObject {
     const sql = this.#sql;
     let id: string | null = start;
     while (id !== null) {
-      type Row = { parent: string | null; hidden: number; expires_at: number; shared: string | null };
-      const row: Row | undefined = sql.exec<Row>("SELECT parent, hidden, expires_at, shared FROM turns WHERE id = ?", id).toArray()[0];
+      type Row = { parent: string | null; hidden: number; expires_at: number };
+      const row: Row | undefined = sql.exec<Row>("SELECT parent, hidden, expires_at FROM turns WHERE id = ?", id).toArray()[0];
       if (!row || (row.hidden === 0 && row.expires_at > Date.now())) return;
       if (sql.exec("SELECT 1 FROM turns WHERE parent = ? LIMIT 1", id).toArray().length) return;
       sql.exec("DELETE FROM turns WHERE id = ?", id);
       this.#removeRows(id);
-      if (row.shared !== null) sql.exec("DELETE FROM shared WHERE hash = ? AND NOT EXISTS (SELECT 1 FROM turns WHERE shared = ?)", row.shared, row.shared);
       id = row.parent;
     }
   }
 
+  /** Shared envelope fields no turn names any more (once per delete or alarm: a scan of `turns`). */
+  #collectShared(): void {
+    this.#sql.exec("DELETE FROM shared WHERE hash NOT IN (SELECT shared FROM turns WHERE shared IS NOT NULL)");
+  }
+
   #removeRows(turn: string): void {
     this.#sql.exec("DELETE FROM turn_items WHERE turn = ?", turn);
-    this.#sql.exec("DELETE FROM item_chunks WHERE turn = ?", turn);
+    if (this.#chunks) this.#sql.exec("DELETE FROM item_chunks WHERE turn = ?", turn);
   }
 }
 
