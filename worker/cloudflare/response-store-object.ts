@@ -75,12 +75,12 @@ const PATH = `WITH RECURSIVE up(id, depth) AS (
   UNION ALL SELECT turns.parent, up.depth + 1 FROM turns JOIN up ON turns.id = up.id WHERE turns.parent IS NOT NULL)`;
 
 // Few b-trees (each costs an object at least one 4 KB page, a fixed cost per conversation): the small tables
-// WITHOUT ROWID, no index the alarm's rare scans can do without, and `item_chunks` only once a value needs it.
+// WITHOUT ROWID, no index on `turns` beyond its key (`children` counts what continues a turn; the alarm's and a
+// hidden turn's reachability scans are rare), and `item_chunks` only once a value needs it.
 const SCHEMA = `
   CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value INTEGER NOT NULL) WITHOUT ROWID;
   CREATE TABLE IF NOT EXISTS turns (id TEXT PRIMARY KEY, parent TEXT, base INTEGER NOT NULL, inputs INTEGER NOT NULL, outputs INTEGER NOT NULL,
-    expires_at INTEGER NOT NULL, hidden INTEGER NOT NULL DEFAULT 0, shared TEXT) WITHOUT ROWID;
-  CREATE INDEX IF NOT EXISTS turns_by_parent ON turns (parent);
+    expires_at INTEGER NOT NULL, hidden INTEGER NOT NULL DEFAULT 0, shared TEXT, children INTEGER NOT NULL DEFAULT 0) WITHOUT ROWID;
   CREATE TABLE IF NOT EXISTS shared (hash TEXT PRIMARY KEY, json TEXT NOT NULL) WITHOUT ROWID;
   CREATE TABLE IF NOT EXISTS turn_items (turn TEXT NOT NULL, pos INTEGER NOT NULL, item_id TEXT, parts INTEGER NOT NULL, size INTEGER NOT NULL, data TEXT,
     UNIQUE (turn, pos));
@@ -144,6 +144,7 @@ export class ResponseStoreObject extends DurableObject {
       if (head.shared) sql.exec("INSERT OR IGNORE INTO shared (hash, json) VALUES (?, ?)", head.shared.hash, head.shared.json);
       const values = [head.id, head.previous, base, head.inputs, head.itemIds.length - head.inputs, expiresAt, head.shared?.hash ?? null];
       sql.exec("INSERT INTO turns (id, parent, base, inputs, outputs, expires_at, shared) VALUES (?, ?, ?, ?, ?, ?, ?)", ...values);
+      if (head.previous !== null) sql.exec("UPDATE turns SET children = children + 1 WHERE id = ?", head.previous);
     };
     if (Array.isArray(items)) {
       this.ctx.storage.transactionSync(() => {
@@ -322,13 +323,13 @@ export class ResponseStoreObject extends DurableObject {
     const sql = this.#sql;
     let id: string | null = start;
     while (id !== null) {
-      type Row = { parent: string | null; hidden: number; expires_at: number };
-      const row: Row | undefined = sql.exec<Row>("SELECT parent, hidden, expires_at FROM turns WHERE id = ?", id).toArray()[0];
-      if (!row || (row.hidden === 0 && row.expires_at > Date.now())) return;
-      if (sql.exec("SELECT 1 FROM turns WHERE parent = ? LIMIT 1", id).toArray().length) return;
+      type Row = { parent: string | null; hidden: number; expires_at: number; children: number };
+      const row: Row | undefined = sql.exec<Row>("SELECT parent, hidden, expires_at, children FROM turns WHERE id = ?", id).toArray()[0];
+      if (!row || (row.hidden === 0 && row.expires_at > Date.now()) || row.children > 0) return;
       sql.exec("DELETE FROM turns WHERE id = ?", id);
       this.#removeRows(id);
       id = row.parent;
+      if (id !== null) sql.exec("UPDATE turns SET children = children - 1 WHERE id = ?", id);
     }
   }
 
