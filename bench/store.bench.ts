@@ -115,6 +115,23 @@ function diskBytes(dir: string): number {
   return total;
 }
 
+/**
+ * The bytes of one object's SQLite file once its write-ahead log is checkpointed into it: workerd leaves a
+ * WAL of up to ~4 MB of page versions behind, which SQLite reuses and a deployed object does not bill.
+ */
+async function objectFileBytes(dir: string, objectId: string): Promise<number> {
+  const { DatabaseSync } = await import("node:sqlite");
+  for (const entry of readdirSync(dir, { withFileTypes: true, recursive: true })) {
+    if (!entry.isFile() || entry.name !== `${objectId}.sqlite`) continue;
+    const path = join(entry.parentPath, entry.name);
+    const db = new DatabaseSync(path);
+    db.exec("PRAGMA wal_checkpoint(TRUNCATE)");
+    db.close();
+    return statSync(path).size;
+  }
+  throw new Error(`no file for object ${objectId}`);
+}
+
 // ---- the client ----
 
 let base = "";
@@ -156,7 +173,7 @@ async function put(turn: unknown): Promise<void> {
   if (!res.ok || !((await res.json()) as { stored: boolean }).stored) throw new Error(`put failed: ${res.status}`);
 }
 
-async function stats(id: string): Promise<{ databaseSize: number; turns: number; items: number; chunks: number }> {
+async function stats(id: string): Promise<{ databaseSize: number; turns: number; items: number; chunks: number; objectId: string }> {
   return (await fetch(`${base}/bench/stats?key=${KEY}&id=${id}`)).json() as never;
 }
 
@@ -189,10 +206,13 @@ async function main(): Promise<void> {
   const workerd = await startWorkerd(`http://127.0.0.1:${(server.address() as { port: number }).port}`, persist);
   base = workerd.url;
   const lines: string[] = [];
+  /** Each chain's object, to weigh its file once the objects are closed (their write-ahead logs checkpointed). */
+  const files: Array<{ label: string; objectId: string; conversation: number }> = [];
   const log = (line: string) => {
     lines.push(line);
     console.log(line);
   };
+  let stopped = false;
   try {
     log(`## Storage (RUNS=${RUNS}, Miniflare, persisted SQLite)\n`);
     log("| turns × size | conversation | SQLite (`databaseSize`) | per turn | ratio | on disk (files, delta) | ratio on disk | rows (turns / items) |");
@@ -204,6 +224,7 @@ async function main(): Promise<void> {
         const { ids, conversation } = await buildChain(turns, size);
         const s = await stats(ids.at(-1)!);
         const onDisk = diskBytes(persist) - disk;
+        files.push({ label: `${turns} × ${size / 1000} KB`, objectId: s.objectId, conversation });
         log(`| ${turns} × ${size / 1000} KB | ${mb(conversation)} MB | ${mb(s.databaseSize)} MB | ${(s.databaseSize / turns / 1000).toFixed(1)} KB | ${(s.databaseSize / conversation).toFixed(2)} | ${mb(onDisk)} MB | ${(onDisk / conversation).toFixed(2)} | ${s.turns} / ${s.items} |`);
         chains.push({ turns, size, ids });
       }
@@ -216,64 +237,75 @@ async function main(): Promise<void> {
     const { ids, conversation } = await buildChain(100, 10_000, codex);
     const s = await stats(ids.at(-1)!);
     const onDisk = diskBytes(persist) - disk;
+    files.push({ label: "100 × 10 KB, Codex-like", objectId: s.objectId, conversation });
     log(`| 100 × 10 KB, plus ${(extraBytes / 1000).toFixed(0)} KB of instructions and tools echoed in every response (Codex-like) | ${mb(conversation)} MB | ${mb(s.databaseSize)} MB | ${(s.databaseSize / 100 / 1000).toFixed(1)} KB | ${(s.databaseSize / conversation).toFixed(2)} | ${mb(onDisk)} MB | ${(onDisk / conversation).toFixed(2)} | ${s.turns} / ${s.items} |`);
-    if (process.env.ONLY_STORAGE) return;
+    if (!process.env.ONLY_STORAGE) {
 
-    log(`\n## Continuation latency (median of ${RUNS}; a 10 KB message continuing turn n)\n`);
-    log("| chain | turn n | request to upstream | TTFB at client | before the upstream call (read history, expand, translate) | request body transfer | upstream's own | first byte back to client | bridge (TTFB − upstream's own) |");
-    log("|---|---|---|---|---|---|---|---|---|");
-    for (const { turns, size, ids } of chains) {
-      if (size === 100_000 && turns === 1000) continue; // 100 MB per request: past any upstream's context
-      const runs: Run[] = [];
-      for (let i = 0; i < RUNS; i++) runs.push(await respond({ model: "bench-answer-100", previous_response_id: ids.at(-1), input: "q".repeat(10_000) }));
-      const m = (f: (r: Run) => number) => `${median(runs.map(f)).toFixed(1)} ms`;
-      log(`| ${size / 1000} KB turns | ${turns} | ${mb(runs[0]!.bytes)} MB | ${m((r) => r.ttfb)} | ${m((r) => r.prep)} | ${m((r) => r.transfer)} | ${m((r) => r.own)} | ${m((r) => r.back)} | ${m((r) => r.ttfb - r.own)} |`);
-    }
-
-    log(`\n## The terminal event waits for the write (median of ${RUNS * 3}, a 100-character answer continuing turn 10 of the 10 KB chain)\n`);
-    log("| store | last delta → terminal event |");
-    log("|---|---|");
-    const ten = chains.find((c) => c.turns === 10 && c.size === 10_000)!;
-    for (const store of [false, true]) {
-      const runs = [];
-      for (let i = 0; i < RUNS * 3; i++) runs.push(await respond({ model: "bench-answer-100", previous_response_id: ten.ids.at(-1), input: "q", store }));
-      log(`| ${store} | ${median(runs.map((r) => r.terminalDelay)).toFixed(2)} ms |`);
-    }
-
-    log("\n## 12 turns of 4 MB through the Worker (48 MB of history)\n");
-    log("| turn | request to upstream | TTFB | before the upstream call | request body transfer | stored |");
-    log("|---|---|---|---|---|---|");
-    let previous: string | null = null;
-    const big: string[] = [];
-    const FOUR_MB = 4_000_000;
-    for (let n = 1; n <= 12; n++) {
-      const r = await respond({ model: "bench-answer-100", input: String(n % 10).repeat(FOUR_MB), ...(previous ? { previous_response_id: previous } : {}) });
-      log(`| ${n} | ${mb(r.bytes)} MB | ${r.ttfb.toFixed(0)} ms | ${r.prep.toFixed(0)} ms | ${r.transfer.toFixed(0)} ms | ${r.store} |`);
-      previous = r.id;
-      big.push(r.id);
-    }
-    let checked = 0;
-    for (const [i, id] of big.entries()) {
-      const got = await fetch(`${base}/v1/responses/${id}`, { headers });
-      if (got.status !== 200) throw new Error(`turn ${i + 1} not retrievable: ${got.status}`);
-      await got.arrayBuffer();
-      let after = "";
-      let items = 0;
-      let bytes = 0;
-      for (;;) {
-        const page = (await (await fetch(`${base}/v1/responses/${id}/input_items?order=asc&limit=5${after}`, { headers })).json()) as { data: Array<{ content: Array<{ text: string }> }>; has_more: boolean; last_id: string };
-        items += page.data.length;
-        for (const item of page.data) bytes += utf8(item.content[0]!.text);
-        if (!page.has_more) break;
-        after = `&after=${page.last_id}`;
+      log(`\n## Continuation latency (median of ${RUNS}; a 10 KB message continuing turn n)\n`);
+      log("| chain | turn n | request to upstream | TTFB at client | before the upstream call (read history, expand, translate) | request body transfer | upstream's own | first byte back to client | bridge (TTFB − upstream's own) |");
+      log("|---|---|---|---|---|---|---|---|---|");
+      for (const { turns, size, ids } of chains) {
+        if (size === 100_000 && turns === 1000) continue; // 100 MB per request: past any upstream's context
+        const runs: Run[] = [];
+        for (let i = 0; i < RUNS; i++) runs.push(await respond({ model: "bench-answer-100", previous_response_id: ids.at(-1), input: "q".repeat(10_000) }));
+        const m = (f: (r: Run) => number) => `${median(runs.map(f)).toFixed(1)} ms`;
+        log(`| ${size / 1000} KB turns | ${turns} | ${mb(runs[0]!.bytes)} MB | ${m((r) => r.ttfb)} | ${m((r) => r.prep)} | ${m((r) => r.transfer)} | ${m((r) => r.own)} | ${m((r) => r.back)} | ${m((r) => r.ttfb - r.own)} |`);
       }
-      if (items !== 2 * i + 1 || bytes !== (i + 1) * FOUR_MB + i * 100) throw new Error(`turn ${i + 1}: ${items} input items, ${bytes} bytes`);
-      checked++;
+
+      log(`\n## The terminal event waits for the write (median of ${RUNS * 3}, a 100-character answer continuing turn 10 of the 10 KB chain)\n`);
+      log("| store | last delta → terminal event |");
+      log("|---|---|");
+      const ten = chains.find((c) => c.turns === 10 && c.size === 10_000)!;
+      for (const store of [false, true]) {
+        const runs = [];
+        for (let i = 0; i < RUNS * 3; i++) runs.push(await respond({ model: "bench-answer-100", previous_response_id: ten.ids.at(-1), input: "q", store }));
+        log(`| ${store} | ${median(runs.map((r) => r.terminalDelay)).toFixed(2)} ms |`);
+      }
+
+      log("\n## 12 turns of 4 MB through the Worker (48 MB of history)\n");
+      log("| turn | request to upstream | TTFB | before the upstream call | request body transfer | stored |");
+      log("|---|---|---|---|---|---|");
+      let previous: string | null = null;
+      const big: string[] = [];
+      const FOUR_MB = 4_000_000;
+      for (let n = 1; n <= 12; n++) {
+        const r = await respond({ model: "bench-answer-100", input: String(n % 10).repeat(FOUR_MB), ...(previous ? { previous_response_id: previous } : {}) });
+        log(`| ${n} | ${mb(r.bytes)} MB | ${r.ttfb.toFixed(0)} ms | ${r.prep.toFixed(0)} ms | ${r.transfer.toFixed(0)} ms | ${r.store} |`);
+        previous = r.id;
+        big.push(r.id);
+      }
+      let checked = 0;
+      for (const [i, id] of big.entries()) {
+        const got = await fetch(`${base}/v1/responses/${id}`, { headers });
+        if (got.status !== 200) throw new Error(`turn ${i + 1} not retrievable: ${got.status}`);
+        await got.arrayBuffer();
+        let after = "";
+        let items = 0;
+        let bytes = 0;
+        for (;;) {
+          const page = (await (await fetch(`${base}/v1/responses/${id}/input_items?order=asc&limit=5${after}`, { headers })).json()) as { data: Array<{ content: Array<{ text: string }> }>; has_more: boolean; last_id: string };
+          items += page.data.length;
+          for (const item of page.data) bytes += utf8(item.content[0]!.text);
+          if (!page.has_more) break;
+          after = `&after=${page.last_id}`;
+        }
+        if (items !== 2 * i + 1 || bytes !== (i + 1) * FOUR_MB + i * 100) throw new Error(`turn ${i + 1}: ${items} input items, ${bytes} bytes`);
+        checked++;
+      }
+      const last = await stats(big.at(-1)!);
+      log(`\nEvery turn retrievable, with all its input items (${checked} of 12 checked: count and bytes). The object: ${mb(last.databaseSize)} MB of SQLite for ${mb(12 * FOUR_MB + 1200)} MB of conversation, ${last.items} item rows, ${last.chunks} chunks.`);
     }
-    const last = await stats(big.at(-1)!);
-    log(`\nEvery turn retrievable, with all its input items (${checked} of 12 checked: count and bytes). The object: ${mb(last.databaseSize)} MB of SQLite for ${mb(12 * FOUR_MB + 1200)} MB of conversation, ${last.items} item rows, ${last.chunks} chunks.`);
-  } finally {
     await workerd.stop();
+    stopped = true;
+    log("\n## On disk, once the objects are closed (each object's SQLite file, its write-ahead log checkpointed into it)\n");
+    log("| chain | conversation | file | ratio |");
+    log("|---|---|---|---|");
+    for (const f of files) {
+      const size = await objectFileBytes(persist, f.objectId);
+      log(`| ${f.label} | ${mb(f.conversation)} MB | ${mb(size)} MB | ${(size / f.conversation).toFixed(2)} |`);
+    }
+  } finally {
+    if (!stopped) await workerd.stop();
     server.closeAllConnections();
     server.close();
     rmSync(persist, { recursive: true, force: true });

@@ -4,7 +4,7 @@
  *
  * - `POST /bench/put` `{ key, turn }`: stores a turn as the Worker would at the end of a
  *   response (`durableStore(...).put`, the same code, the same object), without running it;
- * - `GET /bench/stats?key=&id=`: the object holding `id` for `key`: its SQLite size and rows.
+ * - `GET /bench/stats?key=&id=`: the object holding `id` for `key`: its SQLite size and rows, and its object id.
  */
 import bridge, { type Env } from "../../worker/index.ts";
 import { durableStore, partitionOf, shardOf } from "../../worker/cloudflare/durable-store.ts";
@@ -23,8 +23,9 @@ export default {
       return Response.json({ stored: await durableStore(namespace, key, 30 * DAY_MS).put(turn) });
     }
     if (url.pathname === "/bench/stats") {
-      const name = `${await partitionOf(url.searchParams.get("key"))}:${shardOf(url.searchParams.get("id")!)}`;
-      return Response.json(await namespace.get(namespace.idFromName(name)).stats());
+      const id = namespace.idFromName(`${await partitionOf(url.searchParams.get("key"))}:${shardOf(url.searchParams.get("id")!)}`);
+      // The object's id names its SQLite file under Miniflare's persistence directory.
+      return Response.json({ ...(await namespace.get(id).stats()), objectId: id.toString() });
     }
     return bridge.fetch(request, env, ctx);
   },
