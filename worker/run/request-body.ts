@@ -5,8 +5,8 @@
  * one message at a time into a stream instead: the Worker then holds the conversation once (as
  * items and the messages sharing their strings), never a second whole copy as one JSON string
  * and a third as its UTF-8 bytes, which is what lets a conversation of tens of megabytes fit in
- * an isolate's memory. Sent chunked (no Content-Length), which every chat-completions server the
- * bridge was tried with accepts; a factory, since a retried request needs a fresh stream.
+ * an isolate's memory. Sent chunked (no Content-Length; see docs/stored-responses.md); a factory,
+ * since a retried request needs a fresh stream.
  */
 
 /** Above this much text in the messages, the body streams. */
