@@ -34,5 +34,8 @@ export {
   pageItems,
   type ResponseStore,
   type StoredResponse,
-  storedResponse,
+  storedTurn,
+  type StoredTurn,
+  type ItemSource,
+  normaliseItems,
 } from "./state/store.ts";

@@ -38,7 +38,8 @@ export class UpstreamHttpError extends ResponsesError {
 export interface UpstreamCall {
   target: string;
   method: string;
-  body: string | null;
+  /** A factory for a streamed body (each attempt gets a fresh stream). */
+  body: string | (() => ReadableStream<Uint8Array>) | null;
   stream: boolean;
   /** `Authorization` to send, or null. */
   auth: string | null;
@@ -119,7 +120,8 @@ async function attemptUpstream(call: UpstreamCall, config: BridgeConfig, fetchUp
   const onClientAbort = () => controller.abort(clientSignal?.reason);
   clientSignal?.addEventListener("abort", onClientAbort);
   try {
-    return await fetchUpstream(call.target, { method: call.method, headers, body: call.body, signal: controller.signal });
+    const body = typeof call.body === "function" ? call.body() : call.body;
+    return await fetchUpstream(call.target, { method: call.method, headers, body, signal: controller.signal });
   } catch (e) {
     // Nothing left to abort; a retry adds its own listener. (On success it stays: a client abort still cuts the body.)
     clientSignal?.removeEventListener("abort", onClientAbort);

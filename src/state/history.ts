@@ -1,7 +1,7 @@
 import { invalidRequest, type ResponsesError } from "../errors.ts";
 import { isObject } from "../internal/is-object.ts";
 import type { ResponsesInputItem, ResponsesRequest } from "../types/responses.ts";
-import type { ConversationItem, ResponseStore, StoredResponse } from "./store.ts";
+import type { ConversationItem, ItemSource, ResponseStore } from "./store.ts";
 
 /**
  * Input expansion: the async step between a Responses request and
@@ -9,7 +9,7 @@ import type { ConversationItem, ResponseStore, StoredResponse } from "./store.ts
  * a request that *refers* to state into the items themselves, so the
  * translation sees one self-contained conversation:
  *
- *   1. `previous_response_id` → that response's stored input then its output, prepended;
+ *   1. `previous_response_id` → that response's conversation (its whole input, then its output), prepended;
  *   2. `item_reference` → the stored item it names;
  *   3. every `ItemExpander`, in order, over every item (chain and new alike).
  *
@@ -23,8 +23,23 @@ import type { ConversationItem, ResponseStore, StoredResponse } from "./store.ts
  * through them again when continued.
  */
 export interface HistoryResolver {
-  response(id: string): Promise<StoredResponse | undefined>;
+  /** The conversation up to and including a response, oldest first (see `ResponseStore.history`); undefined when unknown. */
+  history(id: string): Promise<ItemSource | undefined>;
   item(id: string): Promise<ConversationItem | undefined>;
+  /** Several items at once, by id (those found); one round trip where the store can. Absent: `item` for each. */
+  items?(ids: readonly string[]): Promise<Map<string, ConversationItem>>;
+}
+
+/** The items of `ids` the resolver knows, in one call when it can batch. */
+async function resolveItems(resolver: HistoryResolver, ids: readonly string[]): Promise<Map<string, ConversationItem>> {
+  if (!ids.length) return new Map();
+  if (resolver.items) return resolver.items(ids);
+  const found = new Map<string, ConversationItem>();
+  for (const id of ids) {
+    const item = await resolver.item(id);
+    if (item) found.set(id, item);
+  }
+  return found;
 }
 
 /**
@@ -52,20 +67,25 @@ export interface ExpandedInput {
    * hides; the expanders open it again when the chain is continued.
    */
   resolved: ConversationItem[];
+  /** The tail of `resolved` that is new in this request (its own items, references resolved): all a linear store keeps of the input. */
+  fresh: ConversationItem[];
+  /** The response continued (`previous_response_id`), resolved; null when none. */
+  previous: string | null;
 }
 
 /** A resolver reading a `ResponseStore`. */
 export function storeResolver(store: ResponseStore): HistoryResolver {
-  return { response: (id) => store.get(id), item: (id) => store.getItem(id) };
+  const getItems = store.getItems?.bind(store);
+  return { history: (id) => store.history(id), item: (id) => store.getItem(id), ...(getItems ? { items: getItems } : {}) };
 }
 
 /** Resolvers asked in turn; the first that knows an id answers (a connection's own memory, then the durable store). */
 export function layerResolvers(...resolvers: Array<HistoryResolver | null | undefined>): HistoryResolver {
   const layers = resolvers.filter((r): r is HistoryResolver => r != null);
   return {
-    async response(id) {
+    async history(id) {
       for (const r of layers) {
-        const found = await r.response(id);
+        const found = await r.history(id);
         if (found) return found;
       }
       return undefined;
@@ -76,6 +96,15 @@ export function layerResolvers(...resolvers: Array<HistoryResolver | null | unde
         if (found) return found;
       }
       return undefined;
+    },
+    async items(ids) {
+      const found = new Map<string, ConversationItem>();
+      for (const r of layers) {
+        const missing = ids.filter((id) => !found.has(id));
+        if (!missing.length) break;
+        for (const [id, item] of await resolveItems(r, missing)) found.set(id, item);
+      }
+      return found;
     },
   };
 }
@@ -96,28 +125,28 @@ export function ownItems(input: ResponsesRequest["input"]): ConversationItem[] |
 export async function expandInput(request: ResponsesRequest, options: ExpandOptions = {}): Promise<ExpandedInput> {
   const own = ownItems(request.input);
   // An input `toChatRequest` will reject with its own message.
-  if (own === null) return { request, input: [], resolved: [] };
+  if (own === null) return { request, input: [], resolved: [], fresh: [], previous: null };
   const resolver = options.resolver;
   const tagged: Array<{ item: ConversationItem; param: string | null }> = [];
   const previousId = request.previous_response_id;
   if (previousId != null && typeof previousId !== "string") {
     throw invalidRequest(`Invalid type for 'previous_response_id': expected a string.`, "previous_response_id", "invalid_type");
   }
-  let chain: ConversationItem[] = [];
+  const chain: ConversationItem[] = [];
   if (resolver && previousId) {
-    const previous = await resolver.response(previousId);
-    if (!previous) throw previousResponseNotFound(previousId);
-    chain = [...previous.input, ...previous.response.output];
+    const history = await resolver.history(previousId);
+    if (!history) throw previousResponseNotFound(previousId);
+    // Item by item as the store delivers them (it may page or stream): held once, here.
+    for await (const item of history) chain.push(item);
     for (const item of chain) tagged.push({ item, param: null });
   }
-  // References resolve one by one: a request holds few, and each usually names a different item.
+  const chainLength = chain.length;
+  const references = resolver ? await resolveReferences(own, chain, resolver) : new Map<string, ConversationItem>();
   for (const [i, item] of own.entries()) {
     const param = `input[${i}]`;
     if (resolver && isObject(item) && item.type === "item_reference") {
-      const id = (item as { id?: unknown }).id;
-      if (typeof id !== "string" || id === "") throw invalidRequest(`Missing required parameter: '${param}.id'.`, `${param}.id`, "missing_required_parameter");
-      // The chain being continued first: it holds the client's own item ids too, which a sharded store cannot route.
-      const found = chain.find((c) => (c as { id?: unknown }).id === id) ?? (await resolver.item(id));
+      const id = (item as { id: string }).id;
+      const found = references.get(id);
       if (!found) throw invalidRequest(`Item with id '${id}' not found.`, `${param}.id`, "item_not_found");
       tagged.push({ item: found, param });
     } else tagged.push({ item, param });
@@ -125,7 +154,38 @@ export async function expandInput(request: ResponsesRequest, options: ExpandOpti
   const input = await runExpanders(tagged, options.expanders ?? []);
   // Without a resolver, `previous_response_id` stays for `toChatRequest` to reject: a stateless call cannot honour it.
   const { previous_response_id: _previous, ...rest } = request;
-  return { request: { ...(resolver ? rest : request), input: input as ResponsesInputItem[] }, input, resolved: tagged.map((t) => t.item) };
+  const resolved = tagged.map((t) => t.item);
+  return {
+    request: { ...(resolver ? rest : request), input: input as ResponsesInputItem[] },
+    input,
+    resolved,
+    fresh: resolved.slice(chainLength),
+    previous: resolver && previousId ? previousId : null,
+  };
+}
+
+/**
+ * Every `item_reference` of the input, resolved: from the chain being continued first (it holds the
+ * client's own item ids too, which a sharded store cannot route), then the rest in one batch (a client
+ * like the AI SDK refers to every earlier item, every turn). Throws for a reference without an id.
+ */
+async function resolveReferences(own: readonly ConversationItem[], chain: readonly ConversationItem[], resolver: HistoryResolver): Promise<Map<string, ConversationItem>> {
+  const wanted: string[] = [];
+  for (const [i, item] of own.entries()) {
+    if (!isObject(item) || item.type !== "item_reference") continue;
+    const id = (item as { id?: unknown }).id;
+    if (typeof id !== "string" || id === "") throw invalidRequest(`Missing required parameter: 'input[${i}].id'.`, `input[${i}].id`, "missing_required_parameter");
+    wanted.push(id);
+  }
+  const found = new Map<string, ConversationItem>();
+  if (!wanted.length) return found;
+  const want = new Set(wanted);
+  for (const item of chain) {
+    const id = (item as { id?: unknown }).id;
+    if (typeof id === "string" && want.has(id) && !found.has(id)) found.set(id, item);
+  }
+  for (const [id, item] of await resolveItems(resolver, [...want].filter((id) => !found.has(id)))) found.set(id, item);
+  return found;
 }
 
 async function runExpanders(tagged: Array<{ item: ConversationItem; param: string | null }>, expanders: readonly ItemExpander[]): Promise<ConversationItem[]> {

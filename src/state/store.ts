@@ -5,17 +5,34 @@ import type { OutputItem, ResponseResource, ResponsesInputItem } from "../types/
 export type ConversationItem = ResponsesInputItem | OutputItem;
 
 /**
- * What a host keeps of one response so that it can be retrieved, listed and
- * continued: the Response object as the client last saw it (whatever its
- * status: completed, incomplete, failed, cancelled), and every input item the
- * upstream saw for it, after expansion. `input` is the whole conversation up
- * to this turn, so a continuation needs one read, not a walk down the chain.
+ * A response with the whole conversation it was given (after expansion): what
+ * a host hands to whoever keeps responses in full (a WebSocket connection's
+ * memory), and the shape `HistoryResolver`s answered with before linear
+ * storage.
  */
 export interface StoredResponse {
   response: ResponseResource;
   /** Each with an `id` (assigned on storing when the client gave none), so they can be listed and referenced. */
   input: ConversationItem[];
 }
+
+/**
+ * What a store keeps of one response: only what is new in it. The chain it
+ * continued is named, never copied, so a conversation of n turns costs O(n)
+ * and two responses continuing the same one share everything before them.
+ * The conversation a response saw is `previous`'s, then `input`.
+ */
+export interface StoredTurn {
+  /** The Response object as the client last saw it (whatever its status: completed, incomplete, failed, cancelled). */
+  response: ResponseResource;
+  /** The stored response this one continued (`previous_response_id`); null when it starts a conversation. */
+  previous: string | null;
+  /** The items new in this turn (the request's own input, references resolved), each with an `id`, in the shape the API lists them. */
+  input: ConversationItem[];
+}
+
+/** Items one by one, in order: a store's history may arrive in pages or as a stream rather than as one array. */
+export type ItemSource = Iterable<ConversationItem> | AsyncIterable<ConversationItem>;
 
 export interface ListOptions {
   /** 1–100. */
@@ -42,13 +59,31 @@ export interface ItemPage {
  * to a request already belongs to that request's credential.
  */
 export interface ResponseStore {
-  get(id: string): Promise<StoredResponse | undefined>;
-  /** An item of any stored response (input or output), for `item_reference`. */
+  /** The Response object as the client received it, or undefined when unknown (never stored, deleted, expired). */
+  get(id: string): Promise<ResponseResource | undefined>;
+  /**
+   * The conversation up to and including a response, oldest first: every input item it was given
+   * (the chain before it, then its own), then its output. Undefined when the response is unknown.
+   * A store may deliver it lazily (pages, a stream): nothing needs it all in one message.
+   */
+  history(id: string): Promise<ItemSource | undefined>;
+  /** An item of any known response (input or output), for `item_reference`. */
   getItem(id: string): Promise<ConversationItem | undefined>;
-  put(record: StoredResponse): Promise<void>;
-  /** A page of a stored response's input items, or undefined when the response is unknown. */
+  /** Several items by id (those found), in as few reads as the store can; absent: `getItem` for each. */
+  getItems?(ids: readonly string[]): Promise<Map<string, ConversationItem>>;
+  /**
+   * Stores a turn: its response, the response it continued, and only its new input items. Resolves
+   * false, storing nothing, when `turn.previous` is not stored here (a response a WebSocket connection
+   * kept only in memory, or one deleted meanwhile): the host then stores the turn whole, with
+   * `previous: null` and the entire conversation as its input. Idempotent for a turn already stored.
+   */
+  put(turn: StoredTurn): Promise<boolean>;
+  /** A page of a stored response's input items, or undefined when the response is unknown. Throws `RangeError` for an unknown `after`. */
   list(id: string, options: ListOptions): Promise<ItemPage | undefined>;
-  /** True when something was deleted. */
+  /**
+   * True when something was deleted. The response becomes unknown at once; responses that continued
+   * it keep their whole conversation (what they share with it stays as long as they need it).
+   */
   delete(id: string): Promise<boolean>;
   /**
    * Ids for a new response (and its items), given the response it continues.
@@ -78,11 +113,12 @@ function prefixFor(item: ConversationItem): IdPrefix {
 }
 
 /**
- * The record to store for a finished response: input items get the shape the
- * API lists them in (`type: "message"`, content as parts, an `id`).
+ * Items in the shape the API lists them in (`type: "message"`, content as
+ * parts, an `id`); items already in that shape are kept as they are (same
+ * object), so normalising a stored chain again costs no copy.
  */
-export function storedResponse(input: readonly ConversationItem[], response: ResponseResource, ids: IdGenerator): StoredResponse {
-  const normalised = input.map((item): ConversationItem => {
+export function normaliseItems(input: readonly ConversationItem[], ids: IdGenerator): ConversationItem[] {
+  return input.map((item): ConversationItem => {
     let out = item;
     if (out.type === undefined && "role" in out) out = { ...out, type: "message" };
     if (out.type === "message" && typeof out.content === "string") {
@@ -92,7 +128,11 @@ export function storedResponse(input: readonly ConversationItem[], response: Res
     if (typeof out.id !== "string" || out.id === "") out = { ...out, id: ids(prefixFor(out)) } as ConversationItem;
     return out;
   });
-  return { response, input: normalised };
+}
+
+/** The turn to store for a finished response: its new input items normalised (see `normaliseItems`), and the response it continued. */
+export function storedTurn(input: readonly ConversationItem[], response: ResponseResource, ids: IdGenerator, previous: string | null = null): StoredTurn {
+  return { response, previous, input: normaliseItems(input, ids) };
 }
 
 /** One page of `items` as the API pages them. Throws `RangeError` for an `after` that is not among them. */
@@ -114,54 +154,99 @@ export function pageItems(items: readonly ConversationItem[], options: ListOptio
   };
 }
 
+interface MemoryTurn extends StoredTurn {
+  /** Deleted by the client: unknown, but kept while a later turn still needs its items. */
+  hidden: boolean;
+}
+
 /**
  * A `ResponseStore` in a `Map`: for tests and hosts with one long-lived
- * server. Nothing expires and nothing is shared between instances.
+ * server. Nothing expires and nothing is shared between instances. Stored
+ * like the durable store: each turn once, linked to the one it continued.
  */
 export class MemoryResponseStore implements ResponseStore {
-  readonly #responses = new Map<string, StoredResponse>();
-  /** Item id → the responses holding it (a chain repeats earlier items in each later record). */
+  readonly #turns = new Map<string, MemoryTurn>();
+  /** Turn id → how many turns continue it (a deleted turn stays while this is not zero). */
+  readonly #children = new Map<string, number>();
+  /** Item id → the turns holding it. */
   readonly #items = new Map<string, Set<string>>();
 
-  async get(id: string): Promise<StoredResponse | undefined> {
-    return structuredClone(this.#responses.get(id));
+  async get(id: string): Promise<ResponseResource | undefined> {
+    const turn = this.#visible(id);
+    return turn && structuredClone(turn.response);
+  }
+
+  async history(id: string): Promise<ConversationItem[] | undefined> {
+    const turn = this.#visible(id);
+    return turn && structuredClone([...this.#inputOf(turn), ...turn.response.output]);
   }
 
   async getItem(id: string): Promise<ConversationItem | undefined> {
-    for (const rid of this.#items.get(id) ?? []) {
-      const r = this.#responses.get(rid);
-      const item = r && [...r.input, ...r.response.output].find((i) => i.id === id);
+    // Kept rows of a deleted turn are still the conversation of the turns that continued it.
+    for (const tid of this.#items.get(id) ?? []) {
+      const turn = this.#turns.get(tid)!;
+      const item = [...turn.input, ...turn.response.output].find((i) => i.id === id);
       if (item) return structuredClone(item);
     }
     return undefined;
   }
 
-  async put(record: StoredResponse): Promise<void> {
-    const id = record.response.id;
-    await this.delete(id);
-    this.#responses.set(id, structuredClone(record));
-    for (const item of [...record.input, ...record.response.output]) {
+  async put(turn: StoredTurn): Promise<boolean> {
+    const id = turn.response.id;
+    // Idempotent: a retried write whose first attempt landed finds it there.
+    if (this.#turns.has(id)) return true;
+    if (turn.previous !== null && !this.#turns.has(turn.previous)) return false;
+    this.#turns.set(id, { ...structuredClone(turn), hidden: false });
+    if (turn.previous !== null) this.#children.set(turn.previous, (this.#children.get(turn.previous) ?? 0) + 1);
+    for (const item of [...turn.input, ...turn.response.output]) {
       if (typeof item.id !== "string") continue;
       let holders = this.#items.get(item.id);
       if (!holders) this.#items.set(item.id, (holders = new Set()));
       holders.add(id);
     }
+    return true;
   }
 
   async list(id: string, options: ListOptions): Promise<ItemPage | undefined> {
-    const r = this.#responses.get(id);
-    return r ? structuredClone(pageItems(r.input, options)) : undefined;
+    const turn = this.#visible(id);
+    return turn ? structuredClone(pageItems(this.#inputOf(turn), options)) : undefined;
   }
 
   async delete(id: string): Promise<boolean> {
-    const r = this.#responses.get(id);
-    if (!r) return false;
-    this.#responses.delete(id);
-    for (const item of [...r.input, ...r.response.output]) {
-      const holders = typeof item.id === "string" ? this.#items.get(item.id) : undefined;
-      holders?.delete(id);
-      if (holders?.size === 0) this.#items.delete(item.id!);
-    }
+    const turn = this.#visible(id);
+    if (!turn) return false;
+    turn.hidden = true;
+    this.#collect(id);
     return true;
+  }
+
+  #visible(id: string): MemoryTurn | undefined {
+    const turn = this.#turns.get(id);
+    return turn && !turn.hidden ? turn : undefined;
+  }
+
+  /** The whole input of a turn: the chain before it, then its own. */
+  #inputOf(turn: StoredTurn): ConversationItem[] {
+    const turns: StoredTurn[] = [];
+    for (let t: StoredTurn | undefined = turn; t; t = t.previous === null ? undefined : this.#turns.get(t.previous)) turns.push(t);
+    turns.reverse();
+    return turns.flatMap((t, i) => (i === turns.length - 1 ? t.input : [...t.input, ...t.response.output]));
+  }
+
+  /** Removes a hidden turn nobody continues, then the hidden turns it continued that nobody needs any more. */
+  #collect(id: string | null): void {
+    while (id !== null) {
+      const turn = this.#turns.get(id);
+      if (!turn || !turn.hidden || this.#children.get(id)) return;
+      this.#turns.delete(id);
+      this.#children.delete(id);
+      for (const item of [...turn.input, ...turn.response.output]) {
+        const holders = typeof item.id === "string" ? this.#items.get(item.id) : undefined;
+        holders?.delete(id);
+        if (holders?.size === 0) this.#items.delete(item.id!);
+      }
+      id = turn.previous;
+      if (id !== null) this.#children.set(id, this.#children.get(id)! - 1);
+    }
   }
 }

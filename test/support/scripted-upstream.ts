@@ -192,6 +192,11 @@ function completion(body: ChatBody): unknown {
   return { id: "chatcmpl-scripted", object: "chat.completion", created, model: body.model, choices: [{ index: 0, message, finish_reason: finish, logprobs: null }], usage: { prompt_tokens: 11, completion_tokens: 7, total_tokens: 18 } };
 }
 
+function measure(body: ChatBody, text: string): unknown {
+  const contents = (body.messages ?? []).map((m) => (typeof m.content === "string" ? m.content : JSON.stringify(m.content ?? "")));
+  return { model: body.model, bytes: text.length, messages: (body.messages ?? []).map((m, i) => ({ role: m.role, length: contents[i]!.length, tail: contents[i]!.slice(-24) })) };
+}
+
 const encoder = new TextEncoder();
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
@@ -216,7 +221,8 @@ export async function scriptedUpstream(request: Request): Promise<Response> {
     seen.cancelled = 0;
     return Response.json(seen);
   }
-  seen.requests.push({ url: url.pathname + url.search, method: request.method, headers, body });
+  // `scripted-measure…`: a body of many megabytes is kept as its measure (message count, bytes, each message's content length and tail).
+  seen.requests.push({ url: url.pathname + url.search, method: request.method, headers, body: body.model?.startsWith("scripted-measure") ? measure(body, text) : body });
 
   if (url.pathname.endsWith("/models") && request.method === "GET") {
     return Response.json({ object: "list", data: [{ id: "scripted-text", object: "model", created, owned_by: "scripted" }, { id: "scripted-tools", object: "model", created, owned_by: "scripted" }] });

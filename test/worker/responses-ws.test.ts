@@ -1,5 +1,5 @@
 import { exports } from "cloudflare:workers";
-import { beforeEach, describe, expect, it } from "vitest";
+import { beforeEach, describe, expect, it, vi } from "vitest";
 import { checkInvariants } from "../support/invariants.ts";
 import { configFromEnv } from "../../worker/config.ts";
 import { type Fetch, handle } from "../../worker/router.ts";
@@ -227,6 +227,25 @@ describe("connection-local continuation", () => {
     expect(terminal(await client.turn()).response!.status).toBe("completed");
     expect((await upstreamMessages(1)).map((m) => m.content)).toEqual(["Remember PERIWINKLE.", "Hello from the scripted upstream.", "What was the word?"]);
     client.ws.close();
+  });
+
+  it("a store write that fails twice: the terminal frame says store: false, one log line says why, and the connection still continues it", async () => {
+    const errors = vi.spyOn(console, "error").mockImplementation(() => {});
+    const store = new MemoryResponseStore();
+    store.put = async () => {
+      throw new Error("storage unavailable");
+    };
+    const config = configFromEnv({ UPSTREAM_BASE_URL: `${UPSTREAM}/v1` });
+    const client = await connect((init) => handle(new Request(`${BRIDGE}/v1/responses`, init), config, (i, r) => fetch(i, r), { storeFor: () => store }));
+    client.create({ model: "scripted-text", input: "hi" });
+    const first = terminal(await client.turn()).response! as unknown as { id: string; status: string; store: boolean };
+    expect(first).toMatchObject({ status: "completed", store: false });
+    expect(errors).toHaveBeenCalledTimes(1);
+    expect(String(errors.mock.calls[0]![0])).toContain(`storing ${first.id} failed twice (storage unavailable; then storage unavailable)`);
+    client.create({ model: "scripted-text", previous_response_id: first.id, input: "again" });
+    expect(terminal(await client.turn()).response!.status).toBe("completed");
+    client.ws.close();
+    errors.mockRestore();
   });
 
   it("after a reconnect the id is unknown: error frame 400 previous_response_not_found, and the socket stays usable", async () => {

@@ -2,10 +2,10 @@ import { runDurableObjectAlarm, runInDurableObject } from "cloudflare:test";
 import { env, exports } from "cloudflare:workers";
 import { beforeEach, describe, expect, it } from "vitest";
 import type { ResponseResource } from "../../src/index.ts";
-import type { StoredResponse } from "../../src/server.ts";
+import type { StoredTurn } from "../../src/server.ts";
 import { configFromEnv } from "../../worker/config.ts";
 import type { Env } from "../../worker/env.ts";
-import { durableStore, partitionOf, shardOf } from "../../worker/cloudflare/durable-store.ts";
+import { durableStore, partitionOf, sendTurn, shardOf } from "../../worker/cloudflare/durable-store.ts";
 import { CHUNK_CHARS, type ResponseStoreObject } from "../../worker/cloudflare/response-store-object.ts";
 import { handle } from "../../worker/router.ts";
 
@@ -162,7 +162,7 @@ describe("storing", () => {
     await b.settled();
     const page = (await (await b.call("GET", `/v1/responses/${r.id}/input_items`, KEY_A)).json()) as { data: Array<{ content: Array<{ text: string }> }> };
     expect(page.data[0]!.content[0]!.text).toBe(long);
-    const parts = await runInDurableObject(env.RESPONSES_STORE.get(env.RESPONSES_STORE.idFromName(`${await partitionOf(KEY_A)}:${shardOf(r.id)}`)), (_o, state) => state.storage.sql.exec("SELECT COUNT(*) AS n FROM parts").one().n);
+    const parts = await runInDurableObject(env.RESPONSES_STORE.get(env.RESPONSES_STORE.idFromName(`${await partitionOf(KEY_A)}:${shardOf(r.id)}`)), (_o, state) => state.storage.sql.exec("SELECT COUNT(*) AS n FROM item_chunks").one().n);
     expect(parts).toBeGreaterThanOrEqual(3);
   });
 });
@@ -288,7 +288,7 @@ describe("the stored-response endpoints", () => {
       expect(await res.json()).toEqual({ error: { message: `Response with id '${one.id}' not found.`, type: "invalid_request_error", param: null, code: null, request_id: expect.stringMatching(/^req_/) } });
     }
     expect((await b.call("POST", "/v1/responses", KEY_A, { model: "scripted-text", previous_response_id: one.id, input: "x" })).status).toBe(400);
-    // Later records are whole on their own: the chain after it still continues.
+    // Later turns keep what they need of it: the chain after it still continues.
     expect((await b.call("POST", "/v1/responses", KEY_A, { model: "scripted-text", previous_response_id: two.id, input: "x" })).status).toBe(200);
   });
 
@@ -317,28 +317,31 @@ describe("the stored-response endpoints", () => {
 });
 
 describe("retention", () => {
-  const record = (id: string, text: string): StoredResponse => ({
+  const record = (id: string, text: string): StoredTurn => ({
     response: { id, object: "response", status: "completed", output: [] } as unknown as ResponseResource,
+    previous: null,
     input: [{ type: "message", id: id.replace("resp_", "msg_"), role: "user", content: [{ type: "input_text", text }] }],
   });
+  const put = async (stub: DurableObjectStub<ResponseStoreObject>, turn: StoredTurn, retentionMs: number) => stub.put(...(await sendTurn(turn)), retentionMs);
 
   it("an expired response is gone at once, and its alarm deletes it; what is still kept stays, with the next alarm set", async () => {
     const stub = env.RESPONSES_STORE.get(env.RESPONSES_STORE.idFromName("retention-test")) as DurableObjectStub<ResponseStoreObject>;
-    await stub.put(record("resp_aaaaaaaaaaaaaaaa00000001", "old"), 1);
-    await stub.put(record("resp_aaaaaaaaaaaaaaaa00000002", "new"), 3_600_000);
+    await put(stub, record("resp_aaaaaaaaaaaaaaaa00000001", "old"), 1);
+    await put(stub, record("resp_aaaaaaaaaaaaaaaa00000002", "new"), 3_600_000);
     await new Promise((r) => setTimeout(r, 5));
     expect(await stub.get("resp_aaaaaaaaaaaaaaaa00000001")).toBeUndefined();
     expect(await stub.getItem("msg_aaaaaaaaaaaaaaaa00000001")).toBeUndefined();
     expect(await runDurableObjectAlarm(stub)).toBe(true);
     const left = await runInDurableObject(stub, async (_o, state) => ({
-      ids: state.storage.sql.exec<{ id: string }>("SELECT id FROM responses").toArray().map((r) => r.id),
-      parts: state.storage.sql.exec("SELECT COUNT(*) AS n FROM parts").one().n,
+      ids: state.storage.sql.exec<{ id: string }>("SELECT id FROM turns").toArray().map((r) => r.id),
+      rows: state.storage.sql.exec("SELECT COUNT(*) AS n FROM turn_items").one().n,
       alarm: await state.storage.getAlarm(),
     }));
     expect(left.ids).toEqual(["resp_aaaaaaaaaaaaaaaa00000002"]);
-    expect(left.parts).toBe(1);
+    // Its envelope and its one input item.
+    expect(left.rows).toBe(2);
     expect(left.alarm).toBeGreaterThan(Date.now() + 3_000_000);
-    expect(await stub.getItem("msg_aaaaaaaaaaaaaaaa00000002")).toMatchObject({ content: [{ text: "new" }] });
+    expect(JSON.parse(((await stub.getItem("msg_aaaaaaaaaaaaaaaa00000002")) as string[])[0]!)).toMatchObject({ content: [{ text: "new" }] });
   });
 
   it("STORE_RETENTION_DAYS sets the retention of responses stored through the Worker; when all expire the object is emptied", async () => {

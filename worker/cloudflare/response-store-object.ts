@@ -1,5 +1,6 @@
 import { DurableObject } from "cloudflare:workers";
-import { type ConversationItem, type ItemPage, type ListOptions, pageItems, type StoredResponse } from "../../src/server.ts";
+import { migrateV1 } from "./store-migration.ts";
+import { type Answer, pageOf, type RowKey, sendRows } from "./store-rows.ts";
 
 /**
  * Stored responses on Durable Objects with SQLite storage.
@@ -15,115 +16,354 @@ import { type ConversationItem, type ItemPage, type ListOptions, pageItems, type
  * Isolation: the object's name starts with a SHA-256 of the presented
  * credential, never the credential. The same id presented with another key
  * names another (empty) object: it is unknown, as it should be.
+ *
+ * Linear storage (schema 2): each item is stored once, in `turn_items`, under
+ * the response (turn) that brought it: its new input items, then its output,
+ * and at `pos` -1 its envelope (the Response object without its output). A
+ * turn names the turn it continued (`parent`) and where its items start in
+ * the conversation (`base`), so a conversation is the items of the turns on
+ * the path from the root, read with one query; forks share their ancestors'
+ * rows. A value longer than SQLite's 2 MB limit lives in `item_chunks`.
+ * Nothing crosses RPC as one message holding a conversation: reads answer
+ * with the rows' JSON text as NDJSON, inline when small, else as a stream.
+ *
+ * The envelope's fields that repeat turn after turn (`instructions`, `tools`:
+ * tens of kilobytes for Codex; the model and settings) are kept once per
+ * object in `shared`, by hash, and named by the turns using them.
+ *
+ * Delete and expiry hide a turn at once; its rows stay while a later turn
+ * still needs them and go with the last one (`#collect`).
  */
+
+/** The schema this code reads and writes, kept in `meta`; older objects are migrated on first use. */
+export const SCHEMA_VERSION = 2;
+
+/** What `put` receives besides the items: the turn, its links, its envelope, its items' ids. */
+export interface TurnHead {
+  id: string;
+  previous: string | null;
+  /** The Response object's own fields as JSON, with `output: []` (the output items are rows of their own). */
+  envelope: string;
+  /** Its other fields (those that repeat turn after turn) and the order of all its keys, and their hash; null: the envelope is whole. */
+  shared: { hash: string; json: string } | null;
+  /** How many of the items are new input (the rest is output). */
+  inputs: number;
+  /** The `id` of each item (input then output), for `item_reference` and `after`. */
+  itemIds: Array<string | null>;
+}
+
+/** Answer of `history`: some of the conversation's items, and where the next page starts. */
+export interface HistoryPage {
+  items: Answer;
+  next: number | null;
+}
+
+/** Answer of `list`: a page's ids and its items (`Answer` of their JSON). */
+export type ListResult = { ids: Array<string | null>; hasMore: boolean; items: Answer } | { unknownAfter: true } | undefined;
+
+/** A turn's row: enough to place its items in the conversation. */
+interface TurnRow {
+  id: string;
+  base: number;
+  inputs: number;
+  outputs: number;
+  [key: string]: SqlStorageValue;
+}
+
+const PATH = `WITH RECURSIVE up(id, depth) AS (
+  SELECT id, 0 FROM turns WHERE id = ?
+  UNION ALL SELECT turns.parent, up.depth + 1 FROM turns JOIN up ON turns.id = up.id WHERE turns.parent IS NOT NULL)`;
+
+// Few b-trees (each costs an object at least one 4 KB page, a fixed cost per conversation): the small tables
+// WITHOUT ROWID, no index on `turns` beyond its key (`children` counts what continues a turn; the alarm's and a
+// hidden turn's reachability scans are rare), and `item_chunks` only once a value needs it.
+const SCHEMA = `
+  CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value INTEGER NOT NULL) WITHOUT ROWID;
+  CREATE TABLE IF NOT EXISTS turns (id TEXT PRIMARY KEY, parent TEXT, base INTEGER NOT NULL, inputs INTEGER NOT NULL, outputs INTEGER NOT NULL,
+    expires_at INTEGER NOT NULL, hidden INTEGER NOT NULL DEFAULT 0, shared TEXT, children INTEGER NOT NULL DEFAULT 0) WITHOUT ROWID;
+  CREATE TABLE IF NOT EXISTS shared (hash TEXT PRIMARY KEY, json TEXT NOT NULL) WITHOUT ROWID;
+  CREATE TABLE IF NOT EXISTS turn_items (turn TEXT NOT NULL, pos INTEGER NOT NULL, item_id TEXT, parts INTEGER NOT NULL, size INTEGER NOT NULL, data TEXT,
+    UNIQUE (turn, pos));
+  CREATE INDEX IF NOT EXISTS turn_items_by_item ON turn_items (item_id) WHERE item_id IS NOT NULL;
+`;
+const CHUNKS = "CREATE TABLE IF NOT EXISTS item_chunks (turn TEXT NOT NULL, pos INTEGER NOT NULL, n INTEGER NOT NULL, data TEXT NOT NULL, PRIMARY KEY (turn, pos, n))";
 
 /** SQLite in Durable Objects limits a string or blob to 2 MB; 500k UTF-16 units are at most 1.5 MB of UTF-8. */
 export const CHUNK_CHARS = 500_000;
 
-/** Answer of `list`, whose errors must cross RPC as values. */
-export type ListResult = { page: ItemPage } | { unknownAfter: true } | undefined;
-
 export class ResponseStoreObject extends DurableObject {
   readonly #storage: DurableObjectStorage;
   #ready = false;
+  /** Whether `item_chunks` exists (created with the first value past the limit). */
+  #chunks = false;
+  /** Turns whose rows are arriving as a stream (not yet visible): the alarm's sweep leaves their rows alone. */
+  readonly #writing = new Set<string>();
 
   constructor(ctx: DurableObjectState, env: Cloudflare.Env) {
     super(ctx, env);
     this.#storage = ctx.storage;
   }
 
-  /** The tables, created on first use: after the last expiry `deleteAll()` drops them, leaving nothing billed behind. */
+  /** The tables, created (or migrated from an older schema) on first use: after the last expiry `deleteAll()` drops them, leaving nothing billed behind. */
   get #sql(): SqlStorage {
     const sql = this.#storage.sql;
     if (this.#ready) return sql;
-    sql.exec(`
-      CREATE TABLE IF NOT EXISTS responses (id TEXT PRIMARY KEY, expires_at INTEGER NOT NULL, parts INTEGER NOT NULL);
-      CREATE INDEX IF NOT EXISTS responses_by_expiry ON responses (expires_at);
-      CREATE TABLE IF NOT EXISTS parts (response_id TEXT NOT NULL, n INTEGER NOT NULL, data TEXT NOT NULL, PRIMARY KEY (response_id, n));
-      CREATE TABLE IF NOT EXISTS items (item_id TEXT NOT NULL, response_id TEXT NOT NULL, PRIMARY KEY (item_id, response_id));
-    `);
+    this.#storage.transactionSync(() => {
+      sql.exec(SCHEMA);
+      const version = sql.exec<{ value: number }>("SELECT value FROM meta WHERE key = 'schema'").toArray()[0]?.value ?? 0;
+      if (version < 2) migrateV1(sql, (turn, pos, itemId, json) => this.#insertRow(turn, pos, itemId, json));
+      sql.exec("INSERT OR REPLACE INTO meta (key, value) VALUES ('schema', ?)", SCHEMA_VERSION);
+      this.#chunks = sql.exec("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'item_chunks'").toArray().length > 0;
+    });
     this.#ready = true;
     return sql;
   }
 
-  /** Stores (or replaces) a record, split into parts below the value limit, and keeps an alarm for its expiry. */
-  async put(record: StoredResponse, retentionMs: number): Promise<void> {
-    const id = record.response.id;
-    const json = JSON.stringify(record);
+  /**
+   * Stores a turn: its envelope and items once each, linked to the turn it continued. Idempotent (a
+   * retried write whose first attempt landed finds it). Items come as JSON texts, or as an NDJSON
+   * stream when large; the turn becomes visible only once all its rows are in. False, storing
+   * nothing, when the turn it continued is not here (see `ResponseStore.put`).
+   */
+  async put(head: TurnHead, items: string[] | ReadableStream<Uint8Array>, retentionMs: number): Promise<boolean> {
+    const sql = this.#sql;
+    const parent = head.previous === null ? null : sql.exec<TurnRow>("SELECT id, base, inputs, outputs FROM turns WHERE id = ?", head.previous).toArray()[0];
+    const exists = sql.exec("SELECT 1 FROM turns WHERE id = ?", head.id).toArray().length > 0;
+    if (exists || parent === undefined) {
+      if (!Array.isArray(items)) await items.cancel();
+      return exists;
+    }
+    const base = parent === null ? 0 : parent.base + parent.inputs + parent.outputs;
+    // What an interrupted streamed attempt left behind (the object was reset mid-write) goes first.
+    this.#removeRows(head.id);
     const expiresAt = Date.now() + retentionMs;
-    const count = Math.max(1, Math.ceil(json.length / CHUNK_CHARS));
-    const itemIds = new Set<string>();
-    for (const item of [...record.input, ...record.response.output]) if (typeof item.id === "string") itemIds.add(item.id);
-    this.ctx.storage.transactionSync(() => {
-      this.#remove(id);
-      this.#sql.exec("INSERT INTO responses (id, expires_at, parts) VALUES (?, ?, ?)", id, expiresAt, count);
-      for (let n = 0; n < count; n++) this.#sql.exec("INSERT INTO parts (response_id, n, data) VALUES (?, ?, ?)", id, n, json.slice(n * CHUNK_CHARS, (n + 1) * CHUNK_CHARS));
-      for (const itemId of itemIds) this.#sql.exec("INSERT INTO items (item_id, response_id) VALUES (?, ?)", itemId, id);
-    });
+    const finish = () => {
+      // A streamed write awaited its rows: the turn it continues may have been deleted and collected meanwhile.
+      if (head.previous !== null && !sql.exec("SELECT 1 FROM turns WHERE id = ?", head.previous).toArray().length) throw new Error(`Response ${head.previous}, continued by ${head.id}, went while it was written.`);
+      this.#insertRow(head.id, -1, null, head.envelope);
+      if (head.shared) sql.exec("INSERT OR IGNORE INTO shared (hash, json) VALUES (?, ?)", head.shared.hash, head.shared.json);
+      const values = [head.id, head.previous, base, head.inputs, head.itemIds.length - head.inputs, expiresAt, head.shared?.hash ?? null];
+      sql.exec("INSERT INTO turns (id, parent, base, inputs, outputs, expires_at, shared) VALUES (?, ?, ?, ?, ?, ?, ?)", ...values);
+      if (head.previous !== null) sql.exec("UPDATE turns SET children = children + 1 WHERE id = ?", head.previous);
+    };
+    if (Array.isArray(items)) {
+      this.ctx.storage.transactionSync(() => {
+        items.forEach((json, pos) => this.#insertRow(head.id, pos, head.itemIds[pos] ?? null, json));
+        finish();
+      });
+    } else await this.#putStreamed(head, items, finish);
     const alarm = await this.ctx.storage.getAlarm();
     if (alarm === null || alarm > expiresAt) await this.ctx.storage.setAlarm(expiresAt);
-  }
-
-  async get(id: string): Promise<StoredResponse | undefined> {
-    return this.#read(id);
-  }
-
-  async getItem(itemId: string): Promise<ConversationItem | undefined> {
-    const holders = this.#sql.exec<{ response_id: string }>("SELECT response_id FROM items WHERE item_id = ?", itemId).toArray();
-    for (const { response_id } of holders) {
-      const record = this.#read(response_id);
-      const item = record && [...record.input, ...record.response.output].find((i) => i.id === itemId);
-      if (item) return item;
-    }
-    return undefined;
-  }
-
-  async list(id: string, options: ListOptions): Promise<ListResult> {
-    const record = this.#read(id);
-    if (!record) return undefined;
-    try {
-      return { page: pageItems(record.input, options) };
-    } catch (e) {
-      if (e instanceof RangeError) return { unknownAfter: true };
-      throw e;
-    }
-  }
-
-  async delete(id: string): Promise<boolean> {
-    if (!this.#live(id)) return false;
-    this.ctx.storage.transactionSync(() => this.#remove(id));
     return true;
   }
 
-  /** Retention: drop what expired, then wake again for the next expiry, or leave nothing behind. */
+  /** The Response object: its shared fields, and its envelope then its output rows. */
+  async get(id: string): Promise<{ shared: string | null; rows: Answer } | undefined> {
+    const turn = this.#visible(id);
+    if (!turn) return undefined;
+    const shared = this.#sql.exec<{ json: string }>("SELECT json FROM shared JOIN turns ON turns.shared = shared.hash WHERE turns.id = ?", id).toArray()[0]?.json ?? null;
+    return { shared, rows: sendRows(this.#sql, this.#keys("SELECT rowid AS rid, parts, size, turn, pos FROM turn_items WHERE turn = ? AND (pos = -1 OR pos >= ?) ORDER BY pos", id, turn.inputs)) };
+  }
+
+  /**
+   * One page of the conversation up to and including a response (every input item, then its
+   * output), oldest first, from item `from` on: rows inline up to `INLINE_CHARS`, or one chunked row
+   * as a stream. `next` is where the following page starts (null: done). Pages by position are
+   * consistent: while the response is known, every row of its conversation stays (see `#collect`).
+   */
+  async history(id: string, from = 0): Promise<HistoryPage | undefined> {
+    const turn = this.#visible(id);
+    if (!turn) return undefined;
+    const keys = this.#keys(`${PATH} SELECT rowid AS rid, parts, size, turn, pos FROM up JOIN turn_items ON turn_items.turn = up.id WHERE pos >= 0 ORDER BY up.depth DESC, pos`, id);
+    if (keys.length !== turn.base + turn.inputs + turn.outputs) throw new Error(`The conversation of ${id} is incomplete in storage (${keys.length} of ${turn.base + turn.inputs + turn.outputs} items).`);
+    const [page, next] = pageOf(keys, from);
+    return { items: sendRows(this.#sql, page), next: next < keys.length ? next : null };
+  }
+
+  /** An item by its id, from a turn someone can still reach (the turn itself, or one continuing it). */
+  async getItem(itemId: string): Promise<Answer | undefined> {
+    const holders = this.#keys("SELECT rowid AS rid, parts, size, turn, pos FROM turn_items WHERE item_id = ? AND pos >= 0", itemId);
+    const reachable = holders.find((key) => this.#reachable(key.turn));
+    return reachable && sendRows(this.#sql, [reachable]);
+  }
+
+  /** Several items by id, as `getItem` finds each: the ids found, and their JSON in that order. */
+  async getItems(itemIds: string[]): Promise<{ ids: string[]; items: Answer }> {
+    const ids: string[] = [];
+    const keys: RowKey[] = [];
+    for (const itemId of new Set(itemIds)) {
+      const key = this.#keys("SELECT rowid AS rid, parts, size, turn, pos FROM turn_items WHERE item_id = ? AND pos >= 0", itemId).find((k) => this.#reachable(k.turn));
+      if (!key) continue;
+      ids.push(itemId);
+      keys.push(key);
+    }
+    return { ids, items: sendRows(this.#sql, keys) };
+  }
+
+  /** A page of a response's input items, reading only the page's rows. */
+  async list(id: string, options: { limit: number; order: "asc" | "desc"; after?: string | undefined }): Promise<ListResult> {
+    const turn = this.#visible(id);
+    if (!turn) return undefined;
+    const path = this.#sql.exec<TurnRow>(`${PATH} SELECT turns.id, base, inputs, outputs FROM up JOIN turns USING (id) ORDER BY up.depth DESC`, id).toArray();
+    const total = turn.base + turn.inputs;
+    const ordinal = (key: RowKey) => {
+      const t = path.find((p) => p.id === key.turn);
+      return t ? t.base + key.pos : -1;
+    };
+    let start = options.order === "asc" ? 0 : total - 1;
+    if (options.after !== undefined) {
+      const found = this.#keys("SELECT rowid AS rid, parts, size, turn, pos FROM turn_items WHERE item_id = ? AND pos >= 0", options.after).map(ordinal).filter((o) => o >= 0 && o < total);
+      if (!found.length) return { unknownAfter: true };
+      start = options.order === "asc" ? Math.min(...found) + 1 : Math.max(...found) - 1;
+    }
+    const step = options.order === "asc" ? 1 : -1;
+    const ordinals: number[] = [];
+    for (let o = start; o >= 0 && o < total && ordinals.length < options.limit; o += step) ordinals.push(o);
+    const last = ordinals.at(-1) ?? start - step;
+    const keys = ordinals.map((o) => {
+      let t = path[0]!;
+      for (const p of path) if (p.base <= o) t = p;
+      return this.#keys("SELECT rowid AS rid, parts, size, turn, pos, item_id FROM turn_items WHERE turn = ? AND pos = ?", t.id, o - t.base)[0]!;
+    });
+    return { ids: keys.map((k) => k.item_id ?? null), hasMore: last + step >= 0 && last + step < total, items: sendRows(this.#sql, keys) };
+  }
+
+  /** Hides the response at once; its rows go now unless a later turn still needs them. */
+  async delete(id: string): Promise<boolean> {
+    if (!this.#visible(id)) return false;
+    this.ctx.storage.transactionSync(() => {
+      this.#sql.exec("UPDATE turns SET hidden = 1 WHERE id = ?", id);
+      this.#collect(id);
+      this.#collectShared();
+    });
+    return true;
+  }
+
+  /** What this object holds: its SQLite size (what storage is billed on) and its rows; for operators and `bench/store.bench.ts`. */
+  async stats(): Promise<{ databaseSize: number; turns: number; items: number; chunks: number }> {
+    const n = (table: string) => this.#sql.exec<{ n: number }>(`SELECT COUNT(*) AS n FROM ${table}`).one().n;
+    return { databaseSize: this.#storage.sql.databaseSize, turns: n("turns"), items: n("turn_items"), chunks: this.#chunks ? n("item_chunks") : 0 };
+  }
+
+  /** Retention, per response: hide what expired and collect it, then wake again for the next expiry, or leave nothing behind. */
   override async alarm(): Promise<void> {
     const now = Date.now();
-    const expired = this.#sql.exec<{ id: string }>("SELECT id FROM responses WHERE expires_at <= ?", now).toArray();
+    const expired = this.#sql.exec<{ id: string }>("SELECT id FROM turns WHERE expires_at <= ? AND hidden = 0", now).toArray();
     this.ctx.storage.transactionSync(() => {
-      for (const { id } of expired) this.#remove(id);
+      for (const { id } of expired) {
+        this.#sql.exec("UPDATE turns SET hidden = 1 WHERE id = ?", id);
+        this.#collect(id);
+      }
+      // Rows of a streamed write that never finished (the object was reset mid-write, and no retry came).
+      const orphans = this.#sql.exec<{ turn: string }>("SELECT DISTINCT turn FROM turn_items WHERE turn NOT IN (SELECT id FROM turns)").toArray();
+      for (const { turn } of orphans) if (!this.#writing.has(turn)) this.#removeRows(turn);
+      this.#collectShared();
     });
-    const next = this.#sql.exec<{ at: number | null }>("SELECT MIN(expires_at) AS at FROM responses").one().at;
+    const next = this.#sql.exec<{ at: number | null }>("SELECT MIN(expires_at) AS at FROM turns WHERE hidden = 0").one().at;
+    const left = this.#sql.exec<{ n: number }>("SELECT COUNT(*) AS n FROM turns").one().n;
     if (next !== null) await this.ctx.storage.setAlarm(next);
-    else {
+    else if (left === 0) {
       await this.ctx.storage.deleteAll();
       this.#ready = false;
     }
   }
 
-  #live(id: string): boolean {
-    return this.#sql.exec("SELECT 1 FROM responses WHERE id = ? AND expires_at > ?", id, Date.now()).toArray().length > 0;
+  /** A stream's lines become rows as they arrive; on any failure the rows written so far go again. */
+  async #putStreamed(head: TurnHead, items: ReadableStream<Uint8Array>, finish: () => void): Promise<void> {
+    let pos = 0;
+    this.#writing.add(head.id);
+    try {
+      for await (const json of ndjsonLines(items)) {
+        this.#insertRow(head.id, pos, head.itemIds[pos] ?? null, json);
+        pos++;
+      }
+      if (pos !== head.itemIds.length) throw new Error(`Response ${head.id}: ${pos} items arrived of ${head.itemIds.length}.`);
+      this.ctx.storage.transactionSync(finish);
+    } catch (e) {
+      this.#removeRows(head.id);
+      throw e;
+    } finally {
+      this.#writing.delete(head.id);
+    }
   }
 
-  /** An expired record is gone even if its alarm has not run yet. */
-  #read(id: string): StoredResponse | undefined {
-    if (!this.#live(id)) return undefined;
-    const parts = this.#sql.exec<{ data: string }>("SELECT data FROM parts WHERE response_id = ? ORDER BY n", id).toArray();
-    return JSON.parse(parts.map((p) => p.data).join("")) as StoredResponse;
+  /** One value per row while it fits under the limit; past it, chunks. */
+  #insertRow(turn: string, pos: number, itemId: string | null, json: string): void {
+    const sql = this.#storage.sql;
+    if (json.length <= CHUNK_CHARS) {
+      sql.exec("INSERT INTO turn_items (turn, pos, item_id, parts, size, data) VALUES (?, ?, ?, 0, ?, ?)", turn, pos, itemId, json.length, json);
+      return;
+    }
+    const parts = Math.ceil(json.length / CHUNK_CHARS);
+    if (!this.#chunks) sql.exec(CHUNKS);
+    this.#chunks = true;
+    sql.exec("INSERT INTO turn_items (turn, pos, item_id, parts, size, data) VALUES (?, ?, ?, ?, ?, NULL)", turn, pos, itemId, parts, json.length);
+    for (let n = 0; n < parts; n++) sql.exec("INSERT INTO item_chunks (turn, pos, n, data) VALUES (?, ?, ?, ?)", turn, pos, n, json.slice(n * CHUNK_CHARS, (n + 1) * CHUNK_CHARS));
   }
 
-  #remove(id: string): void {
-    this.#sql.exec("DELETE FROM responses WHERE id = ?", id);
-    this.#sql.exec("DELETE FROM parts WHERE response_id = ?", id);
-    this.#sql.exec("DELETE FROM items WHERE response_id = ?", id);
+  #keys(query: string, ...bindings: unknown[]): Array<RowKey & { item_id?: string | null }> {
+    return this.#sql.exec<RowKey & { item_id?: string | null }>(query, ...bindings).toArray();
   }
+
+  /** A turn the API knows: neither deleted nor expired (even if its alarm has not run yet). */
+  #visible(id: string): TurnRow | undefined {
+    return this.#sql.exec<TurnRow>("SELECT id, base, inputs, outputs FROM turns WHERE id = ? AND hidden = 0 AND expires_at > ?", id, Date.now()).toArray()[0];
+  }
+
+  /** Visible, or continued by a visible turn (whose conversation holds its items). */
+  #reachable(id: string): boolean {
+    if (this.#visible(id)) return true;
+    const query = `WITH RECURSIVE down(id) AS (SELECT id FROM turns WHERE parent = ? UNION ALL SELECT turns.id FROM turns JOIN down ON turns.parent = down.id)
+      SELECT 1 FROM down JOIN turns USING (id) WHERE hidden = 0 AND expires_at > ? LIMIT 1`;
+    return this.#sql.exec(query, id, Date.now()).toArray().length > 0;
+  }
+
+  /** Removes a hidden (or expired) turn nobody continues, then, up the chain, the hidden turns only it needed. */
+  #collect(start: string): void {
+    const sql = this.#sql;
+    let id: string | null = start;
+    while (id !== null) {
+      type Row = { parent: string | null; hidden: number; expires_at: number; children: number };
+      const row: Row | undefined = sql.exec<Row>("SELECT parent, hidden, expires_at, children FROM turns WHERE id = ?", id).toArray()[0];
+      if (!row || (row.hidden === 0 && row.expires_at > Date.now()) || row.children > 0) return;
+      sql.exec("DELETE FROM turns WHERE id = ?", id);
+      this.#removeRows(id);
+      id = row.parent;
+      if (id !== null) sql.exec("UPDATE turns SET children = children - 1 WHERE id = ?", id);
+    }
+  }
+
+  /** Shared envelope fields no turn names any more (once per delete or alarm: a scan of `turns`). */
+  #collectShared(): void {
+    this.#sql.exec("DELETE FROM shared WHERE hash NOT IN (SELECT shared FROM turns WHERE shared IS NOT NULL)");
+  }
+
+  #removeRows(turn: string): void {
+    this.#sql.exec("DELETE FROM turn_items WHERE turn = ?", turn);
+    if (this.#chunks) this.#sql.exec("DELETE FROM item_chunks WHERE turn = ?", turn);
+  }
+}
+
+/** The lines of an NDJSON byte stream (JSON text never holds a raw newline). Each piece is searched once, so a line of many megabytes costs no rescans. */
+export async function* ndjsonLines(stream: ReadableStream<Uint8Array>): AsyncGenerator<string> {
+  const decoder = new TextDecoder();
+  let pending: string[] = [];
+  const take = (last: string) => {
+    pending.push(last);
+    const line = pending.length === 1 ? last : pending.join("");
+    pending = [];
+    return line;
+  };
+  for await (const bytes of stream) {
+    const text = decoder.decode(bytes, { stream: true });
+    let from = 0;
+    let at: number;
+    while ((at = text.indexOf("\n", from)) >= 0) {
+      yield take(text.slice(from, at));
+      from = at + 1;
+    }
+    if (from < text.length) pending.push(text.slice(from));
+  }
+  const rest = take(decoder.decode());
+  if (rest !== "") yield rest;
 }

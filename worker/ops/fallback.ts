@@ -47,7 +47,7 @@ export function clockFirstBatch(options: ResponsesReaderOptions, trace: Trace): 
  * the answer. Nothing has reached the client yet: once bytes flow, nothing is
  * retried. `prepared.route` ends as the route that answered.
  */
-export async function callWithFallback(prepared: PreparedResponse, ctx: ClientContext, stream: boolean, body: () => string): Promise<Response> {
+export async function callWithFallback(prepared: PreparedResponse, ctx: ClientContext, stream: boolean, body: () => string | (() => ReadableStream<Uint8Array>)): Promise<Response> {
   const model = typeof prepared.request.model === "string" ? prepared.request.model : "";
   await admit(ctx.ops, model);
   const chain = prepared.route.fallback ?? [];

@@ -18,7 +18,7 @@ export async function getResponse(_request: Request, ctx: ClientContext, params:
   const id = params.id!;
   const stored = await storeOf(ctx, id).get(id);
   if (!stored) throw notFound(id);
-  return json(200, stored.response);
+  return json(200, stored);
 }
 
 /** `DELETE /v1/responses/{id}`. */

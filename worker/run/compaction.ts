@@ -112,8 +112,10 @@ async function finish(c: PreparedCompaction, ctx: ClientContext, summary: Respon
   const response = compactionResponse(summary, item, Math.floor(Date.now() / 1000));
   emit({ type: "response.output_item.added", output_index: 0, item });
   emit({ type: "response.output_item.done", output_index: 0, item });
-  // Recorded before the terminal event leaves, so a continuation sent on seeing it finds the response.
-  recordEnd(c.request, keptUserMessages(c.conversation, ids), response, ids, ctx, true);
+  // Stored before the terminal event leaves, so a continuation sent on seeing it finds the response: a turn of its own
+  // (no link to the chain it compacted), holding the user's messages it keeps; a write that fails twice says store: false.
+  const kept = keptUserMessages(c.conversation, ids);
+  if (!(await recordEnd(c.request, { request: c.request, input: kept, resolved: kept, fresh: kept, previous: null }, response, ids, ctx, true))) response.store = false;
   emit({ type: "response.completed", response });
   return response;
 }

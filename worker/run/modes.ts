@@ -40,7 +40,7 @@ export async function streamEvents(prepared: PreparedResponse, ctx: ClientContex
 export function emptyResponse(prepared: PreparedResponse, sink: EventSink): ResponseResource {
   const converter = createChatToResponsesConverter({ ...prepared.options, onEnd: undefined });
   for (const e of converter.done()) sink.event(e.type, JSON.stringify(e));
-  prepared.record(converter.response, false);
+  void prepared.record(converter.response, false);
   return converter.response;
 }
 
@@ -57,6 +57,6 @@ export async function completeResponse(prepared: PreparedResponse, ctx: ClientCo
   // Sealed first, then recorded: the stored response is the one the client gets.
   const response = fromChatCompletion(completion, { ...prepared.options, onEnd: undefined });
   if (prepared.reasoningSealer) await sealReasoningItems(response.output, prepared.reasoningSealer);
-  prepared.record(response);
+  if (!(await prepared.record(response))) response.store = false;
   return response;
 }

@@ -6,6 +6,7 @@ import { shapeMessages } from "../../src/index.ts";
 import { retryTemplate } from "./template-retry.ts";
 
 import { type PreparedResponse, upstreamIdentity } from "./prepare.ts";
+import { requestBody } from "./request-body.ts";
 
 /** Calls the upstream; its HTTP errors become `UpstreamHttpError`s (status and back-off headers kept). */
 export async function openUpstream(prepared: PreparedResponse, ctx: ClientContext, stream: boolean): Promise<Response> {
@@ -14,7 +15,7 @@ export async function openUpstream(prepared: PreparedResponse, ctx: ClientContex
   const body = () => {
     const { stream: _stream, stream_options: _options, ...rest } = prepared.translation.request;
     rest.messages = shapeMessages(rest.messages, prepared.template.shape);
-    return JSON.stringify(stream ? { ...rest, stream: true, stream_options: { include_usage: true } } : rest);
+    return requestBody(stream ? { ...rest, stream: true, stream_options: { include_usage: true } } : rest);
   };
   // The key's limits, then the route and its MODEL_MAP fallbacks (worker/ops/fallback.ts).
   const upstream = await callWithFallback(prepared, ctx, stream, body);

@@ -1,4 +1,4 @@
-import { type ChatRequestTranslation, checkToolPairing, createIdGenerator, type ResponseResource, type ResponsesReaderOptions, type ResponsesRequest, toChatRequest } from "../../src/index.ts";
+import { type ChatRequestTranslation, checkToolPairing, createIdGenerator, type PendingEvents, type ResponseResource, type ResponsesReaderOptions, type ResponsesRequest, toChatRequest } from "../../src/index.ts";
 import { type ConversationItem, expandInput, reasoningExpander, type Sealer, sealReasoningEvents, wantsEncryptedReasoning, compactionExpander } from "../../src/server.ts";
 import type { ModelRoute } from "../config.ts";
 import type { ClientContext } from "../context.ts";
@@ -38,9 +38,30 @@ export interface PreparedResponse {
   input: ConversationItem[];
   /**
    * Hands the finished response to the context's `onRecord` and, with `persist` (default) unless
-   * `store: false`, to the store (the converter's `onEnd` calls it).
+   * `store: false`, to the store; once per response, however often called. Resolves false when
+   * the envelope promised storage and the write failed: the caller sets `store: false` on the
+   * response before the client sees it (the streaming paths do it in `beforeFlush`).
    */
-  record(response: ResponseResource, persist?: boolean): void;
+  record(response: ResponseResource, persist?: boolean): Promise<boolean>;
+}
+
+/**
+ * Seals the batch (when asked), then, for the batch holding the terminal event, stores the response
+ * and waits for the write: the client learns `store: false` in that very event when the write failed,
+ * before it can continue from the id. The write started before the event left, as before; waiting for
+ * it costs the terminal event one object write (see docs/stored-responses.md), never a delta.
+ */
+function terminalWaitsForStore(seal: ((pending: PendingEvents) => Promise<void>) | null, record: (response: ResponseResource) => Promise<boolean>) {
+  const store = async (e: { response: ResponseResource }) => {
+    if (!(await record(e.response))) e.response.store = false;
+  };
+  // Synchronous for every batch but the last (no promise, no await on the hot path) unless sealing; the terminal event ends its batch.
+  return (pending: PendingEvents): Promise<void> | undefined => {
+    const last = pending.at(-1);
+    const terminal = last !== undefined && typeof last !== "string" && (last.type === "response.completed" || last.type === "response.incomplete" || last.type === "response.failed") ? last : null;
+    if (!seal) return terminal ? store(terminal) : undefined;
+    return seal(pending).then(() => (terminal ? store(terminal) : undefined));
+  };
 }
 
 /** Codex says who it is in `originator` (`codex_exec`, `codex_cli_rs`, …) and its user agent. */
@@ -95,15 +116,18 @@ export async function prepareResponse(request: ResponsesRequest, ctx: ClientCont
     ids,
     upstream,
     redact: (text: string) => redact(text, config),
-    onEnd: (response) => record(response),
+    // A cancelled response has no terminal event to hold: stored from here. Every other end is recorded by `beforeFlush` first.
+    onEnd: (response) => void record(response),
   };
   // Stored as the client sent it, tokens still sealed (never a compaction summary in the clear); expanded again on continuation.
+  let recorded: Promise<boolean> | null = null;
   const record = (response: ResponseResource, persist = true) => {
-    recordEnd(request, expanded.resolved, response, ids, ctx, persist);
+    if (recorded) return recorded;
     // The response's log line (and its tokens into the key's usage), whatever carried it.
     if (ctx.ops) logResponse(ctx.ops, response, request.stream === true);
+    return (recorded = recordEnd(request, expanded, response, ids, ctx, persist));
   };
-  if (reasoningSealer) options.beforeFlush = sealReasoningEvents(reasoningSealer);
+  options.beforeFlush = terminalWaitsForStore(reasoningSealer && sealReasoningEvents(reasoningSealer), record);
   const template = templateFor(route, upstream);
   return { request, route, translation, options, reasoningSealer, reasoningRetry, template, headers, input: expanded.input, record };
 }

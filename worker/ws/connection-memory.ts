@@ -15,8 +15,9 @@ export class ConnectionMemory implements HistoryResolver {
     this.limit = limit;
   }
 
-  async response(id: string): Promise<StoredResponse | undefined> {
-    return this.records.get(id);
+  async history(id: string): Promise<ConversationItem[] | undefined> {
+    const record = this.records.get(id);
+    return record && [...record.input, ...record.response.output];
   }
 
   /** For `item_reference` to an item of this connection's responses; a handful of records, so a scan. */

@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
 import { type ChatCompletion, ChatToResponsesStream, fromChatCompletion, type ResponseResource, ResponsesError, type ResponsesRequest, toChatRequest } from "../../../src/index.ts";
-import { type ConversationItem, expandInput, type HistoryResolver, layerResolvers, MemoryResponseStore, pageItems, storedResponse, storeResolver } from "../../../src/server.ts";
+import { type ConversationItem, expandInput, type HistoryResolver, layerResolvers, MemoryResponseStore, pageItems, storedTurn, storeResolver } from "../../../src/server.ts";
 import { bytesOf, counterIds, sse, streamOf, testOptions } from "../../support/helpers.ts";
 
 function completion(message: Record<string, unknown>, finish = "stop"): ChatCompletion {
@@ -15,7 +15,7 @@ async function turn(store: MemoryResponseStore, request: ResponsesRequest, answe
   const prefix = `t${Math.random().toString(16).slice(2, 8)}`;
   const scoped = (p: Parameters<typeof ids>[0]) => ids(p).replace("_", `_${prefix}`);
   const response = fromChatCompletion(completion(answer, finish), { request, ids: scoped });
-  await store.put(storedResponse(expanded.input, response, scoped));
+  await store.put(storedTurn(expanded.fresh, response, scoped, expanded.previous));
   return { response, messages: chat.messages };
 }
 
@@ -48,10 +48,10 @@ describe("input expansion: previous_response_id", () => {
     ]);
     // Instructions are not carried over, as OpenAI documents; the envelope still names the previous response.
     expect(three.response.previous_response_id).toBe(two.response.id);
-    const stored = (await store.get(three.response.id))!;
-    expect(stored.input).toHaveLength(5);
-    expect(stored.input.every((i) => typeof i.id === "string")).toBe(true);
-    expect(stored.input[0]).toMatchObject({ type: "message", role: "user", content: [{ type: "input_text", text: "My name is Ada." }] });
+    const stored = (await store.list(three.response.id, { limit: 100, order: "asc" }))!.data;
+    expect(stored).toHaveLength(5);
+    expect(stored.every((i) => typeof i.id === "string")).toBe(true);
+    expect(stored[0]).toMatchObject({ type: "message", role: "user", content: [{ type: "input_text", text: "My name is Ada." }] });
   });
 
   it("a tool loop continues with only the new function_call_output", async () => {
@@ -95,7 +95,7 @@ describe("input expansion: item_reference", () => {
     const store = new MemoryResponseStore();
     const first = await turn(store, { model: "m", input: "Weather?" }, { reasoning_content: "Need the tool.", tool_calls: [{ id: "call_7", type: "function", function: { name: "weather", arguments: "{}" } }] }, "tool_calls");
     const [reasoning, call] = first.response.output;
-    const userId = (await store.get(first.response.id))!.input[0]!.id!;
+    const userId = (await store.list(first.response.id, { limit: 1, order: "asc" }))!.data[0]!.id!;
     const { request } = await expandInput(
       {
         model: "m",
@@ -125,9 +125,8 @@ describe("input expansion: item_reference", () => {
 
 describe("the seam: layered resolvers and item expanders", () => {
   const local = (responses: Record<string, ConversationItem[]>): HistoryResolver => ({
-    async response(id) {
-      const output = responses[id];
-      return output ? { response: { id, output } as unknown as ResponseResource, input: [] } : undefined;
+    async history(id) {
+      return responses[id];
     },
     async item() {
       return undefined;
@@ -200,6 +199,38 @@ describe("stored responses", () => {
     expect(await store.getItem(answer)).toMatchObject({ type: "message", content: [{ text: "b" }] });
     expect((await store.list(two.response.id, { limit: 20, order: "asc" }))!.data).toHaveLength(3);
     expect(await store.list(one.response.id, { limit: 20, order: "asc" })).toBeUndefined();
+  });
+});
+
+describe("the memory store keeps each turn once, as the durable store does", () => {
+  const history = async (store: MemoryResponseStore, id: string) => ((await store.history(id)) ?? []).map((i) => JSON.stringify((i as { content: unknown }).content));
+
+  it("forks share their ancestors; deleting the middle of a chain hides it and keeps the later turns whole; the last one needing it takes it along", async () => {
+    const store = new MemoryResponseStore();
+    const one = await turn(store, { model: "m", input: "a" }, { content: "b" });
+    const two = await turn(store, { model: "m", previous_response_id: one.response.id, input: "c" }, { content: "d" });
+    const fork = await turn(store, { model: "m", previous_response_id: one.response.id, input: "e" }, { content: "f" });
+    const three = await turn(store, { model: "m", previous_response_id: two.response.id, input: "g" }, { content: "h" });
+    expect((await history(store, fork.response.id)).length).toBe(4);
+    expect(await store.delete(two.response.id)).toBe(true);
+    expect(await store.get(two.response.id)).toBeUndefined();
+    expect(await store.history(two.response.id)).toBeUndefined();
+    expect((await history(store, three.response.id)).join()).toMatch(/"a".*"b".*"c".*"d".*"g".*"h"/);
+    expect(await store.getItem(two.response.output[0]!.id)).toMatchObject({ content: [{ text: "d" }] });
+    expect(await store.delete(three.response.id)).toBe(true);
+    // Nothing continues the deleted turn any more: its items are gone; the fork still has the root's.
+    expect(await store.getItem(two.response.output[0]!.id)).toBeUndefined();
+    expect((await history(store, fork.response.id)).length).toBe(4);
+  });
+
+  it("put answers false, storing nothing, for a turn continuing what it does not hold; a repeated put is a no-op", async () => {
+    const store = new MemoryResponseStore();
+    const response = { id: "resp_x", object: "response", status: "completed", output: [] } as unknown as ResponseResource;
+    expect(await store.put({ response, previous: "resp_unknown", input: [] })).toBe(false);
+    expect(await store.get("resp_x")).toBeUndefined();
+    expect(await store.put({ response, previous: null, input: [] })).toBe(true);
+    expect(await store.put({ response, previous: null, input: [] })).toBe(true);
+    expect(await store.get("resp_x")).toMatchObject({ id: "resp_x" });
   });
 });
 
