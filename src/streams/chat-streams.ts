@@ -1,5 +1,5 @@
 import { ChatPump, type ChatPumpOptions } from "./chat-pump.ts";
-import { type UpstreamBody } from "./responses-reader.ts";
+import { bodyOf, describe, type UpstreamBody } from "./upstream-body.ts";
 import { SseSink } from "./sse-sink.ts";
 
 export type ResponsesToChatStreamOptions = ChatPumpOptions;
@@ -47,16 +47,6 @@ export interface ResponsesToChatSseOptions extends ChatPumpOptions {
 }
 
 const noop = () => {};
-
-function bodyOf(upstream: UpstreamBody): ReadableStream<Uint8Array> | null {
-  if (!upstream) return null;
-  return typeof (upstream as ReadableStream<Uint8Array>).getReader === "function" ? (upstream as ReadableStream<Uint8Array>) : (upstream as Response).body;
-}
-
-function describe(e: unknown): string {
-  const m = e instanceof Error ? e.message : String(e);
-  return m || (e instanceof Error ? e.name : "unknown error");
-}
 
 /**
  * The upstream Responses `Response` (or its body) → Chat Completions SSE

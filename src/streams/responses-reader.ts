@@ -1,4 +1,5 @@
 import type { ResponseResource } from "../types/responses.ts";
+import { bodyOf, describe, type UpstreamBody } from "./upstream-body.ts";
 import type { PendingEvents } from "../convert/emitter.ts";
 import { type EventSink, EventPump, type PumpOptions } from "./event-pump.ts";
 
@@ -6,7 +7,7 @@ import { type EventSink, EventPump, type PumpOptions } from "./event-pump.ts";
 export const DEFAULT_IDLE_TIMEOUT_MS = 120_000;
 
 /** The upstream as a `fetch` gives it: the `Response`, or its body. */
-export type UpstreamBody = Response | ReadableStream<Uint8Array> | null | undefined;
+export type { UpstreamBody } from "./upstream-body.ts";
 
 export interface ResponsesReaderOptions extends PumpOptions {
   /**
@@ -55,16 +56,6 @@ export interface ResponsesReader {
 }
 
 const noop = () => {};
-
-function bodyOf(upstream: UpstreamBody): ReadableStream<Uint8Array> | null {
-  if (!upstream) return null;
-  return typeof (upstream as ReadableStream<Uint8Array>).getReader === "function" ? (upstream as ReadableStream<Uint8Array>) : (upstream as Response).body;
-}
-
-function describe(e: unknown): string {
-  const m = e instanceof Error ? e.message : String(e);
-  return m || (e instanceof Error ? e.name : "unknown error");
-}
 
 /** Resolves true when `p` settles within `ms`, false otherwise (`p` is left running). */
 function settlesWithin(p: Promise<unknown>, ms: number): Promise<boolean> {
