@@ -48,9 +48,18 @@ export function killGroup(pid: number, signal: NodeJS.Signals = "SIGKILL"): void
 export function spawnGroup(command: string, args: string[], options: Omit<SpawnOptions, "stdio" | "detached">): ChildProcessByStdio<null, Readable, Readable> {
   if (!exitHookInstalled) {
     exitHookInstalled = true;
-    process.on("exit", () => {
+    const killAll = () => {
       for (const pid of running) killGroup(pid);
-    });
+    };
+    process.on("exit", killAll);
+    // A signal ends the process without "exit" (a runner killed from outside, Ctrl-C): the groups go first,
+    // then the signal is raised again for its default effect.
+    for (const signal of ["SIGINT", "SIGTERM", "SIGHUP"] as const) {
+      process.once(signal, () => {
+        killAll();
+        process.kill(process.pid, signal);
+      });
+    }
   }
   const child = spawn(command, args, { ...options, stdio: ["ignore", "pipe", "pipe"], detached: true });
   running.add(child.pid!);
