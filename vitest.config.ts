@@ -5,6 +5,8 @@ import { SCRIPTED_KEY, scriptedUpstream } from "./test/support/scripted-upstream
 export default defineConfig({
   test: {
     reporters: ["default", "./test/support/plain-summary-reporter.ts"],
+    // The Worker's one JSON line per response (docs/operators.md) is checked where it matters (operators tests); elsewhere it is noise.
+    onConsoleLog: (log) => !log.startsWith('{"event":"response"'),
     projects: [
       {
         // Property and soak tests take a few seconds idle and several times that on a loaded 2-core machine:
