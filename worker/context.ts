@@ -38,3 +38,8 @@ export interface ClientContext {
   /** The operator side: request id, the presented key and its limits, the response's log line (worker/ops). Absent: none of it. */
   ops?: RequestOps | undefined;
 }
+
+/** The credential sent to a route's upstream: the route's own `api_key` (MODEL_MAP), else the Worker's (or the lent client's). */
+export function upstreamAuthFor(route: { apiKey?: string }, ctx: Pick<ClientContext, "upstreamAuth">): string | null {
+  return route.apiKey ? `Bearer ${route.apiKey}` : ctx.upstreamAuth;
+}

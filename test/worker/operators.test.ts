@@ -352,6 +352,16 @@ describe("limits on the WebSocket", () => {
     expect(logged[0]!.ttft_ms).toEqual(expect.any(Number));
     ws.close();
   });
+
+  it("with a Responses upstream too: a key with limits gets its frames relayed one by one, each admitted", async () => {
+    const b = bridge({ ...keys({ alice: { key: ALICE, requests_per_minute: 5, models: ["scripted-*"] } }), UPSTREAM_API: "responses" });
+    const { ws, turn } = await socket(b, ALICE);
+    expect((await turn({ model: "scripted-text", input: "1" })).at(-1)!.type).toBe("response.completed");
+    const denied = (await turn({ model: "gpt-5-pro", input: "2" })).at(-1)!;
+    expect(denied).toMatchObject({ type: "error", status: 404, error: { code: "model_not_found" } });
+    expect(b.calls.admit).toBe(1);
+    ws.close();
+  });
 });
 
 describe("fail closed", () => {
@@ -379,6 +389,26 @@ describe("fail closed", () => {
     expect((await ask("https://bridge.example.com/v1/models", { ...holding, ALLOW_ANONYMOUS: "true" }, outside)).status).toBe(200);
     expect((await ask("https://bridge.example.com/v1/models", { ...holding, PROXY_API_KEYS: ALICE }, { ...outside, authorization: `Bearer ${ALICE}` })).status).toBe(200);
     expect((await ask("https://bridge.example.com/v1/models", { ...holding, UPSTREAM_API_KEY: undefined }, { ...outside, authorization: "Bearer sk-client" })).status).toBe(200);
+  });
+
+  it("an owner's key held only in MODEL_MAP (api_key) closes it just the same", async () => {
+    const mapOnly = { ...holding, UPSTREAM_API_KEY: undefined, MODEL_MAP: JSON.stringify({ "*": { model: "scripted-text", api_key: "sk-owner-in-map" } }) } as Env;
+    expect((await ask("https://bridge.example.com/v1/models", mapOnly, { "cf-connecting-ip": "203.0.113.7" })).status).toBe(401);
+    expect((await ask("http://127.0.0.1:8787/v1/models", mapOnly)).status).toBe(200);
+  });
+});
+
+describe("a MODEL_MAP route's own api_key", () => {
+  it("goes to that route's upstream on every path (responses, chat pass-through, a Responses upstream), never UPSTREAM_API_KEY", async () => {
+    const routes = { MODEL_MAP: JSON.stringify({ fast: { model: "scripted-text", base_url: `${UPSTREAM}/v1`, api_key: "sk-route-own" }, g: { model: "scripted-text", base_url: `${UPSTREAM}/v1`, api: "responses", api_key: "sk-route-g" } }) };
+    const b = bridge({ ...keys({ alice: ALICE }), ...routes });
+    const sent = async (id: string) => (await seen()).requests.filter((r) => r.headers["x-request-id"] === id).map((r) => r.headers.authorization);
+    await (await b.post({ model: "fast", input: "hi" }, ALICE, { "x-request-id": "route-key-1" })).text();
+    await (await b.call("/v1/chat/completions", { method: "POST", headers: { authorization: `Bearer ${ALICE}`, "x-request-id": "route-key-2" }, body: JSON.stringify({ model: "fast", messages: [{ role: "user", content: "hi" }] }) })).text();
+    await (await b.call("/v1/chat/completions", { method: "POST", headers: { authorization: `Bearer ${ALICE}`, "x-request-id": "route-key-3" }, body: JSON.stringify({ model: "g", messages: [{ role: "user", content: "hi" }] }) })).text();
+    expect(await sent("route-key-1")).toEqual(["Bearer sk-route-own"]);
+    expect(await sent("route-key-2")).toEqual(["Bearer sk-route-own"]);
+    expect(await sent("route-key-3")).toEqual(["Bearer sk-route-g"]);
   });
 });
 
@@ -432,6 +462,27 @@ describe("MODEL_MAP fallback", () => {
     const refused = await alone.post({ model: "fast", input: "hi" });
     expect(refused.status).toBe(502);
     expect(((await refused.json()) as { error: Json }).error).toMatchObject({ code: "upstream_unreachable" });
+  });
+
+  it("a template's own 500 (llama.cpp) is that route asking for another shape: answered and learned there, not a reason to fall back", async () => {
+    const local = `scripted-template-nosystem-fb-${crypto.randomUUID().slice(0, 8)}`;
+    const b = bridge({ ...keys({ alice: ALICE }), MODEL_MAP: JSON.stringify({ local: { model: local, base_url: `${UPSTREAM}/v1`, fallback: ["scripted-reasoning"] } }) });
+    const res = await b.post({ model: "local", instructions: "Be brief.", input: "hi" }, ALICE, { "x-request-id": "template-fb" });
+    expect(res.status).toBe(200);
+    const models = (await seen()).requests.filter((r) => r.headers["x-request-id"] === "template-fb").map((r) => (r.body as { model: string }).model);
+    expect(models).toEqual([local, local]);
+  });
+
+  it("remote compaction through a fallback: the envelope is still the client's request, and the summary run is not logged as a response of its own", async () => {
+    const body = { instructions: "Be Codex", input: [{ role: "user", content: "hello" }, { type: "compaction_trigger" }] };
+    const direct = (await (await bridge({ ...keys({ alice: ALICE }), BRIDGE_SECRET: "s3cret" }).post({ model: "scripted-text", ...body }, ALICE)).json()) as Json;
+    logged = [];
+    const b = bridge({ ...keys({ alice: ALICE }), BRIDGE_SECRET: "s3cret", ...map(["scripted-text"]) }, net);
+    const res = await b.post({ model: "fast", ...body }, ALICE);
+    expect(res.status).toBe(200);
+    const compacted = (await res.json()) as Json;
+    expect(compacted).toMatchObject({ store: direct.store, instructions: "Be Codex", output: [{ type: "compaction" }] });
+    expect(logged).toEqual([expect.objectContaining({ status: "completed", attempts: 2 })]);
   });
 });
 

@@ -28,7 +28,7 @@ function isLoopback(request: Request): boolean {
  * the client is not on loopback. Null: serve it.
  */
 export function refuseOpenRelay(request: Request, config: BridgeConfig): Response | null {
-  if (!config.upstreamApiKey || config.keys.length || config.allowAnonymous || isLoopback(request)) return null;
+  if (!(config.upstreamApiKey || config.extraSecrets.length) || config.keys.length || config.allowAnonymous || isLoopback(request)) return null;
   const requestId = requestIdOf(request.headers);
   return json(
     401,

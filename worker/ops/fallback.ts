@@ -1,15 +1,26 @@
 // Internal: the upstream call of a response: the key's limits first, then MODEL_MAP's fallbacks in turn, before the first byte only.
 import { ResponsesError, type ResponsesReaderOptions } from "../../src/index.ts";
 import type { ModelRoute } from "../config.ts";
-import type { ClientContext } from "../context.ts";
+import { type ClientContext, upstreamAuthFor } from "../context.ts";
 import { type PreparedResponse, prepareResponse } from "../run/prepare.ts";
 import { callUpstream } from "../upstream.ts";
+import { templateShapeAskedFor } from "../run/template-retry.ts";
 import { admit } from "./limits.ts";
 import { type Trace, tracedFetch } from "./request.ts";
 
 /** Worth asking the next upstream: this one could not be reached or sent no headers in time. */
 function movesOn(e: unknown): boolean {
   return e instanceof ResponsesError && (e.payload.code === "upstream_unreachable" || e.payload.code === "upstream_timeout");
+}
+
+/**
+ * llama.cpp and Ollama answer a chat template's refusal with a 500: that is this route asking for
+ * another shape (worker/run/template-retry.ts), not failing, so it is answered here and learned.
+ */
+async function asksForTemplateShape(upstream: Response, prepared: PreparedResponse): Promise<boolean> {
+  if (upstream.status !== 500 || !prepared.template.learns) return false;
+  const text = await upstream.clone().text().catch(() => "");
+  return templateShapeAskedFor(upstream.status, text, prepared.template.shape) !== null;
 }
 
 /**
@@ -21,7 +32,13 @@ function movesOn(e: unknown): boolean {
  */
 async function retarget(prepared: PreparedResponse, ctx: ClientContext, route: ModelRoute): Promise<void> {
   const next = await prepareResponse(prepared.request, { ...ctx, config: { ...ctx.config, route: () => route } });
+  const { adjust } = prepared;
   Object.assign(prepared, next);
+  // What the caller changed in the run it prepared (remote compaction's summary run) holds for the new route too.
+  if (adjust) {
+    prepared.adjust = adjust;
+    adjust(prepared);
+  }
 }
 
 /**
@@ -54,7 +71,7 @@ export async function callWithFallback(prepared: PreparedResponse, ctx: ClientCo
   for (let i = 0; ; i++) {
     const last = i >= chain.length;
     const route = prepared.route;
-    const auth = route.apiKey ? `Bearer ${route.apiKey}` : ctx.upstreamAuth;
+    const auth = upstreamAuthFor(route, ctx);
     let upstream: Response;
     try {
       upstream = await callUpstream({ target: `${route.baseUrl}/chat/completions`, method: "POST", body: body(), stream, auth, clientSignal: ctx.signal }, ctx.config, tracedFetch(ctx.fetchUpstream, ctx.ops));
@@ -63,7 +80,7 @@ export async function callWithFallback(prepared: PreparedResponse, ctx: ClientCo
       await retarget(prepared, ctx, chain[i]!);
       continue;
     }
-    if (!last && (upstream.status >= 500 || upstream.status === 429)) {
+    if (!last && (upstream.status >= 500 || upstream.status === 429) && !(await asksForTemplateShape(upstream, prepared))) {
       await upstream.body?.cancel().catch(() => {});
       await retarget(prepared, ctx, chain[i]!);
       continue;

@@ -1,6 +1,6 @@
 import { fromResponse, parseResponsesRequest, responsesToChatSse, ResponsesError, toResponsesRequest } from "../../src/index.ts";
 import type { ModelRoute } from "../config.ts";
-import type { ClientContext } from "../context.ts";
+import { type ClientContext, upstreamAuthFor } from "../context.ts";
 import { EVENT_STREAM_HEADERS, json } from "../http.ts";
 import { callUpstream, forwardedHeaders, redact, upstreamError } from "../upstream.ts";
 import { forwardBody } from "./passthrough.ts";
@@ -37,7 +37,7 @@ async function chatViaResponses(body: unknown, route: ModelRoute, ctx: ClientCon
   // OMIT_PARAMS applies here too: e.g. `temperature,top_p`, which reasoning models such as gpt-5-pro reject.
   for (const k of config.translate.omit ?? []) delete t.request[k];
   const upstream = await callUpstream(
-    { target: `${route.baseUrl}/responses`, method: "POST", body: JSON.stringify(t.request), stream: t.stream, auth: ctx.upstreamAuth, clientSignal: ctx.signal },
+    { target: `${route.baseUrl}/responses`, method: "POST", body: JSON.stringify(t.request), stream: t.stream, auth: upstreamAuthFor(route, ctx), clientSignal: ctx.signal },
     config,
     tracedFetch(ctx.fetchUpstream, ctx.ops),
   );

@@ -1,4 +1,4 @@
-import type { ClientContext } from "../context.ts";
+import { type ClientContext, upstreamAuthFor } from "../context.ts";
 import { STREAM_HEADERS } from "../http.ts";
 import { callUpstream, forwardedHeaders, upstreamError } from "../upstream.ts";
 import { admit } from "../ops/limits.ts";
@@ -22,6 +22,7 @@ export async function forwardBody(request: Request, ctx: ClientContext, text: st
   const path = url.pathname.replace(/^\/v1/, "");
   let body = text;
   let baseUrl = config.upstreamBaseUrl;
+  let auth = ctx.upstreamAuth;
   let wantsStream = false;
   let model: string | null = null;
   if (body !== null) {
@@ -31,6 +32,7 @@ export async function forwardBody(request: Request, ctx: ClientContext, text: st
         model = parsed.model;
         const route = config.route(parsed.model);
         baseUrl = route.baseUrl;
+        auth = upstreamAuthFor(route, ctx);
         if (route.model !== parsed.model) body = JSON.stringify({ ...parsed, model: route.model });
       }
       wantsStream = parsed.stream === true;
@@ -41,7 +43,7 @@ export async function forwardBody(request: Request, ctx: ClientContext, text: st
   // A key's limits hold here too (its tokens are not counted: the body passes through untouched).
   if (model !== null) await admit(ctx.ops, model);
   const upstream = await callUpstream(
-    { target: `${baseUrl}${path}${url.search}`, method: request.method, body, stream: wantsStream, auth: ctx.upstreamAuth, clientSignal: ctx.signal, contentType: request.headers.get("content-type") },
+    { target: `${baseUrl}${path}${url.search}`, method: request.method, body, stream: wantsStream, auth, clientSignal: ctx.signal, contentType: request.headers.get("content-type") },
     config,
     tracedFetch(ctx.fetchUpstream, ctx.ops),
   );

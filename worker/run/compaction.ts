@@ -45,7 +45,10 @@ export async function prepareCompaction(request: ResponsesRequest, ctx: ClientCo
   const sealer = requireSealer(ctx.sealer);
   const summary = await prepareResponse({ ...summaryRequest(request, history), previous_response_id: request.previous_response_id ?? null }, ctx);
   // The envelope echoes the client's request; the summary run itself is neither stored nor remembered.
-  summary.options = { ...summary.options, request: ctx.store ? request : { ...request, store: false }, onEnd: undefined, beforeFlush: undefined };
+  summary.adjust = (p) => {
+    p.options = { ...p.options, request: ctx.store ? request : { ...request, store: false }, onEnd: undefined, beforeFlush: undefined };
+  };
+  summary.adjust(summary);
   return { request, summary, sealer, conversation: summary.input.slice(0, -1) };
 }
 

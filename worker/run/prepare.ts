@@ -17,6 +17,8 @@ import { logResponse } from "../ops/log.ts";
 export interface PreparedResponse {
   /** The request as the client sent it (its settings are echoed in the envelope). */
   request: ResponsesRequest;
+  /** Set by a caller that changes the prepared run: applied again when a fallback prepares it anew for another route. */
+  adjust?: (prepared: PreparedResponse) => void;
   route: ModelRoute;
   translation: ChatRequestTranslation;
   /** Converter options; with `include: ["reasoning.encrypted_content"]`, `beforeFlush` seals reasoning items as they finish. */

@@ -1,6 +1,8 @@
 import { createParser } from "eventsource-parser";
 import { createChatToResponsesConverter, type EventSink, type ResponseResource, type ResponsesRequest } from "../../src/index.ts";
-import type { ClientContext } from "../context.ts";
+import { type ClientContext, upstreamAuthFor } from "../context.ts";
+import { admit } from "../ops/limits.ts";
+import { tracedFetch } from "../ops/request.ts";
 import { callUpstream, forwardedHeaders, redact, upstreamError } from "../upstream.ts";
 
 const TERMINAL = new Set(["response.completed", "response.incomplete", "response.failed"]);
@@ -25,11 +27,14 @@ export async function relayCreate(body: ResponsesRequest & { generate?: unknown 
     for (const e of converter.done()) sink.event(e.type, JSON.stringify(e));
     return converter.response;
   }
-  const route = ctx.config.route(typeof request.model === "string" ? request.model : "");
+  const model = typeof request.model === "string" ? request.model : "";
+  const route = ctx.config.route(model);
+  // A key's limits hold on every path that reaches an upstream, this one included.
+  await admit(ctx.ops, model);
   const upstream = await callUpstream(
-    { target: `${route.baseUrl}/responses`, method: "POST", body: JSON.stringify({ ...request, model: route.model, stream: true }), stream: true, auth: ctx.upstreamAuth, clientSignal: ctx.signal },
+    { target: `${route.baseUrl}/responses`, method: "POST", body: JSON.stringify({ ...request, model: route.model, stream: true }), stream: true, auth: upstreamAuthFor(route, ctx), clientSignal: ctx.signal },
     ctx.config,
-    ctx.fetchUpstream,
+    tracedFetch(ctx.fetchUpstream, ctx.ops),
   );
   // Retry-After and the rate-limit headers reach the client in the error frame's `headers`, as Codex reads them.
   if (!upstream.ok) throw await upstreamError(upstream, forwardedHeaders(upstream.headers), ctx.config);

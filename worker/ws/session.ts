@@ -33,7 +33,8 @@ export async function openResponsesSocket(request: Request, ctx: ClientContext):
     );
   }
   // An upstream that speaks Responses gets the socket itself when it takes one (else frames are relayed over HTTP).
-  if (ctx.config.upstreamApi === "responses") {
+  // A key with limits is relayed frame by frame instead, so each `response.create` is admitted.
+  if (ctx.config.upstreamApi === "responses" && !ctx.ops?.key?.limits) {
     const passed = await openPassThroughSocket(ctx);
     if (passed) return passed;
   }
