@@ -30,7 +30,7 @@ export const WORKER_VARS = [
 ] as const;
 
 /** Never printed: the command says only whether they are set. */
-export const SECRET_VARS: ReadonlySet<string> = new Set(["UPSTREAM_API_KEY", "PROXY_API_KEYS", "BRIDGE_SECRET"]);
+const SECRET_VARS: ReadonlySet<string> = new Set(["UPSTREAM_API_KEY", "PROXY_API_KEYS", "BRIDGE_SECRET"]);
 
 /** wrangler.toml's [vars] defaults that are not the Worker's own defaults. */
 const DEFAULT_VARS: Record<string, string> = { UPSTREAM_TIMEOUT_MS: "60000", CORS_ALLOWED_ORIGINS: "*" };
@@ -116,7 +116,30 @@ function serve(args: string[], env: Env, home: string): Command {
     vars[k] = value;
   }
   vars.UPSTREAM_BASE_URL = upstreamURL(values.upstream ?? vars.UPSTREAM_BASE_URL);
-  return { kind: "serve", host: values.host ?? "127.0.0.1", port: port(values.port), data: values.data ?? `${home}/.responses-bridge`, vars };
+  const host = values.host ?? "127.0.0.1";
+  refuseOpenRelay(host, vars);
+  return { kind: "serve", host, port: port(values.port), data: values.data ?? `${home}/.responses-bridge`, vars };
+}
+
+const LOOPBACK = /^(127\.\d+\.\d+\.\d+|localhost|::1|\[::1\])$/i;
+
+/**
+ * Serving the network with the owner's upstream key and no client keys would lend that key to anyone who can reach
+ * the port. The Worker refuses such clients itself, but it can only judge them by the Host and CF-Connecting-IP a
+ * client sends, which a client on the network can forge (nothing at the edge sets them here), so this is refused at
+ * start instead, unless ALLOW_ANONYMOUS=true says it is meant.
+ */
+function refuseOpenRelay(host: string, vars: Record<string, string>): void {
+  if (LOOPBACK.test(host) || vars.PROXY_API_KEYS || vars.ALLOW_ANONYMOUS === "true") return;
+  if (!vars.UPSTREAM_API_KEY && !/"api_key"\s*:/.test(vars.MODEL_MAP ?? "")) return;
+  throw new UsageError(`--host ${host} serves your network with your upstream key and no PROXY_API_KEYS: set PROXY_API_KEYS (the keys clients must present), or ALLOW_ANONYMOUS=true to serve anyone on purpose`);
+}
+
+/** A variable as the start-up summary prints it: secrets as "(set)", and the api_key values inside MODEL_MAP masked. */
+export function shownVar(name: string, value: string): string {
+  if (SECRET_VARS.has(name)) return "(set)";
+  if (name === "MODEL_MAP") return value.replace(/("api_key"\s*:\s*")(?:[^"\\]|\\.)*"/g, '$1***"');
+  return value;
 }
 
 function contextWindow(value: string | undefined): number | undefined {

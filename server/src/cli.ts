@@ -5,7 +5,7 @@ import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "nod
 import { homedir, tmpdir } from "node:os";
 import { join } from "node:path";
 import { parse } from "smol-toml";
-import { type CodexConfigCommand, parseCommand, SECRET_VARS, type ServeCommand, UsageError } from "./args.ts";
+import { type CodexConfigCommand, parseCommand, type ServeCommand, shownVar, UsageError } from "./args.ts";
 import { buildCatalog, CATALOG_FILE, KEY_ENV, mergeConfig, pickTemplate, providerBlock, topLevelKeys } from "./codex-config.ts";
 import { StartError, startServer } from "./serve.ts";
 
@@ -71,7 +71,7 @@ function shownURL(url: string): string {
 function describeVars(vars: Record<string, string>): string {
   return Object.entries(vars)
     .filter(([k]) => k !== "UPSTREAM_BASE_URL")
-    .map(([k, v]) => `  ${k} = ${SECRET_VARS.has(k) ? "(set)" : v}`)
+    .map(([k, v]) => `  ${k} = ${shownVar(k, v)}`)
     .join("\n");
 }
 

@@ -1,7 +1,7 @@
 import { readFileSync } from "node:fs";
 import { parse } from "smol-toml";
 import { describe, expect, it } from "vitest";
-import { parseCommand, parseVar, UsageError, WORKER_VARS } from "../../server/src/args.ts";
+import { parseCommand, parseVar, shownVar, UsageError, WORKER_VARS } from "../../server/src/args.ts";
 import { buildCatalog, FALLBACK_TEMPLATE, mergeConfig, pickTemplate, providerBlock, reasons, topLevelKeys } from "../../server/src/codex-config.ts";
 import { relativeSpecifier, rewriteImports } from "../../server/src/modules.ts";
 import { COMPATIBILITY_DATE, COMPATIBILITY_FLAGS, DURABLE_OBJECTS } from "../../server/src/serve.ts";
@@ -10,6 +10,26 @@ const root = new URL("../../", import.meta.url);
 const HOME = "/home/u";
 
 describe("the command line", () => {
+  it("refuses to serve the network with the upstream key and no client keys, unless ALLOW_ANONYMOUS=true", () => {
+    const up = ["--upstream", "http://127.0.0.1:11434/v1"];
+    expect(() => parseCommand([...up, "--host", "0.0.0.0"], { UPSTREAM_API_KEY: "sk-owner" }, "/home/u")).toThrow(UsageError);
+    expect(() => parseCommand([...up, "--host", "0.0.0.0", "--var", 'MODEL_MAP={"x":{"model":"m","api_key":"sk-owner"}}'], {}, "/home/u")).toThrow(/PROXY_API_KEYS/);
+    for (const ok of [
+      parseCommand([...up, "--host", "0.0.0.0", "--var", "PROXY_API_KEYS=sk-a"], { UPSTREAM_API_KEY: "sk-owner" }, "/home/u"),
+      parseCommand([...up, "--host", "0.0.0.0", "--var", "ALLOW_ANONYMOUS=true"], { UPSTREAM_API_KEY: "sk-owner" }, "/home/u"),
+      parseCommand([...up, "--host", "127.0.0.1"], { UPSTREAM_API_KEY: "sk-owner" }, "/home/u"),
+      parseCommand([...up, "--host", "0.0.0.0"], {}, "/home/u"),
+    ])
+      expect(ok.kind).toBe("serve");
+  });
+
+  it("prints no secret: key variables as (set), the api_key values inside MODEL_MAP masked", () => {
+    expect(shownVar("UPSTREAM_API_KEY", "sk-owner")).toBe("(set)");
+    const shown = shownVar("MODEL_MAP", '{"x":{"model":"m","api_key":"sk-owner-\\"quoted"},"y":"z"}');
+    expect(shown).not.toContain("sk-owner");
+    expect(shown).toBe('{"x":{"model":"m","api_key":"***"},"y":"z"}');
+  });
+
   it("serve: --upstream, port, host, data default under home, wrangler.toml's defaults", () => {
     expect(parseCommand(["--upstream", "http://127.0.0.1:11434/v1/"], {}, HOME)).toEqual({
       kind: "serve",
