@@ -124,7 +124,7 @@ export async function handle(request: Request, config: BridgeConfig, fetchUpstre
     requestId,
     key,
     ledger: key && platform.ledgerFor ? platform.ledgerFor(key.name) : null,
-    trace: newTrace(responseEndpoint ?? "responses", handler === postCompact ? "json" : null),
+    trace: newTrace(responseEndpoint ?? "responses", handler === compactRoute ? "json" : null),
     sink: platform.analytics,
     waitUntil,
   };

@@ -14,6 +14,8 @@ export interface ResponsesToChatOptions {
   redact?: (text: string) => string;
   /** Unix seconds, for `created` when the upstream gives no `created_at`. */
   now?: () => number;
+  /** Called once with the upstream's final Response (`response.completed` / `incomplete`), e.g. to count its usage. */
+  onEnd?: (response: unknown) => void;
 }
 
 /** A Responses stream event as an upstream sends it (the `openai` package's, this library's, anyone's): read defensively. */
@@ -209,6 +211,7 @@ export function createReverseCore(options: ResponsesToChatOptions = {}, wire = t
     if (options.includeUsage) out.usage(chatUsage(r["usage"]) ?? chatUsage({})!);
     out.done();
     ended = true;
+    options.onEnd?.(response);
   }
 
   function fail(error: ErrorInput): void {

@@ -217,6 +217,22 @@ describe("named keys with limits", () => {
     expect(over.headers.get("x-ratelimit-remaining-tokens")).toBe("0");
   });
 
+  it("tokens_per_day counts chat completions answered from a Responses upstream too (streamed and not), with their own log line", async () => {
+    const b = bridge({ ...keys({ alice: { key: ALICE, tokens_per_day: 30 } }), UPSTREAM_API: "responses" });
+    const chat = (stream: boolean) => b.call("/v1/chat/completions", { method: "POST", headers: { authorization: `Bearer ${ALICE}` }, body: JSON.stringify({ model: "scripted-text", stream, messages: [{ role: "user", content: "hi" }] }) });
+    expect((await chat(false)).status).toBe(200);
+    await b.settle();
+    await (await chat(true)).text();
+    await b.settle();
+    const over = await chat(false);
+    expect(over.status).toBe(429);
+    expect(((await over.json()) as { error: Json }).error).toMatchObject({ code: "insufficient_quota" });
+    expect(logged.filter((l) => l.status === "completed").map((l) => [l.endpoint, l.input_tokens, l.output_tokens])).toEqual([
+      ["chat_completions", 11, 7],
+      ["chat_completions", 11, 7],
+    ]);
+  });
+
   it("models: a model outside the globs is OpenAI's 404 model_not_found, before any upstream call", async () => {
     const b = bridge(keys({ alice: { key: ALICE, models: ["scripted-t*", "exact-one"] } }));
     expect((await b.post({ model: "scripted-text", input: "hi" }, ALICE)).status).toBe(200);

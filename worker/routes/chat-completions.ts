@@ -1,10 +1,11 @@
-import { fromResponse, parseResponsesRequest, responsesToChatSse, ResponsesError, toResponsesRequest } from "../../src/index.ts";
+import { fromResponse, parseResponsesRequest, type ResponseResource, responsesToChatSse, ResponsesError, toResponsesRequest } from "../../src/index.ts";
 import type { ModelRoute } from "../config.ts";
 import { type ClientContext, upstreamAuthFor } from "../context.ts";
 import { EVENT_STREAM_HEADERS, json } from "../http.ts";
 import { callUpstream, forwardedHeaders, redact, upstreamError } from "../upstream.ts";
 import { forwardBody } from "./passthrough.ts";
 import { admit } from "../ops/limits.ts";
+import { logResponse } from "../ops/log.ts";
 import { tracedFetch } from "../ops/request.ts";
 
 /**
@@ -26,6 +27,7 @@ export async function postChatCompletions(request: Request, ctx: ClientContext):
   const route = ctx.config.route(model);
   if (route.api !== "responses") return forwardBody(request, ctx, text);
   const body = parseResponsesRequest(text);
+  if (ctx.ops) ctx.ops.trace.endpoint = "chat_completions";
   // A key's limits hold here too, as on every path that reaches an upstream.
   await admit(ctx.ops, model);
   return chatViaResponses(body, route, ctx);
@@ -45,7 +47,9 @@ async function chatViaResponses(body: unknown, route: ModelRoute, ctx: ClientCon
   if (!upstream.ok) throw await upstreamError(upstream, headers, config);
   if (t.stream) {
     // Read by the shell itself (not `pipeThrough`), so a reset or a stall ends in an error frame the client sees.
-    const stream = responsesToChatSse(upstream, { includeUsage: t.includeUsage, model: route.model, redact: (s) => redact(s, config), idleTimeoutMs: config.stream.idleTimeoutMs });
+    // The upstream's final Response is this answer's log line and usage (tokens_per_day counts it).
+    const onEnd = (final: unknown) => ctx.ops && logResponse(ctx.ops, final as ResponseResource, true);
+    const stream = responsesToChatSse(upstream, { includeUsage: t.includeUsage, model: route.model, redact: (s) => redact(s, config), idleTimeoutMs: config.stream.idleTimeoutMs, onEnd });
     return new Response(stream, { status: 200, headers: { ...headers, ...EVENT_STREAM_HEADERS } });
   }
   const text = await upstream.text();
@@ -55,5 +59,7 @@ async function chatViaResponses(body: unknown, route: ModelRoute, ctx: ClientCon
   } catch {
     throw new ResponsesError(502, { message: `Upstream sent a body that is not JSON: ${text.slice(0, 300)}`, type: "upstream_error", code: "server_error" });
   }
-  return json(200, fromResponse(resource, { model: route.model }), headers);
+  const completion = fromResponse(resource, { model: route.model });
+  if (ctx.ops) logResponse(ctx.ops, resource as ResponseResource, false);
+  return json(200, completion, headers);
 }

@@ -2,6 +2,7 @@ import { createParser } from "eventsource-parser";
 import { createChatToResponsesConverter, type EventSink, type ResponseResource, type ResponsesRequest } from "../../src/index.ts";
 import { type ClientContext, upstreamAuthFor } from "../context.ts";
 import { admit } from "../ops/limits.ts";
+import { logResponse } from "../ops/log.ts";
 import { tracedFetch } from "../ops/request.ts";
 import { callUpstream, forwardedHeaders, redact, upstreamError } from "../upstream.ts";
 
@@ -47,7 +48,11 @@ export async function relayCreate(body: ResponsesRequest & { generate?: unknown 
     },
   });
   const cut = await readAll(upstream.body, (text) => parser.feed(text), () => final !== null, ctx.config.stream.idleTimeoutMs);
-  if (final) return final;
+  if (final) {
+    // The upstream's final Response is this frame's log line and usage (tokens_per_day counts it).
+    if (ctx.ops) logResponse(ctx.ops, final, true);
+    return final;
+  }
   const message = `Upstream stream ended before the response did${cut ? ` (${cut})` : ""}; the answer is incomplete.`;
   sink.event("error", JSON.stringify({ type: "error", status: 502, error: { type: "server_error", code: "upstream_disconnected", message: redact(message, ctx.config), param: null } }));
   return { status: "failed" } as ResponseResource;
