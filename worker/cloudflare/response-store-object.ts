@@ -262,6 +262,8 @@ export class ResponseStoreObject extends DurableObject {
     const next = this.#sql.exec<{ at: number | null }>("SELECT MIN(expires_at) AS at FROM turns WHERE hidden = 0").one().at;
     const left = this.#sql.exec<{ n: number }>("SELECT COUNT(*) AS n FROM turns").one().n;
     if (next !== null) await this.ctx.storage.setAlarm(next);
+    // A streamed write still arriving is a turn about to exist: look again later rather than drop its rows.
+    else if (left === 0 && this.#writing.size) await this.ctx.storage.setAlarm(now + 60_000);
     else if (left === 0) {
       await this.ctx.storage.deleteAll();
       this.#ready = false;
@@ -280,7 +282,8 @@ export class ResponseStoreObject extends DurableObject {
       if (pos !== head.itemIds.length) throw new Error(`Response ${head.id}: ${pos} items arrived of ${head.itemIds.length}.`);
       this.ctx.storage.transactionSync(finish);
     } catch (e) {
-      this.#removeRows(head.id);
+      // Only this write's rows: a turn of the same id that another attempt committed meanwhile stays.
+      if (!this.#sql.exec("SELECT 1 FROM turns WHERE id = ?", head.id).toArray().length) this.#removeRows(head.id);
       throw e;
     } finally {
       this.#writing.delete(head.id);
