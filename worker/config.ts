@@ -38,7 +38,6 @@ export interface BridgeConfig {
   /** UPSTREAM_API: what the upstream speaks by default (MODEL_MAP may say otherwise per model). */
   upstreamApi: "chat" | "responses";
   upstreamApiKey: string | null;
-  proxyApiKeys: string[];
   /** PROXY_API_KEYS with their names and limits (the comma form: unnamed, no limits). */
   keys: NamedKey[];
   /** ALLOW_ANONYMOUS=true: serve without PROXY_API_KEYS from anywhere, even holding UPSTREAM_API_KEY. */
@@ -174,7 +173,6 @@ export function configFromEnv(env: Env): BridgeConfig {
     upstreamApiKey: env.UPSTREAM_API_KEY ? env.UPSTREAM_API_KEY : null,
     // Labelled so the same string used as both never yields the same key; HKDF keeps the key itself out of every token.
     sealSecret: env.BRIDGE_SECRET ? `bridge-secret:${env.BRIDGE_SECRET}` : env.UPSTREAM_API_KEY ? `upstream-key:${env.UPSTREAM_API_KEY}` : null,
-    proxyApiKeys: keys.map((k) => k.key),
     keys,
     allowAnonymous: env.ALLOW_ANONYMOUS === "true",
     extraSecrets,

@@ -132,7 +132,7 @@ export async function handle(request: Request, config: BridgeConfig, fetchUpstre
     config,
     fetchUpstream,
     // Without a key of its own, the bridge lends the client's key to the upstream; never a proxy key.
-    upstreamAuth: config.upstreamApiKey ? `Bearer ${config.upstreamApiKey}` : config.proxyApiKeys.length ? null : request.headers.get("authorization"),
+    upstreamAuth: config.upstreamApiKey ? `Bearer ${config.upstreamApiKey}` : config.keys.length ? null : request.headers.get("authorization"),
     clientHeaders: request.headers,
     signal: request.signal,
     sealer: sealSecret ? sealerFor(sealSecret) : null,
