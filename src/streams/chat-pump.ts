@@ -1,6 +1,7 @@
 import { createParser, type EventSourceParser } from "eventsource-parser";
 import { normalizeUpstreamError } from "../errors.ts";
 import { isObject } from "../internal/is-object.ts";
+import { jsonOrText } from "../internal/json-or-text.ts";
 import { DeltaMemo } from "./delta-memo.ts";
 import { createReverseCore, type ResponsesEventLike, type ResponsesToChatOptions, type ReverseCore } from "../reverse/converter.ts";
 
@@ -109,12 +110,7 @@ export class ChatPump {
     const text = this.preamble.trim();
     this.preamble = "";
     if (!text) return;
-    let body: unknown = text;
-    try {
-      body = JSON.parse(text);
-    } catch {
-      // Plain text: an HTML error page or a proxy's message; reported as is.
-    }
+    const body = jsonOrText(text);
     const status = isObject(body) && body["object"] === "response" ? body["status"] : undefined;
     if (status === "completed" || status === "incomplete" || status === "failed") {
       this.core.push({ type: "response.created", response: body } as ResponsesEventLike);

@@ -3,6 +3,7 @@ import type { ChatCompletion, ChatCompletionChunk } from "../types/chat.ts";
 import { type ErrorPayload, normalizeUpstreamError, ResponsesError } from "../errors.ts";
 import { completionToChunk } from "../convert/from-completion.ts";
 import { isObject } from "../internal/is-object.ts";
+import { jsonOrText } from "../internal/json-or-text.ts";
 
 export interface ChatSseHandlers {
   chunk(chunk: ChatCompletionChunk): void;
@@ -87,12 +88,7 @@ export class ChatSseDecoder {
     const text = this.preamble.trim();
     this.preamble = "";
     if (!text) return;
-    let body: unknown = text;
-    try {
-      body = JSON.parse(text);
-    } catch {
-      // Plain text: an HTML error page or a proxy's message; report it as is.
-    }
+    const body = jsonOrText(text);
     if (isObject(body) && Array.isArray(body["choices"])) {
       try {
         this.on.chunk(completionToChunk(body as unknown as ChatCompletion));
