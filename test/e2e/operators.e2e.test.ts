@@ -2,8 +2,7 @@ import { request as httpRequest } from "node:http";
 import OpenAI from "openai";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { scriptedUpstream } from "../support/scripted-upstream.ts";
-import { serve } from "../support/serve.ts";
-import { startWorker } from "../support/start-worker.ts";
+import { type Stack, startStack } from "../support/stack.ts";
 
 // The operators' side through the real `wrangler dev` (workerd, the repository's wrangler.toml: the KEY_LIMITS
 // Durable Object, [observability]): log lines on its output, 429s with their headers, /v1/usage, fail-closed.
@@ -11,28 +10,10 @@ import { startWorker } from "../support/start-worker.ts";
 const ALICE = "sk-alice-e2e-0123456789";
 const BOB = "sk-bob-e2e-0123456789";
 const CAROL = "sk-carol-e2e-0123456789";
-type Stack = { baseURL: string; url: string; output(): string; stop(): Promise<void> };
 let stack: Stack;
 
 /** The scripted upstream and wrangler dev in front of it, printing the Worker's console.log lines (WRANGLER_LOG=log). */
-async function start(vars: Record<string, string>): Promise<Stack> {
-  const upstream = await serve(scriptedUpstream);
-  try {
-    const worker = await startWorker(upstream.url, undefined, vars, undefined, { WRANGLER_LOG: "log" });
-    return {
-      baseURL: `${worker.url}/v1`,
-      url: worker.url,
-      output: worker.output,
-      async stop() {
-        await worker.stop();
-        await upstream.close();
-      },
-    };
-  } catch (e) {
-    await upstream.close();
-    throw e;
-  }
-}
+const start = (vars: Record<string, string>): Promise<Stack> => startStack(vars, scriptedUpstream, { WRANGLER_LOG: "log" });
 
 beforeAll(async () => {
   stack = await start({

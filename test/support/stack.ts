@@ -20,10 +20,15 @@ export interface Stack {
  * `vars` as Worker variables (e.g. `{ MODEL_MAP: JSON.stringify({...}) }`).
  * Requests that reached the upstream are in `seen` from `scripted-upstream.ts`.
  */
-export async function startStack(vars: Record<string, string> = {}, upstreamHandler: (r: Request) => Promise<Response> = scriptedUpstream): Promise<Stack> {
+export async function startStack(
+  vars: Record<string, string> = {},
+  upstreamHandler: (r: Request) => Promise<Response> = scriptedUpstream,
+  /** wrangler's own environment (e.g. `WRANGLER_LOG: "log"` to see the Worker's console.log lines). */
+  processEnv?: Record<string, string>,
+): Promise<Stack> {
   const upstream = await serve(upstreamHandler);
   try {
-    const worker = await startWorker(upstream.url, undefined, vars);
+    const worker = await startWorker(upstream.url, undefined, vars, undefined, processEnv);
     return {
       baseURL: `${worker.url}/v1`,
       url: worker.url,
