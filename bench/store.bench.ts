@@ -32,6 +32,7 @@ import { readdirSync, rmSync, statSync, mkdtempSync } from "node:fs";
 import { createServer, type IncomingMessage, type ServerResponse } from "node:http";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { benchWorkerOptions } from "./workerd-rig.ts";
 
 const RUNS = Number(process.env.RUNS ?? 7);
 const KEY = "sk-bench-store";
@@ -74,35 +75,8 @@ async function upstream(req: IncomingMessage, res: ServerResponse): Promise<void
 // ---- the Worker in workerd ----
 
 async function startWorkerd(upstreamUrl: string, persist: string) {
-  const [{ build }, { Miniflare, convertV4MiniflareOptions }] = await Promise.all([import("esbuild"), import("miniflare")]);
-  const bundle = await build({
-    entryPoints: [new URL("store/worker.ts", import.meta.url).pathname],
-    bundle: true,
-    format: "esm",
-    platform: "neutral",
-    conditions: ["workerd", "worker", "browser"],
-    target: "es2022",
-    write: false,
-    external: ["cloudflare:*"],
-    logLevel: "warning",
-  });
-  const mf = new Miniflare({
-    ...convertV4MiniflareOptions({
-      host: "127.0.0.1",
-      port: 0,
-      workers: [
-        {
-          name: "responses-bridge-bench-store",
-          modules: [{ type: "ESModule", path: "worker.mjs", contents: bundle.outputFiles[0]!.text }],
-          compatibilityDate: "2026-08-01",
-          compatibilityFlags: ["enable_request_signal"],
-          bindings: { UPSTREAM_BASE_URL: `${upstreamUrl}/v1` },
-          durableObjects: { RESPONSES_STORE: { className: "ResponseStoreObject", useSQLite: true } },
-        },
-      ],
-    }),
-    resourcePersistencePath: persist,
-  } as never);
+  const [options, { Miniflare }] = await Promise.all([benchWorkerOptions(new URL("store/worker.ts", import.meta.url), "responses-bridge-bench-store", upstreamUrl), import("miniflare")]);
+  const mf = new Miniflare({ ...options, resourcePersistencePath: persist } as never);
   const url = (await mf.ready).origin;
   return { url, stop: () => mf.dispose() };
 }

@@ -104,10 +104,14 @@ async function startWrangler(upstream: string, vars: Record<string, string> = {}
   return { url: w.url, host: "wrangler dev", runtime, proxy, stop: () => w.stop() };
 }
 
-async function startMiniflare(upstream: string, vars: Record<string, string>): Promise<Workerd> {
-  const [{ build }, { Miniflare, convertV4MiniflareOptions }] = await Promise.all([import("esbuild"), import("miniflare")]);
+/**
+ * A bench Worker (`entry`, bundled by esbuild) as Miniflare runs it: the settings of bench/workerd/wrangler.toml,
+ * the stored-responses Durable Object, `UPSTREAM_BASE_URL` pointing at `upstream`. No inspectorPort, so no inspector.
+ */
+export async function benchWorkerOptions(entry: URL, name: string, upstream: string, vars: Record<string, string> = {}) {
+  const [{ build }, { convertV4MiniflareOptions }] = await Promise.all([import("esbuild"), import("miniflare")]);
   const bundle = await build({
-    entryPoints: [new URL("workerd/worker.ts", import.meta.url).pathname],
+    entryPoints: [entry.pathname],
     bundle: true,
     format: "esm",
     platform: "neutral",
@@ -117,25 +121,27 @@ async function startMiniflare(upstream: string, vars: Record<string, string>): P
     external: ["cloudflare:*"],
     logLevel: "warning",
   });
+  return convertV4MiniflareOptions({
+    host: "127.0.0.1",
+    port: 0,
+    workers: [
+      {
+        name,
+        modules: [{ type: "ESModule", path: "worker.mjs", contents: bundle.outputFiles[0]!.text }],
+        compatibilityDate: "2026-08-01",
+        compatibilityFlags: ["enable_request_signal"],
+        bindings: { UPSTREAM_BASE_URL: `${upstream}/v1`, ...vars },
+        durableObjects: { RESPONSES_STORE: { className: "ResponseStoreObject", useSQLite: true } },
+      },
+    ],
+  });
+}
+
+async function startMiniflare(upstream: string, vars: Record<string, string>): Promise<Workerd> {
+  const [options, { Miniflare }] = await Promise.all([benchWorkerOptions(new URL("workerd/worker.ts", import.meta.url), "responses-bridge-bench", upstream, vars), import("miniflare")]);
   const ours = () => new Set(processesUnder(process.pid).filter((p) => p.comm.includes("workerd")).map((p) => p.pid));
   const before = ours();
-  // The settings of bench/workerd/wrangler.toml; no inspectorPort, so no inspector.
-  const mf = new Miniflare(
-    convertV4MiniflareOptions({
-      host: "127.0.0.1",
-      port: 0,
-      workers: [
-        {
-          name: "responses-bridge-bench",
-          modules: [{ type: "ESModule", path: "worker.mjs", contents: bundle.outputFiles[0]!.text }],
-          compatibilityDate: "2026-08-01",
-          compatibilityFlags: ["enable_request_signal"],
-          bindings: { UPSTREAM_BASE_URL: `${upstream}/v1`, ...vars },
-          durableObjects: { RESPONSES_STORE: { className: "ResponseStoreObject", useSQLite: true } },
-        },
-      ],
-    }),
-  );
+  const mf = new Miniflare(options);
   const url = (await mf.ready).origin;
   const runtime = [...ours()].filter((pid) => !before.has(pid));
   if (!runtime.length) throw new Error("no workerd process found under Miniflare");
