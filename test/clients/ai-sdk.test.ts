@@ -220,4 +220,22 @@ describe("what the AI SDK 7 sends, and what reaches the upstream", () => {
     expect(JSON.parse(call.responseBody!)).toMatchObject({ error: { type: "invalid_request_error", param: "prompt_cache_options.prewarm", code: "unsupported_parameter" } });
     expect(upstreamSince(before)).toHaveLength(1);
   });
+
+  it("compactionTrigger: input ending with compaction_trigger gets a compaction item, which the next turn sends back as the summary", async () => {
+    sent.length = 0;
+    const before = seen.requests.length;
+    const model = openai.responses("gpt-6-luna");
+    const first = await generateText({ model, prompt: "My name is Ada.", providerOptions: { openai: { store: false, compactionTrigger: true } } });
+    expect(sent[0]!.input!.at(-1)).toEqual({ type: "compaction_trigger" });
+    const item = first.content.find((p) => p.type === "custom") as { kind: string; providerMetadata?: { openai?: { encryptedContent?: string } } } | undefined;
+    expect(item?.kind).toBe("openai.compaction");
+    expect(item!.providerMetadata!.openai!.encryptedContent).toMatch(/^rb1\./);
+    const next = await generateText({ model, messages: [...first.response.messages, { role: "user", content: "What is my name?" }], providerOptions: { openai: { store: false } } });
+    expect(next.text).toBe("Hello from the scripted upstream.");
+    expect(sent[1]!.input!.filter((i) => i.type === "compaction")).toHaveLength(1);
+    // The summary the upstream wrote reached it again, ahead of the new question (one user message: the two are joined).
+    const last = upstreamSince(before).at(-1)!;
+    expect(last.messages.map((m) => m.role)).toEqual(["user"]);
+    expect(String(last.messages[0]!.content)).toMatch(/Hello from the scripted upstream\.[\s\S]*\n\nWhat is my name\?$/);
+  });
 });
