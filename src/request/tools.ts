@@ -116,7 +116,7 @@ export function convertToolChoice(choice: unknown, request: ChatCompletionReques
 }
 
 /**
- * `tool_choice: {type: "allowed_tools", mode, tools}` (the AI SDK 7's `activeTools` / `allowedTools`)
+ * `tool_choice: {type: "allowed_tools", mode, tools}` (the AI SDK 7's `providerOptions.openai.allowedTools`)
  * as Chat Completions can say it everywhere: only the allowed tools are offered, and `mode` becomes
  * `tool_choice`. Entries naming hosted tools go with the tools themselves (dropped, see `addTool`);
  * an entry naming no tool that was offered, or `required` with nothing left to call, is a 400.
