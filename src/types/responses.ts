@@ -198,7 +198,7 @@ export type ResponsesInputItem =
   // Codex 0.169 (gpt-5.6 and later): the tools, declared in the conversation instead of `tools`.
   | { type: "additional_tools"; id?: string; role?: string; tools: ResponsesTool[] }
   // A change of settings for the turns after it (the AI SDK 7's `reasoningEffortUpdate` / `textFormatUpdate`).
-  | { type: "configuration_update"; id?: string | null; reasoning?: { effort?: string | null }; text?: { format: Record<string, unknown> } }
+  | { type: "configuration_update"; id?: string | null; reasoning?: { effort?: string | null }; text?: { format: { type: string } } }
   | { type: "reasoning"; id?: string; summary?: Array<{ type: string; text: string }>; content?: Array<{ type: string; text: string }> | null; encrypted_content?: string | null }
   | { type: "item_reference"; id: string }
   // Codex's client-executed tool search: the model's call (`arguments` an object), and the tools it loaded.
