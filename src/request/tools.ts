@@ -128,6 +128,9 @@ function allowedTools(choice: Record<string, unknown>, request: ChatCompletionRe
   }
   if (!Array.isArray(choice.tools)) throw invalidRequest("Invalid type for 'tool_choice.tools': expected an array.", "tool_choice.tools", "invalid_type");
   if (choice.tools.length === 0) throw invalidRequest("Invalid 'tool_choice.tools': empty array. Expected an array with minimum length 1, but got an empty array instead.", "tool_choice.tools", "empty_array");
+  if (choice.tools.length > MAX_ALLOWED) {
+    throw invalidRequest(`Invalid 'tool_choice.tools': array too long. Expected an array with maximum length ${MAX_ALLOWED}, but got an array with length ${choice.tools.length} instead.`, "tool_choice.tools", "array_above_max_length");
+  }
   const offered = new Set((request.tools ?? []).map((t) => t.function.name));
   const allowed = new Set<string>();
   const hosted: string[] = [];
@@ -153,6 +156,9 @@ function allowedTools(choice: Record<string, unknown>, request: ChatCompletionRe
   }
   return mode;
 }
+
+/** Open Responses' `AllowedToolsParam.tools` `maxItems`. */
+const MAX_ALLOWED = 128;
 
 /** The upstream name an `allowed_tools` entry allows, or `undefined` for a hosted tool (dropped upstream). */
 function allowedName(entry: Record<string, unknown>, param: string, offered: Set<string>): string | undefined {

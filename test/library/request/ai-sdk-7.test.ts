@@ -176,6 +176,9 @@ describe("tool_choice allowed_tools: only the allowed tools are offered", () => 
     expect(bad({ type: "allowed_tools", mode: "auto", tools: [{ type: "function", name: "nope" }] })).toMatchObject({ param: "tool_choice.tools[0]", code: "invalid_value" });
     expect(bad({ type: "allowed_tools", mode: "auto", tools: [] })).toMatchObject({ param: "tool_choice.tools", code: "empty_array" });
     expect(bad({ type: "allowed_tools", mode: "auto" })).toMatchObject({ param: "tool_choice.tools", code: "invalid_type" });
+    const many = Array.from({ length: 129 }, () => ({ type: "function", name: "search" }));
+    expect(bad({ type: "allowed_tools", mode: "auto", tools: many })).toMatchObject({ param: "tool_choice.tools", code: "array_above_max_length" });
+    expect(toChatRequest({ ...base, tool_choice: { type: "allowed_tools", mode: "auto", tools: many.slice(0, 128) } }).request.tools).toHaveLength(1);
     expect(bad({ type: "allowed_tools", mode: "sometimes", tools: [{ type: "function", name: "search" }] })).toMatchObject({ param: "tool_choice.mode", code: "invalid_value" });
     expect(bad({ type: "allowed_tools", mode: "auto", tools: [{ type: "function" }] })).toMatchObject({ param: "tool_choice.tools[0].name" });
     expect(bad({ type: "allowed_tools", mode: "auto", tools: ["search"] })).toMatchObject({ param: "tool_choice.tools[0]", code: "invalid_type" });
