@@ -91,8 +91,12 @@ export function convertInput(body: ResponsesRequest, options: ToChatOptions, add
         if (reasoning.add(raw)) assistant = null;
         return;
       case "additional_tools":
-        // Codex 0.169 (gpt-5.6 and later) declares its tools here instead of in `tools`: offered alike.
+        // Codex 0.169 (gpt-5.6 and later) declares its tools here instead of in `tools`, the AI SDK 7 tools loaded mid-conversation: offered alike.
+        if (raw.role != null && raw.role !== "developer") throw invalidRequest(`Invalid value for '${param}.role': '${String(raw.role)}'. Supported: developer.`, `${param}.role`, "invalid_value");
         addTools(raw.tools, `${param}.tools`);
+        return;
+      case "configuration_update":
+        // A change of reasoning effort or text format for the turns after it: applied by `turnSettings`, no message.
         return;
       case "item_reference":
         // The Vercel AI SDK (store: true) refers to earlier reasoning by id. Left unresolved (no stored

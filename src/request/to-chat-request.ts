@@ -1,7 +1,8 @@
 import { convertInput } from "./messages.ts";
 import { shapeMessages } from "./template-shape.ts";
 import { type AddTools, addTool, convertToolChoice } from "./tools.ts";
-import type { ChatCompletionRequest, ChatFunctionTool, ChatResponseFormat } from "../types/chat.ts";
+import { turnSettings } from "./configuration.ts";
+import type { ChatCompletionRequest, ChatFunctionTool } from "../types/chat.ts";
 import type { ToolTarget } from "../convert/tool-calls.ts";
 import { invalidRequest } from "../errors.ts";
 import { isObject } from "../internal/is-object.ts";
@@ -75,10 +76,11 @@ export function toChatRequest(body: ResponsesRequest, options: ToChatOptions = {
   const choice = convertToolChoice(body.tool_choice, request);
   if (choice !== undefined && (request.tools || choice === "none")) request.tool_choice = choice;
 
-  const format = convertTextFormat(body.text?.format);
+  // The request's own effort and format, or what the latest `configuration_update` in the input set them to.
+  const { effort, format } = turnSettings(body);
   if (format) request.response_format = format;
   if (typeof body.text?.verbosity === "string") request.verbosity = body.text.verbosity;
-  if (isObject(body.reasoning) && typeof body.reasoning.effort === "string") request.reasoning_effort = body.reasoning.effort;
+  if (effort !== undefined) request.reasoning_effort = effort;
   if (typeof body.max_output_tokens === "number") request[options.maxTokensField ?? "max_tokens"] = body.max_output_tokens;
   for (const k of ["temperature", "top_p", "presence_penalty", "frequency_penalty"] as const) {
     if (typeof body[k] === "number") request[k] = body[k] as number;
@@ -91,24 +93,26 @@ export function toChatRequest(body: ResponsesRequest, options: ToChatOptions = {
   const user = typeof body.safety_identifier === "string" ? body.safety_identifier : typeof body.user === "string" ? body.user : undefined;
   if (user) request.user = user;
   if (typeof body.prompt_cache_key === "string") request.prompt_cache_key = body.prompt_cache_key;
+  if (!options.forward?.includes("prompt_cache_options")) checkPromptCacheOptions(body.prompt_cache_options);
   for (const k of options.forward ?? []) if (body[k] !== undefined && body[k] !== null) request[k] = body[k];
   for (const k of options.omit ?? []) delete request[k];
   return { request, tools, dropped };
 }
 
 
-function convertTextFormat(format: unknown): ChatResponseFormat | undefined {
-  if (format == null) return undefined;
-  if (!isObject(format)) throw invalidRequest("Invalid value for 'text.format'.", "text.format", "invalid_value");
-  if (format.type === "text") return undefined;
-  if (format.type === "json_object") return { type: "json_object" };
-  if (format.type === "json_schema") {
-    if (typeof format.name !== "string") throw invalidRequest("Missing required parameter: 'text.format.name'.", "text.format.name", "missing_required_parameter");
-    const js: Extract<ChatResponseFormat, { type: "json_schema" }>["json_schema"] = { name: format.name };
-    if (isObject(format.schema)) js.schema = format.schema;
-    if (typeof format.strict === "boolean") js.strict = format.strict;
-    if (typeof format.description === "string") js.description = format.description;
-    return { type: "json_schema", json_schema: js };
+/**
+ * `prompt_cache_options` is OpenAI's own cache control; a chat upstream caches (or not) by itself, so
+ * `mode`, `ttl` and `comparison_response_id` are dropped. `prewarm: true` asks for no answer at all,
+ * only a warmed cache: answering it with a generated turn would be a different request, so it is a 400.
+ */
+function checkPromptCacheOptions(value: unknown): void {
+  if (value == null) return;
+  if (!isObject(value)) throw invalidRequest("Invalid type for 'prompt_cache_options': expected an object.", "prompt_cache_options", "invalid_type");
+  if (value.prewarm === true) {
+    throw invalidRequest(
+      "prompt_cache_options.prewarm cannot be honoured through a Chat Completions upstream: it has no way to warm a cache without generating a response.",
+      "prompt_cache_options.prewarm",
+      "unsupported_parameter",
+    );
   }
-  throw invalidRequest(`Invalid value for 'text.format.type': '${String(format.type)}'.`, "text.format.type", "invalid_value");
 }

@@ -110,18 +110,63 @@ export function convertToolChoice(choice: unknown, request: ChatCompletionReques
     if (typeof choice.name !== "string") throw invalidRequest("Missing required parameter: 'tool_choice.name'.", "tool_choice.name", "missing_required_parameter");
     return { type: "function", function: { name: upstreamName(choice.name, choice.namespace) } };
   }
-  if (choice.type === "allowed_tools") {
-    // Few chat providers know `allowed_tools`; offering only the allowed tools means the same.
-    const allowed = new Set(
-      (Array.isArray(choice.tools) ? choice.tools : [])
-        .filter(isObject)
-        .map((t) => (typeof t.name === "string" ? upstreamName(t.name, t.namespace) : ""))
-        .filter(Boolean),
-    );
-    if (request.tools) request.tools = request.tools.filter((t) => allowed.has(t.function.name));
-    if (request.tools?.length === 0) delete request.tools;
-    return choice.mode === "required" ? "required" : "auto";
-  }
+  if (choice.type === "allowed_tools") return allowedTools(choice, request);
   // A hosted tool was chosen; it was dropped with the tool itself.
   return "auto";
+}
+
+/**
+ * `tool_choice: {type: "allowed_tools", mode, tools}` (the AI SDK 7's `providerOptions.openai.allowedTools`)
+ * as Chat Completions can say it everywhere: only the allowed tools are offered, and `mode` becomes
+ * `tool_choice`. Entries naming hosted tools go with the tools themselves (dropped, see `addTool`);
+ * an entry naming no tool that was offered, or `required` with nothing left to call, is a 400.
+ */
+function allowedTools(choice: Record<string, unknown>, request: ChatCompletionRequest): ChatToolChoice {
+  const mode = choice.mode ?? "auto";
+  if (mode !== "auto" && mode !== "required" && mode !== "none") {
+    throw invalidRequest(`Invalid value for 'tool_choice.mode': '${String(mode)}'. Supported: auto, required, none.`, "tool_choice.mode", "invalid_value");
+  }
+  if (!Array.isArray(choice.tools)) throw invalidRequest("Invalid type for 'tool_choice.tools': expected an array.", "tool_choice.tools", "invalid_type");
+  if (choice.tools.length === 0) throw invalidRequest("Invalid 'tool_choice.tools': empty array. Expected an array with minimum length 1, but got an empty array instead.", "tool_choice.tools", "empty_array");
+  if (choice.tools.length > MAX_ALLOWED) {
+    throw invalidRequest(`Invalid 'tool_choice.tools': array too long. Expected an array with maximum length ${MAX_ALLOWED}, but got an array with length ${choice.tools.length} instead.`, "tool_choice.tools", "array_above_max_length");
+  }
+  const offered = new Set((request.tools ?? []).map((t) => t.function.name));
+  const allowed = new Set<string>();
+  const hosted: string[] = [];
+  choice.tools.forEach((entry: unknown, i) => {
+    const param = `tool_choice.tools[${i}]`;
+    if (!isObject(entry) || typeof entry.type !== "string") throw invalidRequest(`Invalid value for '${param}': expected an object with a type.`, param, "invalid_type");
+    const name = allowedName(entry, param, offered);
+    if (name === undefined) return void hosted.push(entry.type as string);
+    if (!offered.has(name)) throw invalidRequest(`Invalid value for '${param}': no tool named '${name}' is offered in 'tools' or an additional_tools item.`, param, "invalid_value");
+    allowed.add(name);
+  });
+  if (request.tools) request.tools = request.tools.filter((t) => allowed.has(t.function.name));
+  if (!request.tools?.length) {
+    delete request.tools;
+    delete request.parallel_tool_calls;
+  }
+  if (mode === "required" && !request.tools) {
+    throw invalidRequest(
+      `tool_choice.allowed_tools with mode 'required' allows only tools run by OpenAI's servers (${hosted.join(", ")}), which a Chat Completions upstream cannot call.`,
+      "tool_choice.tools",
+      "unsupported_tool",
+    );
+  }
+  return mode;
+}
+
+/** Open Responses' `AllowedToolsParam.tools` `maxItems`. */
+const MAX_ALLOWED = 128;
+
+/** The upstream name an `allowed_tools` entry allows, or `undefined` for a hosted tool (dropped upstream). */
+function allowedName(entry: Record<string, unknown>, param: string, offered: Set<string>): string | undefined {
+  if (entry.type === "function" || entry.type === "custom") {
+    if (typeof entry.name !== "string" || entry.name === "") throw invalidRequest(`Missing required parameter: '${param}.name'.`, `${param}.name`, "missing_required_parameter");
+    return upstreamName(entry.name, entry.namespace);
+  }
+  // Codex's client-executed tool search is a function upstream; a server-executed one was dropped.
+  if (entry.type === "tool_search" && offered.has(TOOL_SEARCH)) return TOOL_SEARCH;
+  return undefined;
 }

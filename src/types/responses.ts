@@ -197,6 +197,8 @@ export type ResponsesInputItem =
   | { type: "custom_tool_call_output"; id?: string; call_id: string; output: string | ResponsesContentPart[] }
   // Codex 0.169 (gpt-5.6 and later): the tools, declared in the conversation instead of `tools`.
   | { type: "additional_tools"; id?: string; role?: string; tools: ResponsesTool[] }
+  // A change of settings for the turns after it (the AI SDK 7's `reasoningEffortUpdate` / `textFormatUpdate`).
+  | { type: "configuration_update"; id?: string | null; reasoning?: { effort?: string | null }; text?: { format: { type: string } } }
   | { type: "reasoning"; id?: string; summary?: Array<{ type: string; text: string }>; content?: Array<{ type: string; text: string }> | null; encrypted_content?: string | null }
   | { type: "item_reference"; id: string }
   // Codex's client-executed tool search: the model's call (`arguments` an object), and the tools it loaded.
@@ -257,8 +259,8 @@ export interface ResponsesRequest {
   tool_choice?: unknown;
   parallel_tool_calls?: boolean;
   text?: { format?: Record<string, unknown>; verbosity?: string };
-  /** `context` (`all_turns`, `current_turn`: whose reasoning the model may see) is accepted, not forwarded. */
-  reasoning?: { effort?: string | null; summary?: string | null; generate_summary?: string | null; context?: string | null } | null;
+  /** `context` (`all_turns`, `current_turn`: whose reasoning the model may see), `summary` and `mode` are accepted, not forwarded. */
+  reasoning?: { effort?: string | null; summary?: string | null; generate_summary?: string | null; context?: string | null; mode?: string | null } | null;
   max_output_tokens?: number | null;
   max_tool_calls?: number | null;
   temperature?: number | null;
@@ -277,5 +279,7 @@ export interface ResponsesRequest {
   user?: string;
   safety_identifier?: string | null;
   prompt_cache_key?: string | null;
+  /** OpenAI's prompt-cache controls (`mode`, `ttl`, `prewarm`, `comparison_response_id`): not forwarded; `prewarm: true` is a 400. */
+  prompt_cache_options?: { mode?: string; ttl?: string; prewarm?: boolean; comparison_response_id?: string | null } | null;
   [extra: string]: unknown;
 }

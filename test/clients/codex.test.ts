@@ -1,9 +1,10 @@
+import { execFileSync } from "node:child_process";
 import { readFile } from "node:fs/promises";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { seen } from "../support/scripted-upstream.ts";
 import { type Stack, startStack, startTogether } from "../support/stack.ts";
-import { codexConfig, type CodexRun, runCodex } from "./codex.ts";
+import { CODEX_0169, codexConfig, type CodexRun, runCodex } from "./codex.ts";
 
 // Codex CLI (`codex exec`, the real binary from npm) → wrangler dev → the scripted chat server.
 // Codex treats gpt-5.5 as what it is (built-in metadata: a reasoning model with the freeform apply_patch
@@ -60,5 +61,20 @@ describe("codex exec through the bridge", () => {
     } finally {
       await run.cleanup();
     }
+  });
+
+  it("Codex 0.169 (the release before, installed beside 0.171): the same tool round trip", async () => {
+    expect(execFileSync(CODEX_0169, ["--version"], { encoding: "utf8" })).toContain("0.169.0");
+    const before = seen.requests.length;
+    const run = await runCodex({ bin: CODEX_0169, config: codexConfig({ baseURL: stack.baseURL, model: "scripted-tools@exec_command" }), prompt: "Run a command" });
+    await run.cleanup();
+    expect(run.exitCode, explain(run)).toBe(0);
+    const command = run.items.find((i) => i.type === "command_execution");
+    expect(command, explain(run)).toMatchObject({ status: "completed", exit_code: 0, aggregated_output: "bridged\n" });
+    expect(run.items.at(-1)!.text).toMatch(/^The tool said: [\s\S]*bridged/);
+    // Two upstream requests: the call, then the answer from its output (sent back as a `tool` message).
+    const sent = seen.requests.slice(before).map((r) => r.body as { messages: Array<{ role: string; tool_call_id?: string }> });
+    expect(sent).toHaveLength(2);
+    expect(sent[1]!.messages.at(-1)).toMatchObject({ role: "tool" });
   });
 });

@@ -4,6 +4,8 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 
 const CODEX = new URL("./node_modules/.bin/codex", import.meta.url).pathname;
+/** The previous Codex release, installed beside the current one (`codex-0169` in package.json), for `runCodex`'s `bin`. */
+export const CODEX_0169 = new URL("./node_modules/codex-0169/bin/codex.js", import.meta.url).pathname;
 
 /** The key Codex sends (`env_key`); the Worker forwards it, and the scripted upstream accepts anything. */
 const BRIDGE_API_KEY = "sk-codex-client";
@@ -55,14 +57,14 @@ export interface CodexRun {
 /**
  * `codex exec --json` with `config` as its whole configuration (a fresh
  * CODEX_HOME, so nothing from the machine's own ~/.codex leaks in), in a
- * fresh working directory (`env` adds variables, e.g. another `env_key`). Resolves when Codex exits (killed after `timeoutMs`).
+ * fresh working directory (`env` adds variables, e.g. another `env_key`; `bin` runs another Codex, e.g. `CODEX_0169`). Resolves when Codex exits (killed after `timeoutMs`).
  */
-export async function runCodex(options: { config: string; prompt: string; cwd?: string; args?: string[]; timeoutMs?: number; env?: Record<string, string>; home?: string }): Promise<CodexRun> {
+export async function runCodex(options: { config: string; prompt: string; cwd?: string; args?: string[]; timeoutMs?: number; env?: Record<string, string>; home?: string; bin?: string }): Promise<CodexRun> {
   // A `home` given is the caller's (kept, e.g. for `codex exec resume`); otherwise a fresh one, removed after.
   const home = options.home ?? (await mkdtemp(join(tmpdir(), "codex-home-")));
   const cwd = options.cwd ?? (await mkdtemp(join(tmpdir(), "codex-work-")));
   await writeFile(join(home, "config.toml"), options.config);
-  const child = spawnGroup(CODEX, ["exec", "--json", "--skip-git-repo-check", "-C", cwd, ...(options.args ?? []), options.prompt], {
+  const child = spawnGroup(options.bin ?? CODEX, ["exec", "--json", "--skip-git-repo-check", "-C", cwd, ...(options.args ?? []), options.prompt], {
     env: { PATH: process.env.PATH, HOME: home, CODEX_HOME: home, BRIDGE_API_KEY, RUST_LOG: "error", NO_COLOR: "1", ...options.env },
   });
   let stdout = "";

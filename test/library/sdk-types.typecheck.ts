@@ -4,7 +4,7 @@
  * `ResponseStreamEvent`. If a field goes missing or changes type, the build fails.
  */
 import type { Response as SdkResponse, ResponseStreamEvent as SdkEvent } from "openai/resources/responses/responses";
-import type { ResponseResource, ResponseStreamEvent } from "../../src/index.ts";
+import type { ResponseResource, ResponsesRequest, ResponseStreamEvent } from "../../src/index.ts";
 
 // `output_text` is computed by the SDK from `output`; it is not on the wire.
 type SdkWireResponse = Omit<SdkResponse, "output_text">;
@@ -32,3 +32,12 @@ export type EveryEventIsAnSdkEvent = Assert<Mismatches<ResponseStreamEvent>>;
 // And the other direction for the core items: what the SDK calls an output item covers ours.
 type SdkItem = SdkResponse["output"][number];
 export type ItemsAreSdkItems = Assert<ResponseResource["output"][number] extends SdkItem ? never : ResponseResource["output"][number]>;
+
+// The request side, for the fields the AI SDK 7 brought: what the SDK lets a client send, our request types take.
+type SdkCreate = import("openai/resources/responses/responses").ResponseCreateParamsBase;
+type SdkUpdate = import("openai/resources/responses/responses").ResponseConfigurationUpdateItemParam;
+type OurItem = Exclude<NonNullable<ResponsesRequest["input"]>, string>[number];
+type OurUpdate = Extract<OurItem, { type: "configuration_update" }>;
+export type ConfigurationUpdatesFit = Assert<SdkUpdate extends OurUpdate ? never : SdkUpdate>;
+export type PromptCacheOptionsFit = Assert<NonNullable<SdkCreate["prompt_cache_options"]> extends NonNullable<ResponsesRequest["prompt_cache_options"]> ? never : SdkCreate["prompt_cache_options"]>;
+export type ReasoningFits = Assert<NonNullable<SdkCreate["reasoning"]> extends NonNullable<ResponsesRequest["reasoning"]> ? never : SdkCreate["reasoning"]>;
