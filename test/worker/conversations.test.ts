@@ -6,7 +6,7 @@ import type { ConversationItem } from "../../src/server.ts";
 import { durableConversations } from "../../worker/cloudflare/durable-conversations.ts";
 import { partitionOf, shardOf } from "../../worker/cloudflare/durable-store.ts";
 import { CHUNK_CHARS, type ResponseStoreObject } from "../../worker/cloudflare/response-store-object.ts";
-import { BRIDGE, events, resetSeen, seen } from "./bridge.ts";
+import { BRIDGE, events, resetSeen, seen, withEnv } from "./bridge.ts";
 import { connectWs } from "./ws-client.ts";
 
 /** The Conversations API and `conversation` on create (issue 24, item 5), through the Worker as deployed. */
@@ -335,5 +335,21 @@ describe("long and large conversations", () => {
     // Deleting the conversation removes its chunks.
     await ok(await call("DELETE", `/v1/conversations/${c.id}`));
     expect((await (await objectOf(c.id)).stats()).chunks).toBe(0);
+  });
+});
+
+describe("UPSTREAM_API=responses", () => {
+  it("the conversation paths are the upstream's, passed through as they are", async () => {
+    const reverse = withEnv({ UPSTREAM_API: "responses", UPSTREAM_API_KEY: "sk-upstream" });
+    const body = JSON.stringify({ items: [user("hi")], metadata: { a: "b" } });
+    await reverse("/v1/conversations", { method: "POST", headers: { "content-type": "application/json" }, body });
+    await reverse("/v1/conversations/conv_up/items?limit=2&order=asc", { method: "GET" });
+    await reverse("/v1/conversations/conv_up/items/msg_1", { method: "DELETE" });
+    expect((await seen()).requests.map((r) => [r.method, r.url])).toEqual([
+      ["POST", "/v1/conversations"],
+      ["GET", "/v1/conversations/conv_up/items?limit=2&order=asc"],
+      ["DELETE", "/v1/conversations/conv_up/items/msg_1"],
+    ]);
+    expect((await seen()).requests[0]!.body).toEqual(JSON.parse(body));
   });
 });
