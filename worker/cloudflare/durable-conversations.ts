@@ -1,6 +1,6 @@
 import type { ConversationItem, ConversationResource, ConversationStore } from "../../src/server.ts";
 import type { ConversationHead, ConversationPage } from "./conversation-rows.ts";
-import { allOf, itemsOf, objectFor, partitionOf, sendItems, shardedIds } from "./durable-store.ts";
+import { allOf, objectFor, pagedItems, partitionOf, sendItems, shardedIds } from "./durable-store.ts";
 import type { ResponseStoreObject } from "./response-store-object.ts";
 import type { Answer } from "./store-rows.ts";
 
@@ -38,17 +38,7 @@ export function durableConversations(namespace: DurableObjectNamespace<ResponseS
       const stub = await object(id);
       const first = await stub?.conversationPage(id, 0);
       if (!stub || !first) return undefined;
-      // Page after page, each parsed as it comes: the conversation never crosses RPC as one message.
-      return (async function* () {
-        let page = first as ConversationPage;
-        for (;;) {
-          yield* itemsOf(page.items as Answer);
-          if (page.next === null) return;
-          const next = (await stub.conversationPage(id, page.next)) as ConversationPage | undefined;
-          if (!next) throw new Error(`Conversation ${id} was deleted while its items were being read.`);
-          page = next;
-        }
-      })();
+      return pagedItems(first as ConversationPage, async (from) => (await stub.conversationPage(id, from)) as ConversationPage | undefined, `Conversation ${id} was deleted while its items were being read.`);
     },
     async list(id, options) {
       const result = await (await object(id))?.listConversation(id, options);

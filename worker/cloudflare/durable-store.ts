@@ -42,8 +42,20 @@ export function objectFor(namespace: DurableObjectNamespace<ResponseStoreObject>
   };
 }
 
+/** Page after page, each parsed as it comes: a conversation never crosses RPC as one message. `gone`: the error when a page is missing. */
+export async function* pagedItems(first: HistoryPage, next: (from: number) => Promise<HistoryPage | undefined>, gone: string): AsyncGenerator<ConversationItem> {
+  let page = first;
+  for (;;) {
+    yield* itemsOf(page.items as Answer);
+    if (page.next === null) return;
+    const following = await next(page.next);
+    if (!following) throw new Error(gone);
+    page = following;
+  }
+}
+
 /** The items of an answer, parsed one by one as they arrive. */
-export async function* itemsOf(answer: Answer): AsyncGenerator<ConversationItem> {
+async function* itemsOf(answer: Answer): AsyncGenerator<ConversationItem> {
   if (Array.isArray(answer)) for (const json of answer) yield JSON.parse(json) as ConversationItem;
   else for await (const json of ndjsonLines(answer)) yield JSON.parse(json) as ConversationItem;
 }
@@ -129,17 +141,7 @@ export function durableStore(namespace: DurableObjectNamespace<ResponseStoreObje
       const stub = await object(id);
       const first = await stub?.history(id);
       if (!stub || !first) return undefined;
-      // Page after page, each parsed as it comes: the conversation never crosses RPC as one message.
-      return (async function* () {
-        let page = first as HistoryPage;
-        for (;;) {
-          yield* itemsOf(page.items as Answer);
-          if (page.next === null) return;
-          const next = (await stub.history(id, page.next)) as HistoryPage | undefined;
-          if (!next) throw new Error(`Response ${id} was deleted while its conversation was being read.`);
-          page = next;
-        }
-      })();
+      return pagedItems(first as HistoryPage, async (from) => (await stub.history(id, from)) as HistoryPage | undefined, `Response ${id} was deleted while its conversation was being read.`);
     },
     async getItem(id) {
       const answer = await (await object(id))?.getItem(id);
