@@ -1,12 +1,15 @@
-import { runInDurableObject } from "cloudflare:test";
+import { runDurableObjectAlarm, runInDurableObject } from "cloudflare:test";
 import { env, exports } from "cloudflare:workers";
-import { beforeEach, describe, expect, it } from "vitest";
+import { beforeEach, describe, expect, it, vi } from "vitest";
 import type { ResponseResource } from "../../src/index.ts";
-import type { ConversationItem } from "../../src/server.ts";
+import type { ConversationItem, ConversationStore } from "../../src/server.ts";
+import { configFromEnv } from "../../worker/config.ts";
+import { durableStore } from "../../worker/cloudflare/durable-store.ts";
+import { handle } from "../../worker/router.ts";
 import { durableConversations } from "../../worker/cloudflare/durable-conversations.ts";
 import { partitionOf, shardOf } from "../../worker/cloudflare/durable-store.ts";
 import { CHUNK_CHARS, type ResponseStoreObject } from "../../worker/cloudflare/response-store-object.ts";
-import { BRIDGE, events, resetSeen, seen, withEnv } from "./bridge.ts";
+import { BRIDGE, events, resetSeen, seen, UPSTREAM, withEnv } from "./bridge.ts";
 import { connectWs } from "./ws-client.ts";
 
 /** The Conversations API and `conversation` on create (issue 24, item 5), through the Worker as deployed. */
@@ -277,6 +280,58 @@ describe("conversation on create", () => {
     ]);
     expect(textsOf(await allItems(c.id, null))).toEqual(["Remember 42.", "OK.", "Which number?", ANSWER]);
     client.ws.close();
+  });
+});
+
+describe("living beside stored responses", () => {
+  it("the retention alarm collects the expired responses of a conversation's object, never the conversation", async () => {
+    const c = await newConversation({ items: [user("kept")] });
+    const res = (await ok(await call("POST", "/v1/responses", { model: "scripted-text", input: "turn", conversation: c.id }))) as unknown as ResponseResource;
+    const object = await objectOf(c.id);
+    await runInDurableObject(object, async (_o, state) => {
+      state.storage.sql.exec("UPDATE turns SET expires_at = 0");
+    });
+    await runDurableObjectAlarm(object);
+    expect(await error(await call("GET", `/v1/responses/${res.id}`), 404)).toMatchObject({ code: null });
+    expect(textsOf(await allItems(c.id))).toEqual(["kept", "turn", ANSWER]);
+    expect(await object.stats()).toMatchObject({ turns: 0, items: 3, conversations: 1 });
+  });
+
+  it("an item_reference resolves to a conversation's item", async () => {
+    const c = await newConversation({ items: [user("referenced text")] });
+    const [item] = await allItems(c.id);
+    await ok(await call("POST", "/v1/responses", { model: "scripted-text", input: [{ type: "item_reference", id: item!.id }] }));
+    expect(await messagesSeen(0)).toEqual([["user", "referenced text"]]);
+  });
+
+  it("an append that fails twice is logged, and the terminal event says conversation: null; the answer is delivered", async () => {
+    const c = await newConversation();
+    const config = configFromEnv({ UPSTREAM_BASE_URL: `${UPSTREAM}/v1`, UPSTREAM_API_KEY: "sk-upstream" });
+    let attempts = 0;
+    const failing = (store: ConversationStore): ConversationStore => ({
+      ...store,
+      append: async () => {
+        attempts++;
+        throw new Error("object reset");
+      },
+    });
+    const logged = vi.spyOn(console, "error").mockImplementation(() => {});
+    try {
+      const res = await handle(
+        new Request(`${BRIDGE}/v1/responses`, { method: "POST", headers: { authorization: `Bearer ${KEY_A}` }, body: JSON.stringify({ model: "scripted-text", input: "hi", conversation: c.id, stream: true }) }),
+        config,
+        (input, init) => fetch(input, init),
+        { storeFor: (k) => durableStore(env.RESPONSES_STORE, k, config.retentionMs), conversationsFor: (k) => failing(durableConversations(env.RESPONSES_STORE, k)) },
+      );
+      const all = events(await res.text());
+      expect(all.filter((e) => e.type === "response.output_text.delta")).toHaveLength(4);
+      expect(all.at(-1)).toMatchObject({ type: "response.completed", response: { conversation: null, status: "completed" } });
+      expect(attempts).toBe(2);
+      expect(logged.mock.calls.map((c) => String(c[0])).join("\n")).toMatch(/adding resp_\w+ to conv_\w+ failed \(object reset; then object reset\); the client was told conversation: null/);
+    } finally {
+      logged.mockRestore();
+    }
+    expect(await allItems(c.id)).toEqual([]);
   });
 });
 
