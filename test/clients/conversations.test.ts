@@ -1,4 +1,5 @@
-import { Agent, OpenAIConversationsSession, OpenAIProvider, Runner } from "@openai/agents";
+import { Agent, OpenAIConversationsSession, OpenAIProvider, Runner, tool } from "@openai/agents";
+import { z } from "zod";
 import OpenAI, { NotFoundError } from "openai";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { seen } from "../support/scripted-upstream.ts";
@@ -115,5 +116,21 @@ describe("@openai/agents with server-side conversations", () => {
       ["message", "Which number?"],
       ["message", ANSWER],
     ]);
+  });
+
+  it("a tool loop in an OpenAIConversationsSession: the call, its output and the answer are kept, and the next run sends them back", async () => {
+    const weather = tool({ name: "get_weather", description: "Weather for a city", parameters: z.object({ city: z.string() }), execute: async ({ city }) => `18C in ${city}` });
+    const toolAgent = new Agent({ name: "Weather", instructions: "Use the tool.", model: "scripted-tools", tools: [weather] });
+    const session = new OpenAIConversationsSession({ client });
+    const first = await runner.run(toolAgent, "Weather in Paris?", { session });
+    expect(first.finalOutput).toMatch(/^The tool said: 18C in /);
+    const before = chats().length;
+    // The follow-up without tools: the scripted upstream names every call `call_scripted_0`, and a second call of that id
+    // in one conversation would be refused by the tool-pairing check (real upstreams give each call its own id).
+    await runner.run(agent, "And tomorrow?", { session });
+    expect(chats()[before]!.messages.map((m) => m.role)).toEqual(["system", "user", "assistant", "tool", "assistant", "user"]);
+    const types = [];
+    for await (const item of client.conversations.items.list(await session.getSessionId(), { order: "asc" })) types.push(item.type);
+    expect(types.slice(0, 4)).toEqual(["message", "function_call", "function_call_output", "message"]);
   });
 });

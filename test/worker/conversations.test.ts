@@ -121,6 +121,12 @@ describe("the Conversations API", () => {
       code: "array_above_max_length",
     });
     expect(await error(await call("POST", "/v1/conversations", "{not json"), 400)).toMatchObject({ code: "invalid_json" });
+    expect(await error(await call("POST", "/v1/conversations", { items: [], title: "x" }), 400)).toEqual({ message: "Unknown parameter: 'title'.", type: "invalid_request_error", param: "title", code: "unknown_parameter" });
+    // Items are checked as a turn will send them: what no turn could translate is refused now, named as `items[…]`.
+    const noContent = await error(await call("POST", "/v1/conversations", { items: [user("ok"), { type: "message", role: "user" }] }), 400);
+    expect(noContent.param).toMatch(/^items\[1\]/);
+    expect(noContent.message).toContain("items[1]");
+    expect(await error(await call("POST", "/v1/conversations", { items: [{ type: "item_reference", id: "msg_nowhere" }] }), 400)).toMatchObject({ param: "items[0].id", code: "item_not_found" });
     const c = await newConversation();
     expect(await error(await call("POST", `/v1/conversations/${c.id}/items`, { items: many }), 400)).toMatchObject({ code: "array_above_max_length" });
     expect(await error(await call("POST", `/v1/conversations/${c.id}/items`, {}), 400)).toEqual({ message: "Missing required parameter: 'items'.", type: "invalid_request_error", param: "items", code: "missing_required_parameter" });

@@ -1,4 +1,4 @@
-import { createIdGenerator, invalidRequest, parseResponsesRequest, ResponsesError } from "../../src/index.ts";
+import { createIdGenerator, invalidRequest, parseResponsesRequest, ResponsesError, type ResponsesRequest, toChatRequest } from "../../src/index.ts";
 import {
   checkItems,
   checkMetadata,
@@ -7,8 +7,10 @@ import {
   conversationItems,
   conversationNotFound,
   type ConversationStore,
+  compactionExpander,
   expandInput,
   includeOf,
+  reasoningExpander,
   withInclude,
 } from "../../src/server.ts";
 import type { ClientContext } from "../context.ts";
@@ -24,12 +26,34 @@ function storeOf(ctx: ClientContext, id: string): ConversationStore {
   return ctx.conversations;
 }
 
-/** The request's items in the shape a conversation lists them: `item_reference`s resolved (from stored responses and conversations), ids in the conversation's shard. */
+/** OpenAI's 400 for a body field the endpoint does not take. */
+function onlyFields(body: ResponsesRequest, allowed: readonly string[]): void {
+  for (const key of Object.keys(body)) if (!allowed.includes(key)) throw invalidRequest(`Unknown parameter: '${key}'.`, key, "unknown_parameter");
+}
+
+/** A translation error about `input[…]` is about `items[…]` here. */
+function asItemsError(e: unknown): unknown {
+  if (!(e instanceof ResponsesError)) return e;
+  const rename = (text: string) => text.replace(/\binput\[/g, "items[");
+  return new ResponsesError(e.status, { ...e.payload, message: rename(e.message), param: e.param && rename(e.param) });
+}
+
+/**
+ * The request's items in the shape a conversation lists them: `item_reference`s resolved (from stored responses
+ * and conversations), ids in the conversation's shard. Checked as a turn will use them (the run's own expansion
+ * and translation), so an item no turn could send upstream is refused now, not on every later turn.
+ */
 async function itemsFor(value: unknown, required: boolean, conversations: ConversationStore, conversationId: string | null, ctx: ClientContext) {
   const own = checkItems(value, required);
   const ids = conversations.ids?.(conversationId) ?? createIdGenerator();
-  const resolved = own.some((i) => i.type === "item_reference") ? (await expandInput({ input: own }, { resolver: ctx.resolver })).resolved : own;
-  return { ids, items: conversationItems(resolved, ids) };
+  const expanders = [reasoningExpander(ctx.sealer), compactionExpander(ctx.sealer)];
+  try {
+    const expanded = await expandInput({ model: "conversation-items", input: own }, { resolver: ctx.resolver, expanders });
+    toChatRequest(expanded.request);
+    return { ids, items: conversationItems(expanded.resolved, ids) };
+  } catch (e) {
+    throw asItemsError(e);
+  }
 }
 
 function listOf(data: ConversationItem[]) {
@@ -39,6 +63,7 @@ function listOf(data: ConversationItem[]) {
 /** `POST /v1/conversations`: a new conversation, with its first `items` (at most 20) and `metadata`. */
 export async function createConversation(request: Request, ctx: ClientContext): Promise<Response> {
   const body = parseResponsesRequest(await request.text());
+  onlyFields(body, ["items", "metadata"]);
   const metadata = checkMetadata(body.metadata);
   if (!ctx.conversations) {
     throw new ResponsesError(400, { message: "This bridge keeps no conversations: its deployment has no RESPONSES_STORE binding.", type: "invalid_request_error", param: null, code: "unsupported_parameter" });
@@ -61,6 +86,7 @@ export async function getConversation(_request: Request, ctx: ClientContext, par
 export async function updateConversation(request: Request, ctx: ClientContext, params: Params): Promise<Response> {
   const id = params.id!;
   const body = parseResponsesRequest(await request.text());
+  onlyFields(body, ["metadata"]);
   if (!("metadata" in body)) throw invalidRequest("Missing required parameter: 'metadata'.", "metadata", "missing_required_parameter");
   const conversation = await storeOf(ctx, id).update(id, checkMetadata(body.metadata));
   if (!conversation) throw conversationNotFound(id);
@@ -79,6 +105,7 @@ export async function addConversationItems(request: Request, ctx: ClientContext,
   const id = params.id!;
   const include = includeOf(new URL(request.url).searchParams);
   const body = parseResponsesRequest(await request.text());
+  onlyFields(body, ["items"]);
   const store = storeOf(ctx, id);
   const { items } = await itemsFor(body.items, true, store, id, ctx);
   if (!(await store.append(id, items))) throw conversationNotFound(id);
