@@ -28,8 +28,8 @@ export interface ConversationStore {
   /** True when something was deleted; its items go with it (responses stored on their own stay). */
   delete(id: string): Promise<boolean>;
   /**
-   * Appends items (ids already assigned) at the end. False when the conversation is unknown.
-   * Idempotent: a retried append whose first attempt landed (its first item is already there) adds nothing.
+   * Appends items (ids already assigned) at the end, all or none. False when the conversation is unknown.
+   * Not idempotent: a caller retrying an append that may have landed looks for its last item first.
    */
   append(id: string, items: readonly ConversationItem[]): Promise<boolean>;
   /** Every item, oldest first, delivered lazily (pages, a stream). */
@@ -193,8 +193,6 @@ export class MemoryConversationStore implements ConversationStore {
   async append(id: string, items: readonly ConversationItem[]): Promise<boolean> {
     const c = this.#conversations.get(id);
     if (!c) return false;
-    const first = items[0]?.id;
-    if (first !== undefined && c.items.some((i) => i.id === first)) return true;
     c.items.push(...structuredClone([...items]));
     return true;
   }

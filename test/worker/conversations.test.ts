@@ -310,6 +310,29 @@ describe("living beside stored responses", () => {
     expect(await messagesSeen(0)).toEqual([["user", "referenced text"]]);
   });
 
+  it("an append that landed but answered with an error is not retried into a duplicate", async () => {
+    const c = await newConversation();
+    const config = configFromEnv({ UPSTREAM_BASE_URL: `${UPSTREAM}/v1`, UPSTREAM_API_KEY: "sk-upstream" });
+    let attempts = 0;
+    const lost = (store: ConversationStore): ConversationStore => ({
+      ...store,
+      append: async (id, items) => {
+        attempts++;
+        await store.append(id, items);
+        throw new Error("the answer was lost on the way back");
+      },
+    });
+    const res = await handle(
+      new Request(`${BRIDGE}/v1/responses`, { method: "POST", headers: { authorization: `Bearer ${KEY_A}` }, body: JSON.stringify({ model: "scripted-text", input: "once", conversation: c.id }) }),
+      config,
+      (input, init) => fetch(input, init),
+      { storeFor: (k) => durableStore(env.RESPONSES_STORE, k, config.retentionMs), conversationsFor: (k) => lost(durableConversations(env.RESPONSES_STORE, k)) },
+    );
+    expect(await ok(res)).toMatchObject({ status: "completed", conversation: { id: c.id } });
+    expect(attempts).toBe(1);
+    expect(textsOf(await allItems(c.id))).toEqual(["once", ANSWER]);
+  });
+
   it("an append that fails twice is logged, and the terminal event says conversation: null; the answer is delivered", async () => {
     const c = await newConversation();
     const config = configFromEnv({ UPSTREAM_BASE_URL: `${UPSTREAM}/v1`, UPSTREAM_API_KEY: "sk-upstream" });

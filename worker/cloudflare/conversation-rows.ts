@@ -73,14 +73,12 @@ export class ConversationRows {
   /**
    * Appends items at the end: positions are taken at once (no await between reading and moving
    * `next_pos`), so appends to one conversation never collide. Rows of a stream are written as
-   * they arrive; on failure the taken positions are emptied again. Idempotent by the first item's id.
+   * they arrive; on failure the taken positions are emptied again: all or none.
    */
   async append(id: string, itemIds: ReadonlyArray<string | null>, items: string[] | ReadableStream<Uint8Array>): Promise<boolean> {
     const sql = this.#host.sql;
     const row = sql.exec<{ next_pos: number }>("SELECT next_pos FROM conversations WHERE id = ?", id).toArray()[0];
-    const first = itemIds[0];
-    const landed = first != null && row && sql.exec("SELECT 1 FROM turn_items WHERE item_id = ? AND turn = ?", first, id).toArray().length > 0;
-    if (!row || landed || itemIds.length === 0) {
+    if (!row || itemIds.length === 0) {
       if (!Array.isArray(items)) await items.cancel();
       return !!row;
     }

@@ -29,17 +29,20 @@ export function recordEnd(request: ResponsesRequest, expanded: ExpandedInput, re
  * A response run in a conversation (`conversation` on create) adds its input and output items to it
  * when it ends with an answer (`completed`, or `incomplete`: the client has the partial answer and
  * the next turn builds on it); a `failed` or `cancelled` one adds nothing. One retry, as for the
- * store; an append that fails twice is logged and the terminal event says `conversation: null`.
+ * store, unless the first attempt landed after all (its last item, an output item of this response
+ * with an id of its own, is there); an append that fails twice is logged and the terminal event
+ * says `conversation: null`.
  */
 async function appendToConversation(id: string | null, fresh: ConversationItem[], response: ResponseResource, ids: IdGenerator, ctx: ClientContext): Promise<void> {
   const conversations = ctx.conversations;
   if (id === null || !conversations || (response.status !== "completed" && response.status !== "incomplete")) return;
   const items = conversationItems([...fresh, ...response.output], ids);
-  const attempt = () => conversations.append(id, items);
+  const last = items.at(-1)?.id ?? null;
+  const landed = async () => last !== null && (await conversations.getItem(id, last)) != null;
   const failures: unknown[] = [];
   for (let n = 0; n < 2; n++) {
     try {
-      if (await attempt()) return;
+      if ((n > 0 && (await landed())) || (await conversations.append(id, items))) return;
       failures.push(new Error(`conversation ${id} is gone`));
       break;
     } catch (e) {

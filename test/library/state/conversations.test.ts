@@ -19,11 +19,9 @@ const user = (text: string, id?: string): ConversationItem => ({ type: "message"
 const conv = { id: "conv_1", object: "conversation" as const, created_at: 1, metadata: {} };
 
 describe("MemoryConversationStore", () => {
-  it("creates, appends (idempotently), pages, gets and deletes items; unknown conversations are undefined", async () => {
+  it("creates, appends, pages, gets and deletes items; unknown conversations are undefined", async () => {
     const store = new MemoryConversationStore();
     await store.create(conv, [user("a", "msg_a")]);
-    expect(await store.append("conv_1", [user("b", "msg_b"), user("c", "msg_c")])).toBe(true);
-    // A retried append whose first attempt landed adds nothing.
     expect(await store.append("conv_1", [user("b", "msg_b"), user("c", "msg_c")])).toBe(true);
     expect(await store.append("conv_unknown", [user("x", "msg_x")])).toBe(false);
     expect((await store.items("conv_1"))!.map((i) => i.id)).toEqual(["msg_a", "msg_b", "msg_c"]);
