@@ -400,6 +400,22 @@ describe("long and large conversations", () => {
     expect(after.databaseSize - before.databaseSize).toBeLessThan(64 * 1024);
   });
 
+  it("a conversation past one RPC page (8 M characters) leaves its object in pages, and continues whole", async () => {
+    const c = await newConversation();
+    const store = durableConversations(env.RESPONSES_STORE, KEY_A);
+    const piece = (n: number) => ({ type: "message", role: n % 2 ? "assistant" : "user", content: [{ type: n % 2 ? "output_text" : "input_text", text: String(n % 10).repeat(400_000) }], id: `msg_${shardOf(c.id)}${String(n).padStart(8, "0")}`, status: "completed" }) as ConversationItem;
+    for (let n = 0; n < 25; n += 5) expect(await store.append(c.id, Array.from({ length: 5 }, (_, i) => piece(n + i)))).toBe(true);
+    expect(await store.append(c.id, [piece(25)])).toBe(true);
+    const object = await objectOf(c.id);
+    const first = (await object.conversationPage(c.id, 0))!;
+    expect(first.next).toBeGreaterThan(0);
+    expect(Array.isArray(first.items) && first.items.length).toBeLessThan(26);
+    await ok(await call("POST", "/v1/responses", { model: "scripted-measure", input: "end", conversation: c.id }));
+    const measured = (await seen()).requests[0]!.body as unknown as { messages: Array<{ length: number }> };
+    expect(measured.messages.map((m) => m.length)).toEqual([...Array.from({ length: 26 }, () => 400_000), 3]);
+    expect((await allItems(c.id)).length).toBe(28);
+  });
+
   it("an item past SQLite's 2 MB value limit is chunked, listed whole and sent upstream whole", async () => {
     const big = "x".repeat(CHUNK_CHARS * 3 + 17);
     const c = await newConversation();
