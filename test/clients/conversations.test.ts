@@ -59,6 +59,8 @@ describe("the openai SDK's conversations.*", () => {
     const missing = await client.conversations.retrieve(conversation.id).catch((e: unknown) => e);
     expect(missing).toBeInstanceOf(NotFoundError);
     expect((missing as NotFoundError).message).toContain(`Conversation with id '${conversation.id}' not found.`);
+    // No body at all: every field is optional.
+    expect(await client.conversations.create()).toMatchObject({ object: "conversation", metadata: {} });
   });
 
   it("responses.create({ conversation }) continues it and adds the turn; with previous_response_id it is a 400", async () => {

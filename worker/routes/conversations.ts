@@ -62,7 +62,9 @@ function listOf(data: ConversationItem[]) {
 
 /** `POST /v1/conversations`: a new conversation, with its first `items` (at most 20) and `metadata`. */
 export async function createConversation(request: Request, ctx: ClientContext): Promise<Response> {
-  const body = parseResponsesRequest(await request.text());
+  // Every field is optional, and the `openai` SDK's `conversations.create()` sends no body at all.
+  const text = await request.text();
+  const body = text.trim() === "" ? {} : parseResponsesRequest(text);
   onlyFields(body, ["items", "metadata"]);
   const metadata = checkMetadata(body.metadata);
   if (!ctx.conversations) {
