@@ -25,6 +25,13 @@
  *    store: true against store: false (the write the terminal event now waits for).
  * 4. 12 turns of 4 MB through the Worker, end to end, then every turn retrieved
  *    and its input items paged through.
+ * 5. Conversations (the Conversations API): conversations of 10, 100, 1,000 and
+ *    10,000 items of 1 KB (alternately a user message and an answer), each its
+ *    own object, built through `/bench/append` in appends of 500 items; their
+ *    SQLite size against their bytes; then RUNS turns continuing each through the
+ *    Worker (`conversation`, a 100-character message, streamed), split as in 2,
+ *    and the terminal event's delay (it waits for the append). `ONLY_CONVERSATIONS=1`
+ *    runs this part alone.
  *
  * Results: bench/store.md.
  */
@@ -173,6 +180,40 @@ async function buildChain(turns: number, size: number, extra: Record<string, unk
   return { ids, conversation: turns * size };
 }
 
+/** A conversation of `n` items of `size` characters of text each, built through `/bench/append`; its id and the bytes of its text. */
+async function buildConversation(n: number, size: number): Promise<{ id: string; bytes: number }> {
+  const res = await fetch(`${base}/v1/conversations`, { method: "POST", headers, body: JSON.stringify({ metadata: { bench: String(n) } }) });
+  const { id } = (await res.json()) as { id: string };
+  const shard = id.slice(5, 21);
+  const item = (k: number) =>
+    k % 2
+      ? { id: `msg_${shard}${hex(16)}`, type: "message", status: "completed", role: "assistant", content: [{ type: "output_text", annotations: [], logprobs: [], text: "a".repeat(size) }] }
+      : { id: `msg_${shard}${hex(16)}`, type: "message", status: "completed", role: "user", content: [{ type: "input_text", text: "u".repeat(size) }] };
+  for (let k = 0; k < n; k += 500) {
+    const items = Array.from({ length: Math.min(500, n - k) }, (_, j) => item(k + j));
+    const put = await fetch(`${base}/bench/append`, { method: "POST", headers, body: JSON.stringify({ key: KEY, id, items }) });
+    if (!put.ok || !((await put.json()) as { stored: boolean }).stored) throw new Error(`append failed: ${put.status}`);
+  }
+  return { id, bytes: n * size };
+}
+
+/** Section 5: conversation storage against its bytes, and the time to continue one. */
+async function benchConversations(log: (line: string) => void): Promise<void> {
+  const SIZE = 1_000;
+  log(`\n## Conversations: storage and continuation (items of ${SIZE / 1000} KB; median of ${RUNS})\n`);
+  log("| items | conversation | SQLite (`databaseSize`) | per item | ratio | request to upstream | TTFB at client | before the upstream call | request body transfer | last delta → terminal event (append) |");
+  log("|---|---|---|---|---|---|---|---|---|---|");
+  for (const n of (process.env.ITEMS ?? "10,100,1000,10000").split(",").map(Number)) {
+    const { id, bytes } = await buildConversation(n, SIZE);
+    const s = await stats(id);
+    const runs: Run[] = [];
+    for (let i = 0; i < RUNS; i++) runs.push(await respond({ model: "bench-answer-100", conversation: id, input: "q".repeat(100) }));
+    const m = (f: (r: Run) => number) => `${median(runs.map(f)).toFixed(1)} ms`;
+    const row = [n, `${mb(bytes)} MB`, `${mb(s.databaseSize)} MB`, `${(s.databaseSize / n).toFixed(0)} B`, (s.databaseSize / bytes).toFixed(2), `${mb(runs[0]!.bytes)} MB`, m((r) => r.ttfb), m((r) => r.prep), m((r) => r.transfer), m((r) => r.terminalDelay)];
+    log(`| ${row.join(" | ")} |`);
+  }
+}
+
 async function main(): Promise<void> {
   const server = createServer((req, res) => void upstream(req, res));
   await new Promise<void>((r) => server.listen(0, "127.0.0.1", r));
@@ -213,6 +254,10 @@ async function main(): Promise<void> {
     const onDisk = diskBytes(persist) - disk;
     files.push({ label: "100 × 10 KB, Codex-like", objectId: s.objectId, last: ids.at(-1)!, conversation });
     log(`| 100 × 10 KB, plus ${(extraBytes / 1000).toFixed(0)} KB of instructions and tools echoed in every response (Codex-like) | ${mb(conversation)} MB | ${mb(s.databaseSize)} MB | ${(s.databaseSize / 100 / 1000).toFixed(1)} KB | ${(s.databaseSize / conversation).toFixed(2)} | ${mb(onDisk)} MB | ${(onDisk / conversation).toFixed(2)} | ${s.turns} / ${s.items} |`);
+    if (process.env.ONLY_CONVERSATIONS) {
+      await benchConversations(log);
+      return;
+    }
     if (!process.env.ONLY_STORAGE) {
 
       log(`\n## Continuation latency (median of ${RUNS}; a 10 KB message continuing turn n)\n`);
@@ -268,6 +313,7 @@ async function main(): Promise<void> {
       }
       const last = await stats(big.at(-1)!);
       log(`\nEvery turn retrievable, with all its input items (${checked} of 12 checked: count and bytes). The object: ${mb(last.databaseSize)} MB of SQLite for ${mb(12 * FOUR_MB + 1200)} MB of conversation, ${last.items} item rows, ${last.chunks} chunks.`);
+      await benchConversations(log);
     }
     // By now the chains have more turns (the latency runs' forks): weighed again, to compare with their files.
     const final = new Map<string, { databaseSize: number; turns: number }>();

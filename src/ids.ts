@@ -1,5 +1,5 @@
 /** The id prefixes OpenAI uses, which clients such as Codex match on. */
-export type IdPrefix = "resp" | "msg" | "fc" | "ctc" | "rs" | "cmp" | "tsc";
+export type IdPrefix = "resp" | "msg" | "fc" | "ctc" | "rs" | "cmp" | "tsc" | "conv";
 
 export type IdGenerator = (prefix: IdPrefix) => string;
 

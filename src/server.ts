@@ -14,6 +14,19 @@ export {
   summaryText,
 } from "./state/compaction.ts";
 export {
+  checkItems,
+  checkMetadata,
+  conversationItemNotFound,
+  conversationItems,
+  conversationNotFound,
+  conversationOf,
+  type ConversationResource,
+  type ConversationStore,
+  includeOf,
+  MemoryConversationStore,
+  withInclude,
+} from "./state/conversations.ts";
+export {
   type ExpandedInput,
   expandInput,
   type ExpandOptions,

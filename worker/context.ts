@@ -1,4 +1,4 @@
-import type { HistoryResolver, ResponseStore, Sealer, StoredResponse } from "../src/server.ts";
+import type { ConversationStore, HistoryResolver, ResponseStore, Sealer, StoredResponse } from "../src/server.ts";
 import type { BridgeConfig } from "./config.ts";
 import type { RequestOps } from "./ops/request.ts";
 import type { Fetch } from "./upstream.ts";
@@ -28,6 +28,8 @@ export interface ClientContext {
   waitUntil(promise: Promise<unknown>): void;
   /** Stored responses of this client's credential (already partitioned by it); null where the host keeps none. */
   store: ResponseStore | null;
+  /** Conversations of this client's credential (the Conversations API, `conversation` on create); null where the host keeps none. */
+  conversations: ConversationStore | null;
   /**
    * Where `previous_response_id` / `item_reference` resolve: the store (with none, nothing is found, so
    * the answer is OpenAI's `previous_response_not_found`). A WebSocket layers its own memory over it.

@@ -1,6 +1,7 @@
 import { ConfigError, configFromEnv } from "./config.ts";
 import type { Env } from "./env.ts";
 import { analyticsSink } from "./cloudflare/analytics.ts";
+import { durableConversations } from "./cloudflare/durable-conversations.ts";
 import { durableStore } from "./cloudflare/durable-store.ts";
 import { keyLedger } from "./cloudflare/key-limits-object.ts";
 import { refuseOpenRelay } from "./ops/fail-closed.ts";
@@ -33,6 +34,7 @@ export default {
       return await handle(request, config, (input, init) => fetch(input, init), {
         waitUntil: (p) => ctx.waitUntil(p),
         ...(namespace ? { storeFor: (credential: string | null) => durableStore(namespace, credential, retention) } : {}),
+        ...(namespace ? { conversationsFor: (credential: string | null) => durableConversations(namespace, credential) } : {}),
         ...(limits ? { ledgerFor: (name: string) => keyLedger(limits, name) } : {}),
         ...(analytics ? { analytics: analyticsSink(analytics) } : {}),
       });

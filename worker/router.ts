@@ -1,5 +1,5 @@
 import { ResponsesError } from "../src/index.ts";
-import { createSealer, layerResolvers, type ResponseStore, type Sealer, storeResolver } from "../src/server.ts";
+import { type ConversationStore, createSealer, layerResolvers, type ResponseStore, type Sealer, storeResolver } from "../src/server.ts";
 import { presentedKey } from "./auth.ts";
 import type { BridgeConfig } from "./config.ts";
 import type { ClientContext } from "./context.ts";
@@ -16,6 +16,7 @@ import { passThrough, upstreamWhenResponses } from "./routes/passthrough.ts";
 import { postResponses } from "./routes/responses-http.ts";
 import { openResponsesSocket } from "./ws/session.ts";
 import { deleteResponse, getResponse, listInputItems } from "./routes/stored.ts";
+import * as conv from "./routes/conversations.ts";
 import { type Fetch, redact, UpstreamHttpError } from "./upstream.ts";
 
 export type { Fetch } from "./upstream.ts";
@@ -39,6 +40,11 @@ const ROUTES: Route[] = [
   // Any id but `compact` (its own endpoint above; excluded so GET on it is not read as an id).
   { path: /^(?:\/v1)?\/responses\/(?<id>(?!compact$)[^/]+)$/, methods: { GET: upstreamWhenResponses(getResponse), DELETE: upstreamWhenResponses(deleteResponse) } },
   { path: /^(?:\/v1)?\/responses\/(?<id>[^/]+)\/input_items$/, methods: { GET: upstreamWhenResponses(listInputItems) } },
+  // The Conversations API (routes/conversations.ts); the upstream's own with UPSTREAM_API=responses.
+  { path: /^(?:\/v1)?\/conversations$/, methods: { POST: upstreamWhenResponses(conv.createConversation) } },
+  { path: /^(?:\/v1)?\/conversations\/(?<id>[^/]+)$/, methods: { GET: upstreamWhenResponses(conv.getConversation), POST: upstreamWhenResponses(conv.updateConversation), DELETE: upstreamWhenResponses(conv.deleteConversation) } },
+  { path: /^(?:\/v1)?\/conversations\/(?<id>[^/]+)\/items$/, methods: { GET: upstreamWhenResponses(conv.listConversationItems), POST: upstreamWhenResponses(conv.addConversationItems) } },
+  { path: /^(?:\/v1)?\/conversations\/(?<id>[^/]+)\/items\/(?<item>[^/]+)$/, methods: { GET: upstreamWhenResponses(conv.getConversationItem), DELETE: upstreamWhenResponses(conv.deleteConversationItem) } },
   { path: /^(?:\/v1)?\/chat\/completions$/, methods: { POST: postChatCompletions } },
   { path: /^(?:\/v1)?\/models$/, methods: { GET: passThrough } },
   { path: /^(?:\/v1)?\/usage$/, methods: { GET: getUsage } },
@@ -65,6 +71,8 @@ export interface Platform {
   waitUntil?(promise: Promise<unknown>): void;
   /** The stored responses of whoever presents `credential` (null: none presented); absent: nothing is stored. */
   storeFor?(credential: string | null): ResponseStore;
+  /** The conversations of whoever presents `credential`; absent: none are kept (`/v1/conversations` is refused, `conversation` on create is a 404). */
+  conversationsFor?(credential: string | null): ConversationStore;
   /** The counters (limits, usage) of a named key; absent: keys with limits are refused, no usage is kept. */
   ledgerFor?(keyName: string): KeyLedger;
   /** Each response's log line, besides the log (Analytics Engine). */
@@ -100,7 +108,7 @@ export async function handle(request: Request, config: BridgeConfig, fetchUpstre
     }
   }
   if (!route) {
-    return fail(404, { message: `Unknown path ${request.method} ${url.pathname}. This bridge serves POST /v1/responses (and a WebSocket on GET), POST /v1/responses/compact, GET/DELETE /v1/responses/{id}, GET /v1/responses/{id}/input_items, POST /v1/chat/completions, GET /v1/models and GET /v1/usage.`, type: "invalid_request_error", param: null, code: "unknown_url" });
+    return fail(404, { message: `Unknown path ${request.method} ${url.pathname}. This bridge serves POST /v1/responses (and a WebSocket on GET), POST /v1/responses/compact, GET/DELETE /v1/responses/{id}, GET /v1/responses/{id}/input_items, POST /v1/conversations, GET/POST/DELETE /v1/conversations/{id}, GET/POST /v1/conversations/{id}/items, GET/DELETE /v1/conversations/{id}/items/{item_id}, POST /v1/chat/completions, GET /v1/models and GET /v1/usage.`, type: "invalid_request_error", param: null, code: "unknown_url" });
   }
   const handler = route.methods[request.method];
   if (!handler) {
@@ -138,6 +146,7 @@ export async function handle(request: Request, config: BridgeConfig, fetchUpstre
     sealer: sealSecret ? sealerFor(sealSecret) : null,
     waitUntil,
     store,
+    conversations: platform.conversationsFor?.(credential) ?? null,
     resolver: layerResolvers(store && storeResolver(store)),
     ops,
   };

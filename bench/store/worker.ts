@@ -4,11 +4,14 @@
  *
  * - `POST /bench/put` `{ key, turn }`: stores a turn as the Worker would at the end of a
  *   response (`durableStore(...).put`, the same code, the same object), without running it;
- * - `GET /bench/stats?key=&id=`: the object holding `id` for `key`: its SQLite size and rows, and its object id.
+ * - `GET /bench/stats?key=&id=`: the object holding `id` for `key`: its SQLite size and rows, and its object id;
+ * - `POST /bench/append` `{ key, id, items }`: appends items to a conversation (`durableConversations(...).append`, the
+ *   same code as a finished response's append), to build conversations of thousands of items fast.
  */
 import bridge, { type Env } from "../../worker/index.ts";
 import { durableStore, partitionOf, shardOf } from "../../worker/cloudflare/durable-store.ts";
-import type { StoredTurn } from "../../src/server.ts";
+import { durableConversations } from "../../worker/cloudflare/durable-conversations.ts";
+import type { ConversationItem, StoredTurn } from "../../src/server.ts";
 
 export { ResponseStoreObject } from "../../worker/index.ts";
 
@@ -21,6 +24,10 @@ export default {
     if (url.pathname === "/bench/put") {
       const { key, turn } = (await request.json()) as { key: string; turn: StoredTurn };
       return Response.json({ stored: await durableStore(namespace, key, 30 * DAY_MS).put(turn) });
+    }
+    if (url.pathname === "/bench/append") {
+      const { key, id, items } = (await request.json()) as { key: string; id: string; items: ConversationItem[] };
+      return Response.json({ stored: await durableConversations(namespace, key).append(id, items) });
     }
     if (url.pathname === "/bench/stats") {
       const id = namespace.idFromName(`${await partitionOf(url.searchParams.get("key"))}:${shardOf(url.searchParams.get("id")!)}`);

@@ -67,6 +67,8 @@ export function createEnvelope(
     access_programs: null,
   };
   if (typeof r.user === "string") envelope.user = r.user;
+  const conversation = isObject(r.conversation) ? r.conversation.id : r.conversation;
+  if (typeof conversation === "string") envelope.conversation = { id: conversation };
   return envelope;
 }
 

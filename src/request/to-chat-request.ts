@@ -47,7 +47,11 @@ export function toChatRequest(body: ResponsesRequest, options: ToChatOptions = {
     );
   }
   if (body.conversation != null) {
-    throw invalidRequest("conversation needs stored conversation state, which this bridge does not keep.", "conversation", "unsupported_parameter");
+    throw invalidRequest(
+      "conversation needs stored conversation state: resolve it before translating (`expandInput` with a conversation store), or send the whole conversation in `input`.",
+      "conversation",
+      "unsupported_parameter",
+    );
   }
   if (body.prompt != null) throw invalidRequest("Stored prompts (`prompt`) cannot be resolved by this bridge.", "prompt", "unsupported_parameter");
 

@@ -1,6 +1,7 @@
 import { invalidRequest, type ResponsesError } from "../errors.ts";
 import { isObject } from "../internal/is-object.ts";
 import type { ResponsesInputItem, ResponsesRequest } from "../types/responses.ts";
+import { type ConversationStore, conversationNotFound, conversationOf } from "./conversations.ts";
 import type { ConversationItem, ItemSource, ResponseStore } from "./store.ts";
 
 /**
@@ -10,6 +11,7 @@ import type { ConversationItem, ItemSource, ResponseStore } from "./store.ts";
  * translation sees one self-contained conversation:
  *
  *   1. `previous_response_id` → that response's conversation (its whole input, then its output), prepended;
+ *      or `conversation` (with a `ConversationStore`) → that conversation's items, prepended;
  *   2. `item_reference` → the stored item it names;
  *   3. every `ItemExpander`, in order, over every item (chain and new alike).
  *
@@ -54,6 +56,8 @@ export interface ExpandOptions {
   /** Where `previous_response_id` and `item_reference` resolve. Without one, both are left for `toChatRequest` to reject. */
   resolver?: HistoryResolver | null | undefined;
   expanders?: readonly ItemExpander[];
+  /** Where `conversation` resolves (its items are prepended). Without one, `conversation` is left for `toChatRequest` to reject. */
+  conversations?: ConversationStore | null | undefined;
 }
 
 export interface ExpandedInput {
@@ -71,6 +75,8 @@ export interface ExpandedInput {
   fresh: ConversationItem[];
   /** The response continued (`previous_response_id`), resolved; null when none. */
   previous: string | null;
+  /** The conversation continued (`conversation`), resolved; null when none. Its items come first in `resolved`, before `fresh`. */
+  conversation: string | null;
 }
 
 /** A resolver reading a `ResponseStore`. */
@@ -125,21 +131,28 @@ export function ownItems(input: ResponsesRequest["input"]): ConversationItem[] |
 export async function expandInput(request: ResponsesRequest, options: ExpandOptions = {}): Promise<ExpandedInput> {
   const own = ownItems(request.input);
   // An input `toChatRequest` will reject with its own message.
-  if (own === null) return { request, input: [], resolved: [], fresh: [], previous: null };
+  if (own === null) return { request, input: [], resolved: [], fresh: [], previous: null, conversation: null };
   const resolver = options.resolver;
   const tagged: Array<{ item: ConversationItem; param: string | null }> = [];
   const previousId = request.previous_response_id;
   if (previousId != null && typeof previousId !== "string") {
     throw invalidRequest(`Invalid type for 'previous_response_id': expected a string.`, "previous_response_id", "invalid_type");
   }
+  // OpenAI's 400s (its type, `previous_response_id` beside it) whether or not there is a store.
+  const conversationId = conversationOf(request);
+  const conversations = conversationId === null ? null : options.conversations;
   const chain: ConversationItem[] = [];
   if (resolver && previousId) {
     const history = await resolver.history(previousId);
     if (!history) throw previousResponseNotFound(previousId);
     // Item by item as the store delivers them (it may page or stream): held once, here.
     for await (const item of history) chain.push(item);
-    for (const item of chain) tagged.push({ item, param: null });
+  } else if (conversations && conversationId !== null) {
+    const items = await conversations.items(conversationId);
+    if (!items) throw conversationNotFound(conversationId);
+    for await (const item of items) chain.push(item);
   }
+  for (const item of chain) tagged.push({ item, param: null });
   const chainLength = chain.length;
   const references = resolver ? await resolveReferences(own, chain, resolver) : new Map<string, ConversationItem>();
   for (const [i, item] of own.entries()) {
@@ -153,14 +166,17 @@ export async function expandInput(request: ResponsesRequest, options: ExpandOpti
   }
   const input = await runExpanders(tagged, options.expanders ?? []);
   // Without a resolver, `previous_response_id` stays for `toChatRequest` to reject: a stateless call cannot honour it.
-  const { previous_response_id: _previous, ...rest } = request;
+  const { previous_response_id: _previous, conversation: _conversation, ...rest } = request;
+  if (!resolver && "previous_response_id" in request) rest.previous_response_id = request.previous_response_id;
+  if (!conversations && "conversation" in request) rest.conversation = request.conversation;
   const resolved = tagged.map((t) => t.item);
   return {
-    request: { ...(resolver ? rest : request), input: input as ResponsesInputItem[] },
+    request: { ...rest, input: input as ResponsesInputItem[] },
     input,
     resolved,
     fresh: resolved.slice(chainLength),
     previous: resolver && previousId ? previousId : null,
+    conversation: conversations ? conversationId : null,
   };
 }
 

@@ -134,6 +134,8 @@ export interface ResponseResource {
   /** Required by the `openai` package's `Response` type; never known here. */
   access_programs: null;
   user?: string;
+  /** The conversation the response was run in (`conversation` on create); its input and output were added to it. */
+  conversation?: { id: string } | null;
 }
 
 interface Seq { sequence_number: number }

@@ -2,8 +2,8 @@ import { createIdGenerator, type IdGenerator } from "../../src/index.ts";
 import type { ConversationItem, ResponseStore, StoredTurn } from "../../src/server.ts";
 import type { ResponseResource } from "../../src/index.ts";
 import { sha256 } from "../auth.ts";
-import { type HistoryPage, ndjsonLines, type ResponseStoreObject, type TurnHead } from "./response-store-object.ts";
-import { type Answer, INLINE_CHARS } from "./store-rows.ts";
+import type { HistoryPage, ResponseStoreObject, TurnHead } from "./response-store-object.ts";
+import { type Answer, INLINE_CHARS, ndjsonLines } from "./store-rows.ts";
 
 /** The `ResponseStore` the Worker uses: one credential's view over the Durable Object namespace (see response-store-object.ts for the partitioning). */
 
@@ -27,13 +27,40 @@ export function shardOf(id: string): string | null {
   return SHARDED_ID.exec(id)?.[1] ?? null;
 }
 
+/** Ids in the shard of `related` (a response continued, a conversation), or in a new random shard. */
+export function shardedIds(related: string | null): IdGenerator {
+  const shard = (related && shardOf(related)) || hex(crypto.getRandomValues(new Uint8Array(8)));
+  const inner = createIdGenerator();
+  return (prefix) => inner(prefix).replace("_", `_${shard}`);
+}
+
+/** The object a sharded id names in a credential's partition (null: an id this store never made). */
+export function objectFor(namespace: DurableObjectNamespace<ResponseStoreObject>, partition: Promise<string>) {
+  return async (id: string) => {
+    const shard = shardOf(id);
+    return shard === null ? null : namespace.get(namespace.idFromName(`${await partition}:${shard}`));
+  };
+}
+
+/** Page after page, each parsed as it comes: a conversation never crosses RPC as one message. `gone`: the error when a page is missing. */
+export async function* pagedItems(first: HistoryPage, next: (from: number) => Promise<HistoryPage | undefined>, gone: string): AsyncGenerator<ConversationItem> {
+  let page = first;
+  for (;;) {
+    yield* itemsOf(page.items as Answer);
+    if (page.next === null) return;
+    const following = await next(page.next);
+    if (!following) throw new Error(gone);
+    page = following;
+  }
+}
+
 /** The items of an answer, parsed one by one as they arrive. */
 async function* itemsOf(answer: Answer): AsyncGenerator<ConversationItem> {
   if (Array.isArray(answer)) for (const json of answer) yield JSON.parse(json) as ConversationItem;
   else for await (const json of ndjsonLines(answer)) yield JSON.parse(json) as ConversationItem;
 }
 
-async function allOf(answer: Answer): Promise<ConversationItem[]> {
+export async function allOf(answer: Answer): Promise<ConversationItem[]> {
   const out: ConversationItem[] = [];
   for await (const item of itemsOf(answer)) out.push(item);
   return out;
@@ -78,28 +105,28 @@ export async function sendTurn(turn: StoredTurn): Promise<[TurnHead, string[] | 
     inputs: turn.input.length,
     itemIds: items.map((i) => (typeof i.id === "string" ? i.id : null)),
   };
+  return [head, sendItems(items)];
+}
+
+/** Items as they cross RPC to the object: each item's JSON, inline when small, else as an NDJSON stream pulled one item at a time. */
+export function sendItems(items: readonly ConversationItem[]): string[] | ReadableStream<Uint8Array> {
   const texts = items.map((i) => JSON.stringify(i));
   let size = 0;
   for (const t of texts) size += t.length;
-  if (size <= INLINE_CHARS) return [head, texts];
+  if (size <= INLINE_CHARS) return texts;
   const encoder = new TextEncoder();
   let n = 0;
-  const body = new ReadableStream<Uint8Array>({
+  return new ReadableStream<Uint8Array>({
     pull(controller) {
       if (n >= texts.length) return controller.close();
       controller.enqueue(encoder.encode(texts[n++] + "\n"));
     },
   });
-  return [head, body];
 }
 
 /** The `ResponseStore` of one credential, over the Durable Object namespace. */
 export function durableStore(namespace: DurableObjectNamespace<ResponseStoreObject>, credential: string | null, retentionMs: number): ResponseStore {
-  const partition = partitionOf(credential);
-  const object = async (id: string) => {
-    const shard = shardOf(id);
-    return shard === null ? null : namespace.get(namespace.idFromName(`${await partition}:${shard}`));
-  };
+  const object = objectFor(namespace, partitionOf(credential));
   return {
     async get(id) {
       const answer = await (await object(id))?.get(id);
@@ -114,17 +141,7 @@ export function durableStore(namespace: DurableObjectNamespace<ResponseStoreObje
       const stub = await object(id);
       const first = await stub?.history(id);
       if (!stub || !first) return undefined;
-      // Page after page, each parsed as it comes: the conversation never crosses RPC as one message.
-      return (async function* () {
-        let page = first as HistoryPage;
-        for (;;) {
-          yield* itemsOf(page.items as Answer);
-          if (page.next === null) return;
-          const next = (await stub.history(id, page.next)) as HistoryPage | undefined;
-          if (!next) throw new Error(`Response ${id} was deleted while its conversation was being read.`);
-          page = next;
-        }
-      })();
+      return pagedItems(first as HistoryPage, async (from) => (await stub.history(id, from)) as HistoryPage | undefined, `Response ${id} was deleted while its conversation was being read.`);
     },
     async getItem(id) {
       const answer = await (await object(id))?.getItem(id);
@@ -161,10 +178,6 @@ export function durableStore(namespace: DurableObjectNamespace<ResponseStoreObje
     async delete(id) {
       return (await object(id))?.delete(id) ?? false;
     },
-    ids(previousResponseId): IdGenerator {
-      const shard = (previousResponseId && shardOf(previousResponseId)) || hex(crypto.getRandomValues(new Uint8Array(8)));
-      const inner = createIdGenerator();
-      return (prefix) => inner(prefix).replace("_", `_${shard}`);
-    },
+    ids: shardedIds,
   };
 }

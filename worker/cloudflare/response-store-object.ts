@@ -1,6 +1,7 @@
 import { DurableObject } from "cloudflare:workers";
+import { type ConversationHead, type ConversationList, type ConversationPage, ConversationRows } from "./conversation-rows.ts";
 import { migrateV1 } from "./store-migration.ts";
-import { type Answer, pageOf, type RowKey, sendRows } from "./store-rows.ts";
+import { type Answer, ndjsonLines, pageOf, type RowKey, sendRows } from "./store-rows.ts";
 
 /**
  * Stored responses on Durable Objects with SQLite storage.
@@ -33,6 +34,11 @@ import { type Answer, pageOf, type RowKey, sendRows } from "./store-rows.ts";
  *
  * Delete and expiry hide a turn at once; its rows stay while a later turn
  * still needs them and go with the last one (`#collect`).
+ *
+ * Conversations (the Conversations API) live here too, in the same rows:
+ * see conversation-rows.ts. A conversation's id carries a shard like a
+ * response's, and the responses run in it take the same shard, so a
+ * conversation and its responses share one object.
  */
 
 /** The schema this code reads and writes, kept in `meta`; older objects are migrated on first use. */
@@ -96,12 +102,24 @@ export class ResponseStoreObject extends DurableObject {
   #ready = false;
   /** Whether `item_chunks` exists (created with the first value past the limit). */
   #chunks = false;
+  /** Whether `conversations` exists (created with the first conversation). */
+  #hasConversations = false;
+  readonly #conversations: ConversationRows;
   /** Turns whose rows are arriving as a stream (not yet visible): the alarm's sweep leaves their rows alone. */
   readonly #writing = new Set<string>();
 
   constructor(ctx: DurableObjectState, env: Cloudflare.Env) {
     super(ctx, env);
     this.#storage = ctx.storage;
+    const self = this;
+    this.#conversations = new ConversationRows({
+      get sql() {
+        return self.#sql;
+      },
+      insertRow: (turn, pos, itemId, json) => this.#insertRow(turn, pos, itemId, json),
+      removeRows: (turn, pos) => this.#removeRows(turn, pos),
+      transaction: (run) => this.ctx.storage.transactionSync(run),
+    });
   }
 
   /** The tables, created (or migrated from an older schema) on first use: after the last expiry `deleteAll()` drops them, leaving nothing billed behind. */
@@ -113,7 +131,9 @@ export class ResponseStoreObject extends DurableObject {
       const version = sql.exec<{ value: number }>("SELECT value FROM meta WHERE key = 'schema'").toArray()[0]?.value ?? 0;
       if (version < 2) migrateV1(sql, (turn, pos, itemId, json) => this.#insertRow(turn, pos, itemId, json));
       sql.exec("INSERT OR REPLACE INTO meta (key, value) VALUES ('schema', ?)", SCHEMA_VERSION);
-      this.#chunks = sql.exec("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'item_chunks'").toArray().length > 0;
+      const table = (name: string) => sql.exec("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = ?", name).toArray().length > 0;
+      this.#chunks = table("item_chunks");
+      this.#hasConversations = table("conversations");
     });
     this.#ready = true;
     return sql;
@@ -239,10 +259,59 @@ export class ResponseStoreObject extends DurableObject {
     return true;
   }
 
+  /** A new conversation and its first items (conversation-rows.ts). */
+  async createConversation(head: { id: string; created_at: number; metadata: string }, itemIds: Array<string | null>, items: string[] | ReadableStream<Uint8Array>): Promise<void> {
+    this.#conversations.create(head);
+    this.#hasConversations = true;
+    await this.#conversations.append(head.id, itemIds, items);
+  }
+
+  async conversation(id: string): Promise<ConversationHead | undefined> {
+    return this.#rows()?.head(id);
+  }
+
+  async updateConversation(id: string, metadata: string): Promise<ConversationHead | undefined> {
+    return this.#rows()?.update(id, metadata);
+  }
+
+  async deleteConversation(id: string): Promise<boolean> {
+    return this.#rows()?.delete(id) ?? false;
+  }
+
+  async appendToConversation(id: string, itemIds: Array<string | null>, items: string[] | ReadableStream<Uint8Array>): Promise<boolean> {
+    const rows = this.#rows();
+    if (rows) return rows.append(id, itemIds, items);
+    if (!Array.isArray(items)) await items.cancel();
+    return false;
+  }
+
+  async conversationPage(id: string, from: number): Promise<ConversationPage | undefined> {
+    return this.#rows()?.page(id, from);
+  }
+
+  async listConversation(id: string, options: { limit: number; order: "asc" | "desc"; after?: string | undefined }): Promise<ConversationList> {
+    return this.#rows()?.list(id, options);
+  }
+
+  async conversationItem(id: string, itemId: string): Promise<Answer | null | undefined> {
+    return this.#rows()?.item(id, itemId);
+  }
+
+  async deleteConversationItem(id: string, itemId: string): Promise<boolean | undefined> {
+    return this.#rows()?.deleteItem(id, itemId);
+  }
+
+  /** The conversations' rows once the tables are known; null while this object holds no conversation. */
+  #rows(): ConversationRows | null {
+    void this.#sql;
+    return this.#hasConversations ? this.#conversations : null;
+  }
+
   /** What this object holds: its SQLite size (what storage is billed on) and its rows; for operators and `bench/store.bench.ts`. */
-  async stats(): Promise<{ databaseSize: number; turns: number; items: number; chunks: number }> {
+  async stats(): Promise<{ databaseSize: number; turns: number; items: number; chunks: number; conversations: number }> {
     const n = (table: string) => this.#sql.exec<{ n: number }>(`SELECT COUNT(*) AS n FROM ${table}`).one().n;
-    return { databaseSize: this.#storage.sql.databaseSize, turns: n("turns"), items: n("turn_items"), chunks: this.#chunks ? n("item_chunks") : 0 };
+    const conversations = this.#hasConversations ? n("conversations") : 0;
+    return { databaseSize: this.#storage.sql.databaseSize, turns: n("turns"), items: n("turn_items"), chunks: this.#chunks ? n("item_chunks") : 0, conversations };
   }
 
   /** Retention, per response: hide what expired and collect it, then wake again for the next expiry, or leave nothing behind. */
@@ -255,12 +324,15 @@ export class ResponseStoreObject extends DurableObject {
         this.#collect(id);
       }
       // Rows of a streamed write that never finished (the object was reset mid-write, and no retry came).
-      const orphans = this.#sql.exec<{ turn: string }>("SELECT DISTINCT turn FROM turn_items WHERE turn NOT IN (SELECT id FROM turns)").toArray();
+      // A conversation's rows are under its own id and never expire.
+      const kept = this.#hasConversations ? " AND turn NOT IN (SELECT id FROM conversations)" : "";
+      const orphans = this.#sql.exec<{ turn: string }>(`SELECT DISTINCT turn FROM turn_items WHERE turn NOT IN (SELECT id FROM turns)${kept}`).toArray();
       for (const { turn } of orphans) if (!this.#writing.has(turn)) this.#removeRows(turn);
       this.#collectShared();
     });
     const next = this.#sql.exec<{ at: number | null }>("SELECT MIN(expires_at) AS at FROM turns WHERE hidden = 0").one().at;
-    const left = this.#sql.exec<{ n: number }>("SELECT COUNT(*) AS n FROM turns").one().n;
+    const conversations = this.#hasConversations ? this.#sql.exec<{ n: number }>("SELECT COUNT(*) AS n FROM conversations").one().n : 0;
+    const left = this.#sql.exec<{ n: number }>("SELECT COUNT(*) AS n FROM turns").one().n + conversations;
     if (next !== null) await this.ctx.storage.setAlarm(next);
     // A streamed write still arriving is a turn about to exist: look again later rather than drop its rows.
     else if (left === 0 && this.#writing.size) await this.ctx.storage.setAlarm(now + 60_000);
@@ -316,6 +388,7 @@ export class ResponseStoreObject extends DurableObject {
   /** Visible, or continued by a visible turn (whose conversation holds its items). */
   #reachable(id: string): boolean {
     if (this.#visible(id)) return true;
+    if (id.startsWith("conv_")) return this.#hasConversations && this.#conversations.head(id) !== undefined;
     const query = `WITH RECURSIVE down(id) AS (SELECT id FROM turns WHERE parent = ? UNION ALL SELECT turns.id FROM turns JOIN down ON turns.parent = down.id)
       SELECT 1 FROM down JOIN turns USING (id) WHERE hidden = 0 AND expires_at > ? LIMIT 1`;
     return this.#sql.exec(query, id, Date.now()).toArray().length > 0;
@@ -341,32 +414,11 @@ export class ResponseStoreObject extends DurableObject {
     this.#sql.exec("DELETE FROM shared WHERE hash NOT IN (SELECT shared FROM turns WHERE shared IS NOT NULL)");
   }
 
-  #removeRows(turn: string): void {
-    this.#sql.exec("DELETE FROM turn_items WHERE turn = ?", turn);
-    if (this.#chunks) this.#sql.exec("DELETE FROM item_chunks WHERE turn = ?", turn);
+  /** A turn's (or a conversation's) rows, or the one at `pos`. */
+  #removeRows(turn: string, pos?: number): void {
+    const at = pos === undefined ? "" : " AND pos = ?";
+    const bindings = pos === undefined ? [turn] : [turn, pos];
+    this.#sql.exec(`DELETE FROM turn_items WHERE turn = ?${at}`, ...bindings);
+    if (this.#chunks) this.#sql.exec(`DELETE FROM item_chunks WHERE turn = ?${at}`, ...bindings);
   }
-}
-
-/** The lines of an NDJSON byte stream (JSON text never holds a raw newline). Each piece is searched once, so a line of many megabytes costs no rescans. */
-export async function* ndjsonLines(stream: ReadableStream<Uint8Array>): AsyncGenerator<string> {
-  const decoder = new TextDecoder();
-  let pending: string[] = [];
-  const take = (last: string) => {
-    pending.push(last);
-    const line = pending.length === 1 ? last : pending.join("");
-    pending = [];
-    return line;
-  };
-  for await (const bytes of stream) {
-    const text = decoder.decode(bytes, { stream: true });
-    let from = 0;
-    let at: number;
-    while ((at = text.indexOf("\n", from)) >= 0) {
-      yield take(text.slice(from, at));
-      from = at + 1;
-    }
-    if (from < text.length) pending.push(text.slice(from));
-  }
-  const rest = take(decoder.decode());
-  if (rest !== "") yield rest;
 }

@@ -85,3 +85,27 @@ function streamRows(sql: SqlStorage, keys: readonly RowKey[]): ReadableStream<Ui
     },
   });
 }
+
+/** The lines of an NDJSON byte stream (JSON text never holds a raw newline). Each piece is searched once, so a line of many megabytes costs no rescans. */
+export async function* ndjsonLines(stream: ReadableStream<Uint8Array>): AsyncGenerator<string> {
+  const decoder = new TextDecoder();
+  let pending: string[] = [];
+  const take = (last: string) => {
+    pending.push(last);
+    const line = pending.length === 1 ? last : pending.join("");
+    pending = [];
+    return line;
+  };
+  for await (const bytes of stream) {
+    const text = decoder.decode(bytes, { stream: true });
+    let from = 0;
+    let at: number;
+    while ((at = text.indexOf("\n", from)) >= 0) {
+      yield take(text.slice(from, at));
+      from = at + 1;
+    }
+    if (from < text.length) pending.push(text.slice(from));
+  }
+  const rest = take(decoder.decode());
+  if (rest !== "") yield rest;
+}

@@ -29,7 +29,7 @@ export async function deleteResponse(_request: Request, ctx: ClientContext, para
 }
 
 /** The API's pagination parameters: `limit` 1–100 (default 20), `order` asc/desc (default desc), `after`. */
-function listOptions(query: URLSearchParams): ListOptions {
+export function listOptions(query: URLSearchParams): ListOptions {
   const rawLimit = query.get("limit");
   const limit = rawLimit === null ? 20 : Number(rawLimit);
   if (!Number.isInteger(limit) || limit < 1 || limit > 100) {

@@ -118,7 +118,7 @@ async function finish(c: PreparedCompaction, ctx: ClientContext, summary: Respon
   // Stored before the terminal event leaves, so a continuation sent on seeing it finds the response: a turn of its own
   // (no link to the chain it compacted), holding the user's messages it keeps; a write that fails twice says store: false.
   const kept = keptUserMessages(c.conversation, ids);
-  if (!(await recordEnd(c.request, { request: c.request, input: kept, resolved: kept, fresh: kept, previous: null }, response, ids, ctx, true))) response.store = false;
+  if (!(await recordEnd(c.request, { request: c.request, input: kept, resolved: kept, fresh: kept, previous: null, conversation: null }, response, ids, ctx, true))) response.store = false;
   emit({ type: "response.completed", response });
   return response;
 }

@@ -89,7 +89,8 @@ export function upstreamIdentity(route: ModelRoute): string {
 export async function prepareResponse(request: ResponsesRequest, ctx: ClientContext): Promise<PreparedResponse> {
   const { config, store } = ctx;
   // Sealed reasoning and compaction summaries open for every transport.
-  const expanded = await expandInput(request, { resolver: ctx.resolver, expanders: [reasoningExpander(ctx.sealer), compactionExpander(ctx.sealer)] });
+  const expanders = [reasoningExpander(ctx.sealer), compactionExpander(ctx.sealer)];
+  const expanded = await expandInput(request, { resolver: ctx.resolver, expanders, conversations: ctx.conversations });
   // On the whole conversation, as OpenAI checks it: a call and its output often sit on either side of `previous_response_id`.
   checkToolPairing(expanded.input);
   const route = config.route(typeof request.model === "string" ? request.model : "");
@@ -107,7 +108,8 @@ export async function prepareResponse(request: ResponsesRequest, ctx: ClientCont
   const reasoningRetry = auto && !learned ? everyReasoning : null;
   const headers: Record<string, string> = {};
   if (translation.dropped.length) headers["x-responses-bridge-dropped-tools"] = translation.dropped.join(", ");
-  const ids = store?.ids?.(typeof request.previous_response_id === "string" ? request.previous_response_id : null) ?? createIdGenerator();
+  // A response continuing a chain or run in a conversation takes its shard (and so its object).
+  const ids = store?.ids?.(typeof request.previous_response_id === "string" ? request.previous_response_id : expanded.conversation) ?? createIdGenerator();
   const reasoningSealer = wantsEncryptedReasoning(request.include) ? ctx.sealer : null;
   const options: ResponsesReaderOptions = {
     ...config.convert,

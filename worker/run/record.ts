@@ -1,5 +1,5 @@
 import { type IdGenerator, type ResponseResource, type ResponsesRequest } from "../../src/index.ts";
-import { type ConversationItem, type ExpandedInput, normaliseItems, type ResponseStore, type StoredTurn } from "../../src/server.ts";
+import { type ConversationItem, conversationItems, type ExpandedInput, normaliseItems, type ResponseStore, type StoredTurn } from "../../src/server.ts";
 import type { ClientContext } from "../context.ts";
 import { redact } from "../upstream.ts";
 
@@ -17,11 +17,41 @@ export function recordEnd(request: ResponsesRequest, expanded: ExpandedInput, re
   const whole = () => [...normaliseItems(expanded.resolved.slice(0, expanded.resolved.length - expanded.fresh.length), ids), ...fresh];
   // A connection keeps whole conversations.
   ctx.onRecord?.({ response, input: whole() });
+  const appended = persist ? appendToConversation(expanded.conversation, fresh, response, ids, ctx) : Promise.resolve();
   const store = ctx.store;
-  if (!persist || !store || request.store === false || response.store === false) return Promise.resolve(true);
+  if (!persist || !store || request.store === false || response.store === false) return appended.then(() => true);
   const written = putWithRetry(store, { response, previous: expanded.previous, input: fresh }, whole, ctx);
   ctx.waitUntil(written);
-  return written;
+  return Promise.all([written, appended]).then(([stored]) => stored);
+}
+
+/**
+ * A response run in a conversation (`conversation` on create) adds its input and output items to it
+ * when it ends with an answer (`completed`, or `incomplete`: the client has the partial answer and
+ * the next turn builds on it); a `failed` or `cancelled` one adds nothing. One retry, as for the
+ * store, unless the first attempt landed after all (its last item, an output item of this response
+ * with an id of its own, is there); an append that fails twice is logged and the terminal event
+ * says `conversation: null`.
+ */
+async function appendToConversation(id: string | null, fresh: ConversationItem[], response: ResponseResource, ids: IdGenerator, ctx: ClientContext): Promise<void> {
+  const conversations = ctx.conversations;
+  if (id === null || !conversations || (response.status !== "completed" && response.status !== "incomplete")) return;
+  const items = conversationItems([...fresh, ...response.output], ids);
+  const last = items.at(-1)?.id ?? null;
+  const landed = async () => last !== null && (await conversations.getItem(id, last)) != null;
+  const failures: unknown[] = [];
+  for (let n = 0; n < 2; n++) {
+    try {
+      if ((n > 0 && (await landed())) || (await conversations.append(id, items))) return;
+      failures.push(new Error(`conversation ${id} is gone`));
+      break;
+    } catch (e) {
+      failures.push(e);
+    }
+  }
+  const why = failures.map((x) => redact(String((x as Error)?.message ?? x), ctx.config)).join("; then ");
+  console.error(`responses-bridge: adding ${response.id} to ${id} failed (${why}); the client was told conversation: null`);
+  response.conversation = null;
 }
 
 /**
