@@ -47,7 +47,7 @@ export interface ResponseLine {
   /** That upstream's base URL (origin and path only). */
   upstream: string | null;
   transport: "sse" | "json" | "websocket" | null;
-  endpoint: "responses" | "compact" | "chat_completions";
+  endpoint: "responses" | "compact" | "chat_completions" | "input_tokens";
   input_tokens: number;
   output_tokens: number;
   cached_tokens: number;
