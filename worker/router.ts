@@ -12,7 +12,7 @@ import type { KeyLedger, ResponseLine } from "./ops/types.ts";
 import { getUsage } from "./routes/usage.ts";
 import { postCompact } from "./routes/compact.ts";
 import { postChatCompletions } from "./routes/chat-completions.ts";
-import { passThrough, upstreamWhenResponses } from "./routes/passthrough.ts";
+import { passThrough, upstreamOnly, upstreamWhenResponses } from "./routes/passthrough.ts";
 import { postResponses } from "./routes/responses-http.ts";
 import { postInputTokens } from "./routes/input-tokens.ts";
 import { openResponsesSocket } from "./ws/session.ts";
@@ -41,6 +41,12 @@ const ROUTES: Route[] = [
   // Any id but `compact` and `input_tokens` (endpoints of their own above; excluded so GET on them is not read as an id).
   { path: /^(?:\/v1)?\/responses\/(?<id>(?!(?:compact|input_tokens)$)[^/]+)$/, methods: { GET: upstreamWhenResponses(getResponse), DELETE: upstreamWhenResponses(deleteResponse) } },
   { path: /^(?:\/v1)?\/responses\/(?<id>[^/]+)\/input_items$/, methods: { GET: upstreamWhenResponses(listInputItems) } },
+  // Served by a Responses upstream (UPSTREAM_API=responses), each id checked against the key that created it.
+  { path: /^(?:\/v1)?\/responses\/(?<id>[^/]+)\/cancel$/, methods: { POST: upstreamOnly } },
+  { path: /^(?:\/v1)?\/conversations$/, methods: { POST: upstreamOnly } },
+  { path: /^(?:\/v1)?\/conversations\/(?<id>[^/]+)$/, methods: { GET: upstreamOnly, POST: upstreamOnly, DELETE: upstreamOnly } },
+  { path: /^(?:\/v1)?\/conversations\/(?<id>[^/]+)\/items$/, methods: { GET: upstreamOnly, POST: upstreamOnly } },
+  { path: /^(?:\/v1)?\/conversations\/(?<id>[^/]+)\/items\/(?<item>[^/]+)$/, methods: { GET: upstreamOnly, DELETE: upstreamOnly } },
   { path: /^(?:\/v1)?\/chat\/completions$/, methods: { POST: postChatCompletions } },
   { path: /^(?:\/v1)?\/models$/, methods: { GET: passThrough } },
   { path: /^(?:\/v1)?\/usage$/, methods: { GET: getUsage } },

@@ -1,7 +1,10 @@
+import { ResponsesError } from "../../src/index.ts";
 import { type ClientContext, upstreamAuthFor } from "../context.ts";
 import { STREAM_HEADERS } from "../http.ts";
 import { callUpstream, forwardedHeaders, upstreamError } from "../upstream.ts";
 import { admit } from "../ops/limits.ts";
+import { observeJson, observeStream, type Watch } from "../ops/observe.ts";
+import { idsInBody, idsInPath, isolates, requireOwned } from "../ops/ownership.ts";
 import { tracedFetch } from "../ops/request.ts";
 
 /**
@@ -25,9 +28,10 @@ export async function forwardBody(request: Request, ctx: ClientContext, text: st
   let auth = ctx.upstreamAuth;
   let wantsStream = false;
   let model: string | null = null;
+  let parsed: { model?: unknown; stream?: unknown } | null = null;
   if (body !== null) {
     try {
-      const parsed = JSON.parse(body) as { model?: unknown; stream?: unknown };
+      parsed = JSON.parse(body) as { model?: unknown; stream?: unknown };
       if (typeof parsed.model === "string") {
         model = parsed.model;
         const route = config.route(parsed.model);
@@ -40,7 +44,9 @@ export async function forwardBody(request: Request, ctx: ClientContext, text: st
       // Not JSON: the upstream will say so in its own words.
     }
   }
-  // A key's limits hold here too (its tokens are not counted: the body passes through untouched).
+  // Another key's response or conversation is not found, whichever path names it (worker/ops/ownership.ts).
+  await requireOwned(ctx.ops, [...idsInPath(url.pathname), ...idsInBody(parsed)]);
+  // A key's limits hold here too; its tokens are counted from the answer as it goes by.
   if (model !== null) await admit(ctx.ops, model);
   const upstream = await callUpstream(
     { target: `${baseUrl}${path}${url.search}`, method: request.method, body, stream: wantsStream, auth, clientSignal: ctx.signal, contentType: request.headers.get("content-type") },
@@ -51,10 +57,39 @@ export async function forwardBody(request: Request, ctx: ClientContext, text: st
   if (!upstream.ok) throw await upstreamError(upstream, headers, config);
   const type = upstream.headers.get("content-type");
   if (type) headers["content-type"] = type;
-  return new Response(upstream.body, { status: upstream.status, headers: wantsStream ? { ...headers, ...STREAM_HEADERS } : headers });
+  const status = upstream.status;
+  const watch = request.method === "POST" ? watchOf(path, ctx) : null;
+  if (!watch || !ctx.ops || !upstream.body) return new Response(upstream.body, { status, headers: wantsStream ? { ...headers, ...STREAM_HEADERS } : headers });
+  if (type?.startsWith("text/event-stream")) return new Response(observeStream(upstream.body, ctx.ops, watch), { status, headers: { ...headers, ...STREAM_HEADERS } });
+  // A JSON answer (a Response, a conversation, a completion) is read whole to note its id and usage, then sent as it came.
+  const answer = await upstream.text();
+  await observeJson(answer, ctx.ops, watch);
+  return new Response(answer, { status, headers });
+}
+
+/**
+ * What a forwarded POST's answer tells: a new response or conversation (remembered with the key, when
+ * keys isolate), and tokens (a create or a chat completion: counted into the key's usage, when it has a name).
+ */
+function watchOf(path: string, ctx: ClientContext): Watch | null {
+  const counts = !!ctx.ops?.key;
+  if (path === "/responses") return { creates: isolates(ctx.ops), usage: counts ? "responses" : null };
+  if (path === "/conversations") return isolates(ctx.ops) ? { creates: true, usage: null } : null;
+  if (path === "/chat/completions") return counts ? { creates: false, usage: "chat" } : null;
+  return null;
 }
 
 type Handler = (request: Request, ctx: ClientContext, params: Record<string, string>) => Promise<Response>;
+
+/**
+ * A path only a Responses upstream serves here (for now: cancel, the Conversations API): forwarded with
+ * UPSTREAM_API=responses, else the router's own unknown-path answer.
+ */
+export async function upstreamOnly(request: Request, ctx: ClientContext): Promise<Response> {
+  if (ctx.config.upstreamApi === "responses") return passThrough(request, ctx);
+  const path = new URL(request.url).pathname;
+  throw new ResponsesError(404, { message: `Unknown path ${request.method} ${path}: served only with UPSTREAM_API=responses.`, type: "invalid_request_error", param: null, code: "unknown_url" });
+}
 
 /** With UPSTREAM_API=responses the stored-response paths belong to the upstream: forwarded, not served here. */
 export function upstreamWhenResponses(handler: Handler): Handler {
