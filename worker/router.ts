@@ -12,7 +12,7 @@ import type { KeyLedger, ResponseLine } from "./ops/types.ts";
 import { getUsage } from "./routes/usage.ts";
 import { postCompact } from "./routes/compact.ts";
 import { postChatCompletions } from "./routes/chat-completions.ts";
-import { passThrough, upstreamOnly, upstreamWhenResponses } from "./routes/passthrough.ts";
+import { getModels, upstreamOnly, upstreamWhenResponses } from "./routes/passthrough.ts";
 import { postResponses } from "./routes/responses-http.ts";
 import { postInputTokens } from "./routes/input-tokens.ts";
 import { openResponsesSocket } from "./ws/session.ts";
@@ -48,7 +48,7 @@ const ROUTES: Route[] = [
   { path: /^(?:\/v1)?\/conversations\/(?<id>[^/]+)\/items$/, methods: { GET: upstreamOnly, POST: upstreamOnly } },
   { path: /^(?:\/v1)?\/conversations\/(?<id>[^/]+)\/items\/(?<item>[^/]+)$/, methods: { GET: upstreamOnly, DELETE: upstreamOnly } },
   { path: /^(?:\/v1)?\/chat\/completions$/, methods: { POST: postChatCompletions } },
-  { path: /^(?:\/v1)?\/models$/, methods: { GET: passThrough } },
+  { path: /^(?:\/v1)?\/models$/, methods: { GET: getModels } },
   { path: /^(?:\/v1)?\/usage$/, methods: { GET: getUsage } },
 ];
 

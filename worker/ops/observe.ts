@@ -10,6 +10,8 @@ export interface Watch {
   creates: boolean;
   /** Whose usage shape it carries: a Responses answer's (`input_tokens`…), a chat completion's (`prompt_tokens`…), or none to count. */
   usage: "responses" | "chat" | null;
+  /** The bridge asked a chat stream for `include_usage` the client did not: its usage-only chunk is counted, not forwarded. */
+  hideUsageChunk?: boolean;
 }
 
 type Usage = Record<string, unknown> & { input_tokens?: number; output_tokens?: number; prompt_tokens?: number; completion_tokens?: number };
@@ -55,6 +57,7 @@ function typeOf(msg: EventSourceMessage): string | null {
  * with `usage` (chat; each other chunk costs one substring test).
  */
 export function observeStream(body: ReadableStream<Uint8Array>, ops: RequestOps, watch: Watch): ReadableStream<Uint8Array> {
+  if (watch.hideUsageChunk) return withoutUsageChunk(body, ops);
   const decoder = new TextDecoder();
   let pending: Promise<void> | null = null;
   let created = false;
@@ -95,6 +98,68 @@ export function observeStream(body: ReadableStream<Uint8Array>, ops: RequestOps,
           await p;
         }
         controller.enqueue(chunk);
+      },
+    }),
+  );
+}
+
+/** The usage-only chunk (`choices: []`) of a chat stream: counted, then left out of what the client gets. */
+function usageOnly(data: string, ops: RequestOps): boolean {
+  if (!data.includes('"usage":{') || !data.includes('"choices":[]')) return false;
+  try {
+    const chunk = JSON.parse(data) as { id?: string; choices?: unknown[]; usage?: unknown };
+    if (!Array.isArray(chunk.choices) || chunk.choices.length || !chunk.usage) return false;
+    count(ops, "chat", chunk.usage, chunk.id ?? null);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+/**
+ * A chat stream the bridge asked for usage on the client's behalf: forwarded event by event (only the one
+ * event still arriving is held, never the stream), each as its bytes came but the usage-only chunk, which
+ * the client did not ask for. A usage on a chunk that also has choices (some servers) is counted and kept.
+ */
+function withoutUsageChunk(body: ReadableStream<Uint8Array>, ops: RequestOps): ReadableStream<Uint8Array> {
+  const decoder = new TextDecoder();
+  const encoder = new TextEncoder();
+  let carry = "";
+  let counted = false;
+  const pass = (event: string): boolean => {
+    if (counted) return true;
+    const data = event.split(/\r?\n/).find((l) => l.startsWith("data:"))?.slice(5).trim() ?? "";
+    if (usageOnly(data, ops)) return !(counted = true);
+    if (data.includes('"usage":{')) {
+      try {
+        const chunk = JSON.parse(data) as { id?: string; usage?: unknown };
+        if (chunk.usage) (counted = true), count(ops, "chat", chunk.usage, chunk.id ?? null);
+      } catch {
+        // Not JSON: the client's to see.
+      }
+    }
+    return true;
+  };
+  const drain = (text: string, controller: TransformStreamDefaultController<Uint8Array>) => {
+    let out = "";
+    let at = 0;
+    for (const m of text.matchAll(/\r?\n\r?\n/g)) {
+      const end = m.index + m[0].length;
+      const event = text.slice(at, end);
+      if (pass(event)) out += event;
+      at = end;
+    }
+    carry = text.slice(at);
+    if (out) controller.enqueue(encoder.encode(out));
+  };
+  return body.pipeThrough(
+    new TransformStream<Uint8Array, Uint8Array>({
+      transform(chunk, controller) {
+        drain(carry + decoder.decode(chunk, { stream: true }), controller);
+      },
+      flush(controller) {
+        const rest = carry + decoder.decode();
+        if (rest && pass(rest)) controller.enqueue(encoder.encode(rest));
       },
     }),
   );

@@ -11,7 +11,7 @@ import { tracedFetch } from "../ops/request.ts";
  * `GET /v1/models` and `POST /v1/chat/completions`, passed to the upstream as
  * they are (with `MODEL_MAP` applied), so one base URL serves both APIs.
  */
-export async function passThrough(request: Request, ctx: ClientContext): Promise<Response> {
+async function passThrough(request: Request, ctx: ClientContext): Promise<Response> {
   return forwardBody(request, ctx, request.method === "POST" ? await request.text() : null);
 }
 
@@ -23,27 +23,7 @@ export async function forwardBody(request: Request, ctx: ClientContext, text: st
   const { config } = ctx;
   const url = new URL(request.url);
   const path = url.pathname.replace(/^\/v1/, "");
-  let body = text;
-  let baseUrl = config.upstreamBaseUrl;
-  let auth = ctx.upstreamAuth;
-  let wantsStream = false;
-  let model: string | null = null;
-  let parsed: { model?: unknown; stream?: unknown } | null = null;
-  if (body !== null) {
-    try {
-      parsed = JSON.parse(body) as { model?: unknown; stream?: unknown };
-      if (typeof parsed.model === "string") {
-        model = parsed.model;
-        const route = config.route(parsed.model);
-        baseUrl = route.baseUrl;
-        auth = upstreamAuthFor(route, ctx);
-        if (route.model !== parsed.model) body = JSON.stringify({ ...parsed, model: route.model });
-      }
-      wantsStream = parsed.stream === true;
-    } catch {
-      // Not JSON: the upstream will say so in its own words.
-    }
-  }
+  const { body, parsed, model, baseUrl, auth, wantsStream, hideUsageChunk } = outgoing(text, path, ctx);
   // Another key's response or conversation is not found, whichever path names it (worker/ops/ownership.ts).
   await requireOwned(ctx.ops, [...idsInPath(url.pathname), ...idsInBody(parsed)]);
   // A key's limits hold here too; its tokens are counted from the answer as it goes by.
@@ -58,7 +38,7 @@ export async function forwardBody(request: Request, ctx: ClientContext, text: st
   const type = upstream.headers.get("content-type");
   if (type) headers["content-type"] = type;
   const status = upstream.status;
-  const watch = request.method === "POST" ? watchOf(path, ctx) : null;
+  const watch = request.method === "POST" ? watchOf(path, ctx, hideUsageChunk) : null;
   if (!watch || !ctx.ops || !upstream.body) return new Response(upstream.body, { status, headers: wantsStream ? { ...headers, ...STREAM_HEADERS } : headers });
   if (type?.startsWith("text/event-stream")) return new Response(observeStream(upstream.body, ctx.ops, watch), { status, headers: { ...headers, ...STREAM_HEADERS } });
   // A JSON answer (a Response, a conversation, a completion) is read whole to note its id and usage, then sent as it came.
@@ -71,15 +51,66 @@ export async function forwardBody(request: Request, ctx: ClientContext, text: st
  * What a forwarded POST's answer tells: a new response or conversation (remembered with the key, when
  * keys isolate), and tokens (a create or a chat completion: counted into the key's usage, when it has a name).
  */
-function watchOf(path: string, ctx: ClientContext): Watch | null {
+function watchOf(path: string, ctx: ClientContext, hideUsageChunk: boolean): Watch | null {
   const counts = !!ctx.ops?.key;
   if (path === "/responses") return { creates: isolates(ctx.ops), usage: counts ? "responses" : null };
   if (path === "/conversations") return isolates(ctx.ops) ? { creates: true, usage: null } : null;
-  if (path === "/chat/completions") return counts ? { creates: false, usage: "chat" } : null;
+  if (path === "/chat/completions") return counts ? { creates: false, usage: "chat", hideUsageChunk } : null;
   return null;
 }
 
+type Parsed = { model?: unknown; stream?: unknown; stream_options?: { include_usage?: unknown } | null };
+
+/** The body as it goes upstream (MODEL_MAP's model; `include_usage` asked for a keyed chat stream), and where it goes. */
+function outgoing(text: string | null, path: string, ctx: ClientContext) {
+  const { config } = ctx;
+  const out = { body: text, parsed: null as Parsed | null, model: null as string | null, baseUrl: config.upstreamBaseUrl, auth: ctx.upstreamAuth, wantsStream: false, hideUsageChunk: false };
+  if (text === null) return out;
+  let parsed: Parsed;
+  try {
+    parsed = JSON.parse(text) as Parsed;
+    if (typeof parsed !== "object" || parsed === null) return out;
+  } catch {
+    return out; // Not JSON: the upstream will say so in its own words.
+  }
+  out.parsed = parsed;
+  out.wantsStream = parsed.stream === true;
+  // A chat stream whose client asked no usage: asked for here (so a key's tokens count), its usage chunk kept from the client.
+  out.hideUsageChunk = out.wantsStream && path === "/chat/completions" && !!ctx.ops?.key && parsed.stream_options?.include_usage !== true;
+  const route = typeof parsed.model === "string" ? config.route(parsed.model) : null;
+  if (route) {
+    out.model = parsed.model as string;
+    out.baseUrl = route.baseUrl;
+    out.auth = upstreamAuthFor(route, ctx);
+  }
+  if ((route && route.model !== parsed.model) || out.hideUsageChunk) {
+    out.body = JSON.stringify({ ...parsed, ...(route ? { model: route.model } : {}), ...(out.hideUsageChunk ? { stream_options: { ...parsed.stream_options, include_usage: true } } : {}) });
+  }
+  return out;
+}
+
 type Handler = (request: Request, ctx: ClientContext, params: Record<string, string>) => Promise<Response>;
+
+/**
+ * `GET /v1/models`: the upstream's list, passed through; for a key with `models` globs, only the models
+ * they allow (as OpenAI lists only the models a key may use). The list is small: read whole to filter it.
+ */
+export async function getModels(request: Request, ctx: ClientContext): Promise<Response> {
+  const upstream = await passThrough(request, ctx);
+  const allowed = ctx.ops?.key?.limits?.models;
+  if (!allowed) return upstream;
+  const text = await upstream.text();
+  let list: { data?: unknown };
+  try {
+    list = JSON.parse(text) as { data?: unknown };
+  } catch {
+    throw new ResponsesError(502, { message: `The upstream's model list is not JSON: ${text.slice(0, 200)}`, type: "upstream_error", code: "server_error" });
+  }
+  const data = Array.isArray(list.data) ? list.data.filter((m: { id?: unknown } | null) => typeof m?.id === "string" && allowed.match.test(m.id)) : [];
+  const headers = new Headers(upstream.headers);
+  headers.delete("content-length");
+  return new Response(JSON.stringify({ ...list, data }), { status: upstream.status, headers });
+}
 
 /**
  * A path only a Responses upstream serves here (for now: cancel, the Conversations API): forwarded with
