@@ -137,7 +137,7 @@ describe("UPSTREAM_API=responses: each key sees only the ids it created", () => 
       server.addEventListener("message", (e) => {
         const frame = JSON.parse(e.data as string) as Json;
         upstreamFrames.push(frame);
-        const response = { id: `resp_ws${n++}`, object: "response", status: "completed", output: [], usage: { input_tokens: 5, output_tokens: 2, total_tokens: 7 } };
+        const response = { id: `resp_ws${n++}`, object: "response", model: "gpt-5", status: "completed", output: [], usage: { input_tokens: 5, output_tokens: 2, total_tokens: 7 } };
         server.send(JSON.stringify({ type: "response.created", response: { ...response, status: "in_progress", usage: null } }));
         server.send(JSON.stringify({ type: "response.completed", response }));
       });
@@ -162,7 +162,11 @@ describe("UPSTREAM_API=responses: each key sees only the ids it created", () => 
     expect(upstreamFrames).toHaveLength(2);
     alice.ws.close();
     bob.ws.close();
+    // Each response's usage, read from the upstream's terminal frame, counted for the key that ran it.
     await b.settle();
+    const usage = async (who: typeof b.alice) => ((await (await who.send("GET", "/v1/usage")).json()) as { data: unknown[] }).data;
+    expect(await usage(b.alice)).toEqual([expect.objectContaining({ model: "gpt-5", requests: 2, input_tokens: 10, output_tokens: 4 })]);
+    expect(await usage(b.bob)).toEqual([expect.objectContaining({ model: "gpt-5", requests: 2, input_tokens: 10, output_tokens: 4 })]);
   });
 
   it("without the KEY_LIMITS binding, keys fail closed instead of sharing ids", async () => {
