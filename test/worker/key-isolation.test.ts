@@ -173,5 +173,9 @@ describe("UPSTREAM_API=responses: each key sees only the ids it created", () => 
     const call = withEnv({ UPSTREAM_API: "responses", UPSTREAM_API_KEY: SCRIPTED_KEY, PROXY_API_KEYS: JSON.stringify({ alice: ALICE }) });
     const res = await call("/v1/responses/resp_x", { headers: { authorization: `Bearer ${ALICE}` } });
     await expectError(res, 500, { code: "bridge_misconfigured" });
+    // A create is refused before the upstream makes anything it could not give back to its key alone.
+    const create = await call("/v1/responses", { method: "POST", headers: { authorization: `Bearer ${ALICE}`, "content-type": "application/json" }, body: JSON.stringify({ model: "gpt-5", input: "hi" }) });
+    await expectError(create, 500, { code: "bridge_misconfigured" });
+    expect(await upstreamCalls()).toBe(0);
   });
 });

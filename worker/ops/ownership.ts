@@ -76,6 +76,11 @@ export async function rememberCreated(ops: RequestOps | undefined, id: string): 
   if (ledger) await ledger.remember([id]);
 }
 
+/** Throws `bridge_misconfigured` when a named key's ids could not be remembered: before the upstream creates anything. */
+export function requireIsolation(ops: RequestOps | undefined): void {
+  ledgerOf(ops);
+}
+
 /** Whether ids are isolated for this request (a named key): the creating paths then observe what they forward. */
 export function isolates(ops: RequestOps | undefined): boolean {
   return !!ops?.key;

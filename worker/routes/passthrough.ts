@@ -4,7 +4,7 @@ import { STREAM_HEADERS } from "../http.ts";
 import { callUpstream, forwardedHeaders, upstreamError } from "../upstream.ts";
 import { admit } from "../ops/limits.ts";
 import { observeJson, observeStream, type Watch } from "../ops/observe.ts";
-import { idsInBody, idsInPath, isolates, requireOwned } from "../ops/ownership.ts";
+import { idsInBody, idsInPath, isolates, requireIsolation, requireOwned } from "../ops/ownership.ts";
 import { tracedFetch } from "../ops/request.ts";
 
 /**
@@ -25,6 +25,8 @@ export async function forwardBody(request: Request, ctx: ClientContext, text: st
   const path = url.pathname.replace(/^\/v1/, "");
   const { body, parsed, model, baseUrl, auth, wantsStream, hideUsageChunk } = outgoing(text, path, ctx);
   // Another key's response or conversation is not found, whichever path names it (worker/ops/ownership.ts).
+  const watch = request.method === "POST" ? watchOf(path, ctx, hideUsageChunk) : null;
+  if (watch?.creates) requireIsolation(ctx.ops);
   await requireOwned(ctx.ops, [...idsInPath(url.pathname), ...idsInBody(parsed)]);
   // A key's limits hold here too; its tokens are counted from the answer as it goes by.
   if (model !== null) await admit(ctx.ops, model);
@@ -38,7 +40,6 @@ export async function forwardBody(request: Request, ctx: ClientContext, text: st
   const type = upstream.headers.get("content-type");
   if (type) headers["content-type"] = type;
   const status = upstream.status;
-  const watch = request.method === "POST" ? watchOf(path, ctx, hideUsageChunk) : null;
   if (!watch || !ctx.ops || !upstream.body) return new Response(upstream.body, { status, headers: wantsStream ? { ...headers, ...STREAM_HEADERS } : headers });
   if (type?.startsWith("text/event-stream")) return new Response(observeStream(upstream.body, ctx.ops, watch), { status, headers: { ...headers, ...STREAM_HEADERS } });
   // A JSON answer (a Response, a conversation, a completion) is read whole to note its id and usage, then sent as it came.
@@ -48,14 +49,15 @@ export async function forwardBody(request: Request, ctx: ClientContext, text: st
 }
 
 /**
- * What a forwarded POST's answer tells: a new response or conversation (remembered with the key, when
- * keys isolate), and tokens (a create or a chat completion: counted into the key's usage, when it has a name).
+ * What a forwarded POST's answer tells a named key's ledger: a new response or conversation (remembered
+ * with the key, worker/ops/ownership.ts) and the tokens of a create or a chat completion. Null without a
+ * named key, or for a path that creates and bills nothing: the answer then passes untouched.
  */
 function watchOf(path: string, ctx: ClientContext, hideUsageChunk: boolean): Watch | null {
-  const counts = !!ctx.ops?.key;
-  if (path === "/responses") return { creates: isolates(ctx.ops), usage: counts ? "responses" : null };
-  if (path === "/conversations") return isolates(ctx.ops) ? { creates: true, usage: null } : null;
-  if (path === "/chat/completions") return counts ? { creates: false, usage: "chat", hideUsageChunk } : null;
+  if (!isolates(ctx.ops)) return null;
+  if (path === "/responses") return { creates: true, usage: "responses" };
+  if (path === "/conversations") return { creates: true, usage: null };
+  if (path === "/chat/completions") return { creates: false, usage: "chat", hideUsageChunk };
   return null;
 }
 

@@ -3,7 +3,7 @@ import { acceptWebSocket, upgradedSocket } from "../cloudflare/websocket.ts";
 import { redact } from "../upstream.ts";
 import { ResponsesError } from "../../src/index.ts";
 import { logTokenCount } from "../ops/log.ts";
-import { idsInBody, isolates, rememberCreated, requireOwned } from "../ops/ownership.ts";
+import { idsInBody, isolates, rememberCreated, requireIsolation, requireOwned } from "../ops/ownership.ts";
 import { nextTurn } from "../ops/request.ts";
 
 /** Client headers an upstream Responses WebSocket may need (OpenAI's beta flag; who the client is). */
@@ -18,6 +18,8 @@ const FORWARDED = ["openai-beta", "originator", "user-agent"];
  * upstream does not upgrade: the caller then relays frame by frame over HTTP.
  */
 export async function openPassThroughSocket(ctx: ClientContext): Promise<Response | null> {
+  // With proxy keys the ids this socket creates must be remembered: refused at the upgrade when they cannot be.
+  requireIsolation(ctx.ops);
   const headers: Record<string, string> = { upgrade: "websocket" };
   if (ctx.upstreamAuth) headers["authorization"] = ctx.upstreamAuth;
   for (const h of FORWARDED) {

@@ -3,7 +3,7 @@ import { createChatToResponsesConverter, type EventSink, type ResponseResource, 
 import { type ClientContext, upstreamAuthFor } from "../context.ts";
 import { admit } from "../ops/limits.ts";
 import { logResponse } from "../ops/log.ts";
-import { idsInBody, isolates, rememberCreated, requireOwned } from "../ops/ownership.ts";
+import { idsInBody, isolates, rememberCreated, requireIsolation, requireOwned } from "../ops/ownership.ts";
 import { tracedFetch } from "../ops/request.ts";
 import { callUpstream, forwardedHeaders, redact, upstreamError } from "../upstream.ts";
 
@@ -32,6 +32,7 @@ export async function relayCreate(body: ResponsesRequest & { generate?: unknown 
   const model = typeof request.model === "string" ? request.model : "";
   const route = ctx.config.route(model);
   // Another key's response or conversation is not found (worker/ops/ownership.ts); a key's limits hold here too.
+  requireIsolation(ctx.ops);
   await requireOwned(ctx.ops, idsInBody(request));
   await admit(ctx.ops, model);
   const upstream = await callUpstream(
