@@ -27,7 +27,13 @@ const ENDPOINTS = new Set(["compact", "input_tokens"]);
 export function idsInPath(pathname: string): NamedId[] {
   const m = /^(?:\/v1)?\/(responses|conversations)\/([^/]+)/.exec(pathname);
   if (!m || (m[1] === "responses" && ENDPOINTS.has(m[2]!))) return [];
-  return [{ id: decodeURIComponent(m[2]!), at: m[1] === "responses" ? "response" : "conversation" }];
+  let id = m[2]!;
+  try {
+    id = decodeURIComponent(id);
+  } catch {
+    // Not valid percent-encoding: checked as written (no key created such an id, so it is not found).
+  }
+  return [{ id, at: m[1] === "responses" ? "response" : "conversation" }];
 }
 
 /** The ids a create body (or WebSocket `response.create` frame) continues from. */
