@@ -77,6 +77,16 @@ describe("context_management compaction", () => {
     expect(calls.map((c) => c.max_tokens)).toEqual([1, undefined]);
   });
 
+  it("an image has no byte bound: a short conversation holding one is counted exactly", async () => {
+    const input = [
+      { role: "user", content: [{ type: "input_text", text: "Look:" }, { type: "input_image", image_url: "https://example.com/cat.png" }] },
+      { type: "message", role: "assistant", content: [{ type: "output_text", text: "A cat." }] },
+      { role: "user", content: "And now?" },
+    ];
+    await post("/v1/responses", { model: "scripted-count", input, context_management: CM(100_000) });
+    expect((await upstream()).map((c) => c.max_tokens)).toEqual([1, undefined]);
+  });
+
   it("SSE over the threshold: the compaction item streams first (output_index 0), then the turn's own output", async () => {
     const res = await post("/v1/responses", { model: "scripted-count", input: [...HISTORY, ASK], context_management: CM(100), stream: true });
     expect(res.status).toBe(200);

@@ -18,7 +18,8 @@ import { type PreparedResponse, prepareResponse } from "./prepare.ts";
  *
  * Counting against the threshold: first an upper bound with no call at all (a token never covers less than
  * one UTF-8 byte of text: the bytes of the messages' strings and the tools, plus 16 per message for the
- * template's own tokens); under the threshold, nothing else happens. Otherwise the upstream counts the
+ * template's own tokens; none when a message holds an image, a file or audio, whose tokens its bytes do not
+ * bound); under the threshold, nothing else happens. Otherwise the upstream counts the
  * prepared request exactly (one call with one output token, as `/v1/responses/input_tokens` does), and only
  * a count above the threshold compacts.
  */
@@ -71,8 +72,15 @@ function utf8(value: unknown): number {
   return sum;
 }
 
-/** No tokenizer makes more tokens of this request than this (see `prepareTurn`). */
+/** Whether a message holds a part whose tokens its text does not bound (an image by URL, a file, audio). */
+function hasMedia(message: unknown): boolean {
+  const content = (message as { content?: unknown } | null)?.content;
+  return Array.isArray(content) && content.some((p: { type?: unknown } | null) => p?.type !== "text");
+}
+
+/** No tokenizer makes more tokens of this request than this (see `prepareTurn`); Infinity when media make it unknowable. */
 function upperBound(chat: { messages?: unknown[]; tools?: unknown[] }): number {
+  if (chat.messages?.some(hasMedia)) return Infinity;
   return utf8(chat.messages) + 16 * (chat.messages?.length ?? 0) + (chat.tools ? utf8(JSON.stringify(chat.tools)) : 0);
 }
 
