@@ -78,15 +78,16 @@ function relaySockets(client: WebSocket, upstream: WebSocket, ctx: ClientContext
     );
   });
   upstream.addEventListener("message", (e) => {
-    if (!watched || typeof e.data !== "string") return send(client, e.data as string | ArrayBuffer);
-    const data = e.data;
-    toClient = toClient.then(() => observeUpstreamFrame(data, ctx, created)).then(
+    const data = e.data as string | ArrayBuffer;
+    if (!watched) return send(client, data);
+    toClient = toClient.then(() => (typeof data === "string" ? observeUpstreamFrame(data, ctx, created) : undefined)).then(
       () => send(client, data),
       () => closeBoth(1011, "could not remember the response's owner"),
     );
   });
   client.addEventListener("close", (e) => closeBoth(e.code, e.reason));
-  upstream.addEventListener("close", (e) => closeBoth(e.code, e.reason));
+  // The upstream's last frames may still wait for their owner's write: they leave before the close does.
+  upstream.addEventListener("close", (e) => void toClient.then(() => closeBoth(e.code, e.reason)));
   client.addEventListener("error", () => closeBoth(1011, "client socket error"));
   upstream.addEventListener("error", () => closeBoth(1011, "upstream socket error"));
 }
