@@ -57,7 +57,7 @@ function expectItemFirst(output: Item[]) {
 }
 
 describe("context_management compaction", () => {
-  it("below the threshold by the byte bound: nothing changes, no extra upstream call", async () => {
+  it("below the threshold by the estimate: nothing changes, no extra upstream call", async () => {
     const res = await post("/v1/responses", { model: "scripted-count", input: [...HISTORY, ASK], context_management: CM(100_000) });
     const body = (await res.json()) as Resp;
     expect(body.output.map((i) => i.type)).toEqual(["message"]);
@@ -67,8 +67,8 @@ describe("context_management compaction", () => {
     expect(calls[0]!).not.toHaveProperty("context_management");
   });
 
-  it("over the byte bound but under the threshold when counted: one count call, no compaction", async () => {
-    // ~250 bytes, 14 tokens.
+  it("over the threshold by the estimate but under it when counted: one count call, no compaction", async () => {
+    // ~210 bytes (estimated 65 tokens), counted 14.
     const long = words(5, "supercalifragilistic");
     const input = [{ role: "user", content: long }, { type: "message", role: "assistant", content: [{ type: "output_text", text: "ok" }] }, { role: "user", content: long }];
     const res = await post("/v1/responses", { model: "scripted-count", input, context_management: CM(50) });
@@ -77,14 +77,18 @@ describe("context_management compaction", () => {
     expect(calls.map((c) => c.max_tokens)).toEqual([1, undefined]);
   });
 
-  it("an image has no byte bound: a short conversation holding one is counted exactly", async () => {
+  it("an image weighs 1,000 tokens in the estimate: a short conversation holding one is counted exactly", async () => {
     const input = [
       { role: "user", content: [{ type: "input_text", text: "Look:" }, { type: "input_image", image_url: "https://example.com/cat.png" }] },
       { type: "message", role: "assistant", content: [{ type: "output_text", text: "A cat." }] },
       { role: "user", content: "And now?" },
     ];
-    await post("/v1/responses", { model: "scripted-count", input, context_management: CM(100_000) });
+    await post("/v1/responses", { model: "scripted-count", input, context_management: CM(500) });
     expect((await upstream()).map((c) => c.max_tokens)).toEqual([1, undefined]);
+    await resetSeen();
+    // The same without the image: under the threshold by the estimate, no count.
+    await post("/v1/responses", { model: "scripted-count", input: [{ role: "user", content: "Look:" }, ...input.slice(1)], context_management: CM(500) });
+    expect((await upstream()).map((c) => c.max_tokens)).toEqual([undefined]);
   });
 
   it("SSE over the threshold: the compaction item streams first (output_index 0), then the turn's own output", async () => {

@@ -16,12 +16,12 @@ import { type PreparedResponse, prepareResponse } from "./prepare.ts";
  * appends output items as usual carries it into the next request, where everything before it is dropped
  * (it stands for all of it); a stored response continued by `previous_response_id` does the same.
  *
- * Counting against the threshold: first an upper bound with no call at all (a token never covers less than
- * one UTF-8 byte of text: the bytes of the messages' strings and the tools, plus 16 per message for the
- * template's own tokens; none when a message holds an image, a file or audio, whose tokens its bytes do not
- * bound); under the threshold, nothing else happens. Otherwise the upstream counts the
- * prepared request exactly (one call with one output token, as `/v1/responses/input_tokens` does), and only
- * a count above the threshold compacts.
+ * Counting against the threshold: first an estimate with no call at all, the UTF-8 bytes of the messages'
+ * strings and the tools' JSON over 4 (about what a BPE tokenizer makes of English text and code), plus 4 per
+ * message for the chat template's own tokens and 1,000 per image, file or audio part (a high-detail image is
+ * 765–1,105 tokens at OpenAI). At or under the threshold, nothing else happens: no extra upstream call.
+ * Over it, the upstream counts the prepared request exactly (one call with one output token, as
+ * `/v1/responses/input_tokens` does), and only a count above the threshold compacts.
  */
 export async function prepareTurn(request: ResponsesRequest, ctx: ClientContext): Promise<PreparedResponse> {
   const threshold = compactThreshold(request.context_management);
@@ -29,7 +29,7 @@ export async function prepareTurn(request: ResponsesRequest, ctx: ClientContext)
   const prepared = await prepareResponse(threshold === null ? request : rest, ctx);
   if (threshold === null) return prepared;
   const start = currentTurnStart(prepared.input);
-  if (start <= 0 || upperBound(prepared.translation.request) <= threshold) return prepared;
+  if (start <= 0 || estimate(prepared.translation.request) <= threshold) return prepared;
   const counted = await countPrepared(prepared, ctx);
   countExtra(ctx, counted.prompt_tokens, counted.completion_tokens);
   if (counted.prompt_tokens <= threshold) return prepared;
@@ -72,16 +72,17 @@ function utf8(value: unknown): number {
   return sum;
 }
 
-/** Whether a message holds a part whose tokens its text does not bound (an image by URL, a file, audio). */
-function hasMedia(message: unknown): boolean {
+/** Parts of a message whose tokens its text does not tell (an image by URL, a file, audio). */
+function mediaParts(message: unknown): number {
   const content = (message as { content?: unknown } | null)?.content;
-  return Array.isArray(content) && content.some((p: { type?: unknown } | null) => p?.type !== "text");
+  return Array.isArray(content) ? content.filter((p: { type?: unknown } | null) => p?.type !== "text").length : 0;
 }
 
-/** No tokenizer makes more tokens of this request than this (see `prepareTurn`); Infinity when media make it unknowable. */
-function upperBound(chat: { messages?: unknown[]; tools?: unknown[] }): number {
-  if (chat.messages?.some(hasMedia)) return Infinity;
-  return utf8(chat.messages) + 16 * (chat.messages?.length ?? 0) + (chat.tools ? utf8(JSON.stringify(chat.tools)) : 0);
+/** The request's tokens, estimated without a tokenizer (see `prepareTurn`). */
+function estimate(chat: { messages?: unknown[]; tools?: unknown[] }): number {
+  const messages = chat.messages ?? [];
+  const bytes = utf8(messages) + (chat.tools ? utf8(JSON.stringify(chat.tools)) : 0);
+  return Math.ceil(bytes / 4) + 4 * messages.length + 1_000 * messages.reduce((n: number, m) => n + mediaParts(m), 0);
 }
 
 /** Tokens spent besides the turn's own (the exact count, the summary): into the key's usage, after the answer. */
