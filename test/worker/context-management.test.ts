@@ -1,7 +1,7 @@
 import { beforeEach, describe, expect, it } from "vitest";
 import { COMPACTION_INSTRUCTIONS } from "../../src/server.ts";
 import { checkInvariants } from "../support/invariants.ts";
-import { events, post, resetSeen, seen } from "./bridge.ts";
+import { events, post, resetSeen, seen, withEnv } from "./bridge.ts";
 import { connectWs } from "./ws-client.ts";
 
 // Server-side compaction: `context_management: [{ type: "compaction", compact_threshold }]` on create. Over the
@@ -174,6 +174,14 @@ describe("context_management compaction", () => {
       expect(res.status).toBe(400);
       expect(((await res.json()) as { error: { param: string; type: string } }).error).toMatchObject({ type: "invalid_request_error", param });
     }
+    expect(await upstream()).toHaveLength(0);
+  });
+
+  it("without a key to seal the summary with: 400 compaction_unavailable before any upstream call", async () => {
+    const anonymous = withEnv({ ALLOW_ANONYMOUS: "true" });
+    const res = await anonymous("/v1/responses", { method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify({ model: "scripted-count", input: [...HISTORY, ASK], context_management: CM(100) }) });
+    expect(res.status).toBe(400);
+    expect(((await res.json()) as { error: { code: string } }).error.code).toBe("compaction_unavailable");
     expect(await upstream()).toHaveLength(0);
   });
 });

@@ -1,6 +1,6 @@
 // Internal: server-side compaction, a create request's `context_management: [{ type: "compaction", compact_threshold }]`.
 import { type ChatCompletion, fromChatCompletion, invalidRequest, ResponsesError, type ResponsesInputItem, type ResponsesRequest } from "../../src/index.ts";
-import { type ConversationItem, contextCompactionItem, currentTurnStart, requireSealer, summaryRequest } from "../../src/server.ts";
+import { type ConversationItem, contextCompactionItem, currentTurnStart, requireSealer, type Sealer, summaryRequest } from "../../src/server.ts";
 import type { ClientContext } from "../context.ts";
 import { countPrepared } from "./count-tokens.ts";
 import { openUpstream } from "./open-upstream.ts";
@@ -30,10 +30,12 @@ export async function prepareTurn(request: ResponsesRequest, ctx: ClientContext)
   if (threshold === null) return prepared;
   const start = currentTurnStart(prepared.input);
   if (start <= 0 || estimate(prepared.translation.request) <= threshold) return prepared;
+  // No key to seal a summary with: said before any upstream call.
+  const sealer = requireSealer(ctx.sealer);
   const counted = await countPrepared(prepared, ctx);
   countExtra(ctx, counted.prompt_tokens, counted.completion_tokens);
   if (counted.prompt_tokens <= threshold) return prepared;
-  return compacted(request, prepared.input.slice(0, start), prepared.input.slice(start), ctx);
+  return compacted(request, prepared.input.slice(0, start), prepared.input.slice(start), sealer, ctx);
 }
 
 /** The threshold of the request's compaction entry; null without one. Anything else in `context_management` is OpenAI's 400. */
@@ -94,8 +96,7 @@ function countExtra(ctx: ClientContext, input: number, output: number): void {
 }
 
 /** The summary written upstream, the compaction item sealed, and the turn prepared on it with the item as its first output. */
-async function compacted(request: ResponsesRequest, history: ConversationItem[], turn: ConversationItem[], ctx: ClientContext): Promise<PreparedResponse> {
-  const sealer = requireSealer(ctx.sealer);
+async function compacted(request: ResponsesRequest, history: ConversationItem[], turn: ConversationItem[], sealer: Sealer, ctx: ClientContext): Promise<PreparedResponse> {
   const summaryRun = await prepareResponse(summaryRequest(request, history as ResponsesInputItem[]), ctx);
   const upstream = await openUpstream(summaryRun, ctx, false);
   const text = await upstream.text();
