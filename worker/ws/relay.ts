@@ -43,18 +43,23 @@ export async function relayCreate(body: ResponsesRequest & { generate?: unknown 
   // Retry-After and the rate-limit headers reach the client in the error frame's `headers`, as Codex reads them.
   if (!upstream.ok) throw await upstreamError(upstream, forwardedHeaders(upstream.headers), ctx.config);
   let final: ResponseResource | null = null;
-  // The id the upstream created, remembered with the key; waited for before the next frame of this socket runs.
+  // With proxy keys, the id the upstream created is remembered with the key before its `response.created` frame leaves.
   let remembered: Promise<void> | null = null;
+  const queued: Array<[string, string]> = [];
   const parser = createParser({
     onEvent: (msg) => {
       if (final || msg.data === "[DONE]") return;
       if (!remembered && isolates(ctx.ops)) remembered = rememberId(ctx, msg.event, msg.data);
-      sink.event(msg.event ?? "message", msg.data);
+      queued.push([msg.event ?? "message", msg.data]);
       final = terminalOf(msg.event, msg.data);
     },
   });
-  const cut = await readAll(upstream.body, (text) => parser.feed(text), () => final !== null, ctx.config.stream.idleTimeoutMs);
-  await remembered;
+  const feed = async (text: string) => {
+    parser.feed(text);
+    if (remembered) await remembered;
+    for (const [type, data] of queued.splice(0)) sink.event(type, data);
+  };
+  const cut = await readAll(upstream.body, feed, () => final !== null, ctx.config.stream.idleTimeoutMs);
   if (final) {
     // The upstream's final Response is this frame's log line and usage (tokens_per_day counts it).
     if (ctx.ops) logResponse(ctx.ops, final, true);
@@ -94,7 +99,7 @@ function terminalOf(name: string | undefined, data: string): ResponseResource | 
  * Feeds the body's text to `feed` until it ends or `done()`; returns why it stopped early (a
  * read error, or `idleMs` without a byte: the body is then cancelled), or null.
  */
-async function readAll(body: ReadableStream<Uint8Array> | null, feed: (text: string) => void, done: () => boolean, idleMs: number): Promise<string | null> {
+async function readAll(body: ReadableStream<Uint8Array> | null, feed: (text: string) => Promise<void>, done: () => boolean, idleMs: number): Promise<string | null> {
   if (!body) return "no body";
   const reader = body.getReader();
   const decoder = new TextDecoder();
@@ -114,7 +119,7 @@ async function readAll(body: ReadableStream<Uint8Array> | null, feed: (text: str
       if (idle) return `idle for ${idleMs / 1000} s`;
       if (r.done) return null;
       last = Date.now();
-      feed(decoder.decode(r.value, { stream: true }));
+      await feed(decoder.decode(r.value, { stream: true }));
       if (done()) {
         reader.cancel().catch(() => {});
         return null;
