@@ -12,8 +12,9 @@ import type { KeyLedger, ResponseLine } from "./ops/types.ts";
 import { getUsage } from "./routes/usage.ts";
 import { postCompact } from "./routes/compact.ts";
 import { postChatCompletions } from "./routes/chat-completions.ts";
-import { passThrough, upstreamWhenResponses } from "./routes/passthrough.ts";
+import { getModels, upstreamOnly, upstreamWhenResponses } from "./routes/passthrough.ts";
 import { postResponses } from "./routes/responses-http.ts";
+import { postInputTokens } from "./routes/input-tokens.ts";
 import { openResponsesSocket } from "./ws/session.ts";
 import { deleteResponse, getResponse, listInputItems } from "./routes/stored.ts";
 import * as conv from "./routes/conversations.ts";
@@ -37,16 +38,19 @@ const ROUTES: Route[] = [
   { path: /^(?:\/v1)?\/responses$/, methods: { POST: postResponses, GET: openResponsesSocket } },
   // With UPSTREAM_API=responses the stored-response paths are the upstream's (`upstreamWhenResponses`).
   { path: /^(?:\/v1)?\/responses\/compact$/, methods: { POST: compactRoute } },
-  // Any id but `compact` (its own endpoint above; excluded so GET on it is not read as an id).
-  { path: /^(?:\/v1)?\/responses\/(?<id>(?!compact$)[^/]+)$/, methods: { GET: upstreamWhenResponses(getResponse), DELETE: upstreamWhenResponses(deleteResponse) } },
+  { path: /^(?:\/v1)?\/responses\/input_tokens$/, methods: { POST: postInputTokens } },
+  // Any id but `compact` and `input_tokens` (endpoints of their own above; excluded so GET on them is not read as an id).
+  { path: /^(?:\/v1)?\/responses\/(?<id>(?!(?:compact|input_tokens)$)[^/]+)$/, methods: { GET: upstreamWhenResponses(getResponse), DELETE: upstreamWhenResponses(deleteResponse) } },
   { path: /^(?:\/v1)?\/responses\/(?<id>[^/]+)\/input_items$/, methods: { GET: upstreamWhenResponses(listInputItems) } },
+  // Served by a Responses upstream (UPSTREAM_API=responses), each id checked against the key that created it.
+  { path: /^(?:\/v1)?\/responses\/(?<id>[^/]+)\/cancel$/, methods: { POST: upstreamOnly } },
   // The Conversations API (routes/conversations.ts); the upstream's own with UPSTREAM_API=responses.
   { path: /^(?:\/v1)?\/conversations$/, methods: { POST: upstreamWhenResponses(conv.createConversation) } },
   { path: /^(?:\/v1)?\/conversations\/(?<id>[^/]+)$/, methods: { GET: upstreamWhenResponses(conv.getConversation), POST: upstreamWhenResponses(conv.updateConversation), DELETE: upstreamWhenResponses(conv.deleteConversation) } },
   { path: /^(?:\/v1)?\/conversations\/(?<id>[^/]+)\/items$/, methods: { GET: upstreamWhenResponses(conv.listConversationItems), POST: upstreamWhenResponses(conv.addConversationItems) } },
   { path: /^(?:\/v1)?\/conversations\/(?<id>[^/]+)\/items\/(?<item>[^/]+)$/, methods: { GET: upstreamWhenResponses(conv.getConversationItem), DELETE: upstreamWhenResponses(conv.deleteConversationItem) } },
   { path: /^(?:\/v1)?\/chat\/completions$/, methods: { POST: postChatCompletions } },
-  { path: /^(?:\/v1)?\/models$/, methods: { GET: passThrough } },
+  { path: /^(?:\/v1)?\/models$/, methods: { GET: getModels } },
   { path: /^(?:\/v1)?\/usage$/, methods: { GET: getUsage } },
 ];
 
@@ -108,7 +112,7 @@ export async function handle(request: Request, config: BridgeConfig, fetchUpstre
     }
   }
   if (!route) {
-    return fail(404, { message: `Unknown path ${request.method} ${url.pathname}. This bridge serves POST /v1/responses (and a WebSocket on GET), POST /v1/responses/compact, GET/DELETE /v1/responses/{id}, GET /v1/responses/{id}/input_items, POST /v1/conversations, GET/POST/DELETE /v1/conversations/{id}, GET/POST /v1/conversations/{id}/items, GET/DELETE /v1/conversations/{id}/items/{item_id}, POST /v1/chat/completions, GET /v1/models and GET /v1/usage.`, type: "invalid_request_error", param: null, code: "unknown_url" });
+    return fail(404, { message: `Unknown path ${request.method} ${url.pathname}. This bridge serves POST /v1/responses (and a WebSocket on GET), POST /v1/responses/compact, POST /v1/responses/input_tokens, GET/DELETE /v1/responses/{id}, GET /v1/responses/{id}/input_items, POST /v1/conversations, GET/POST/DELETE /v1/conversations/{id}, GET/POST /v1/conversations/{id}/items, GET/DELETE /v1/conversations/{id}/items/{item_id}, POST /v1/chat/completions, GET /v1/models and GET /v1/usage.`, type: "invalid_request_error", param: null, code: "unknown_url" });
   }
   const handler = route.methods[request.method];
   if (!handler) {
@@ -127,12 +131,12 @@ export async function handle(request: Request, config: BridgeConfig, fetchUpstre
   const store = platform.storeFor?.(credential) ?? null;
   const waitUntil = platform.waitUntil ?? ((p: Promise<unknown>) => void p.catch(() => {}));
   // A response's line is written where it ends (run/prepare.ts), or here when it fails before it began.
-  const responseEndpoint = handler === postResponses ? "responses" : handler === compactRoute ? "compact" : null;
+  const responseEndpoint = handler === postResponses ? "responses" : handler === compactRoute ? "compact" : handler === postInputTokens ? "input_tokens" : null;
   const ops: RequestOps = {
     requestId,
     key,
     ledger: key && platform.ledgerFor ? platform.ledgerFor(key.name) : null,
-    trace: newTrace(responseEndpoint ?? "responses", handler === compactRoute ? "json" : null),
+    trace: newTrace(responseEndpoint ?? "responses", handler === compactRoute || handler === postInputTokens ? "json" : null),
     sink: platform.analytics,
     waitUntil,
   };

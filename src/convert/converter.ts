@@ -2,7 +2,7 @@ import type { ChatCompletionChunk, ChatDelta, ChatLogprob, ChatTopLogprob, ChatU
 import { type ErrorPayload, normalizeUpstreamError } from "../errors.ts";
 import { createIdGenerator, type IdGenerator } from "../ids.ts";
 import { convertUsage, createEnvelope } from "./envelope.ts";
-import type { ItemStatus, Logprob, ResponseResource, ResponseStreamEvent, ResponsesRequest, TopLogprob } from "../types/responses.ts";
+import type { ItemStatus, Logprob, OutputItem, ResponseResource, ResponseStreamEvent, ResponsesRequest, TopLogprob } from "../types/responses.ts";
 import { markReasoningId, type ReasoningField, upstreamTag } from "./reasoning-origin.ts";
 import { ThinkTagSplitter, type ThinkSegment } from "./think-tags.ts";
 import { Emitter } from "./emitter.ts";
@@ -50,6 +50,12 @@ export interface ConvertOptions {
    * after the last batch is serialized, so `beforeFlush` amendments are included.
    */
   onEnd?: (response: ResponseResource) => void;
+  /**
+   * Items the response's output starts with, done before the upstream's first (added and done
+   * right after `response.in_progress`; the upstream's items follow from the next `output_index`):
+   * the Worker's `compaction` item when it compacted the input first (`context_management`).
+   */
+  leadingOutput?: readonly OutputItem[];
 }
 
 type ErrorInput = Partial<ErrorPayload> & { message: string };
@@ -133,6 +139,11 @@ export function createConverterCore(options: ConvertOptions = {}, wire = true): 
     );
     out.event({ type: "response.created", response: snapshot(response) });
     out.event({ type: "response.in_progress", response: snapshot(response) });
+    for (const item of options.leadingOutput ?? []) {
+      const index = out.output.length;
+      out.event({ type: "response.output_item.added", output_index: index, item });
+      out.finishItem(index, item);
+    }
     return response;
   }
 

@@ -30,6 +30,11 @@ import type { Sealer } from "./seal.ts";
 interface CompactionPayload {
   v: 1;
   summary: string;
+  /**
+   * Server-side compaction (`context_management`) only: the items of the turn that was running when the
+   * input was compacted, kept verbatim after the summary. Such an item stands for everything before it.
+   */
+  items?: ConversationItem[];
 }
 
 /** The system prompt of the summary request. */
@@ -45,6 +50,8 @@ const SUMMARY_ASK = "Write the summary of the conversation above now, as instruc
 
 /** How a summary reads to the upstream when a compaction item is expanded. */
 const SUMMARY_HEADER = "Summary of the earlier part of this conversation (it was compacted to save context):";
+/** The same for a server-side compaction's item, which stands for the whole conversation before it. */
+const CONTEXT_HEADER = "Summary of this conversation up to the current turn (it was compacted to save context):";
 
 /**
  * The request that asks the upstream for the summary: the conversation as
@@ -96,7 +103,44 @@ const ZERO_USAGE: Usage = { input_tokens: 0, output_tokens: 0, total_tokens: 0, 
 /** An earlier summary, as `compactionExpander` put it in context: covered by the new summary, so not kept. */
 function isSummary(content: UserMessageItem["content"]): boolean {
   const first = content[0];
-  return first?.type === "input_text" && first.text.startsWith(SUMMARY_HEADER);
+  return first?.type === "input_text" && (first.text.startsWith(SUMMARY_HEADER) || first.text.startsWith(CONTEXT_HEADER));
+}
+
+/** Whether an (expanded) item is a server-side compaction's summary. */
+function isContextSummary(item: ConversationItem): boolean {
+  const m = item as { role?: unknown; content?: unknown };
+  if (!isObject(item) || m.role !== "user" || !Array.isArray(m.content)) return false;
+  const first = (m.content as Array<{ type?: unknown; text?: unknown }>)[0];
+  return first?.type === "input_text" && typeof first.text === "string" && first.text.startsWith(CONTEXT_HEADER);
+}
+
+/**
+ * The conversation from its latest server-side compaction on: that compaction's summary (and the turn it
+ * kept) stands for everything before it, so what came earlier (a client that appends output items as
+ * usual and drops nothing, a stored chain) is not sent again. Unchanged when there is none.
+ */
+export function fromLatestCompaction(input: ConversationItem[]): ConversationItem[] {
+  for (let i = input.length - 1; i > 0; i--) if (isContextSummary(input[i]!)) return input.slice(i);
+  return input;
+}
+
+/** Where the running turn starts: its last user message (what follows it, tool calls and their outputs, belongs to it); -1 when none. */
+export function currentTurnStart(input: readonly ConversationItem[]): number {
+  for (let i = input.length - 1; i >= 0; i--) {
+    const item = input[i] as ConversationItem & { role?: unknown; type?: unknown };
+    if (isObject(item) && item.role === "user" && (item.type === undefined || item.type === "message") && !isContextSummary(item)) return i;
+  }
+  return -1;
+}
+
+/**
+ * Server-side compaction's item: `summary` (the upstream's summary of the conversation before the running
+ * turn) and that turn's items, sealed. Expanded, it is the summary then those items, and everything
+ * before it in a later request is dropped (`fromLatestCompaction`).
+ */
+export async function contextCompactionItem(summary: ResponseResource, turn: ConversationItem[], sealer: Sealer, id: string): Promise<CompactionOutputItem> {
+  const payload: CompactionPayload = { v: 1, summary: summaryText(summary), items: turn };
+  return { type: "compaction", id, encrypted_content: await sealer.seal("compaction", payload) };
 }
 
 /** The user's messages of a conversation, as the API keeps them through a compaction; earlier summaries are left out (the new one covers them). */
@@ -174,6 +218,9 @@ export function compactionExpander(sealer: Sealer | null): ItemExpander {
     const token = (item as CompactionItem).encrypted_content;
     if (typeof token !== "string") throw invalidRequest(`Missing required parameter: '${param}'.`, param, "missing_required_parameter");
     const payload = await requireSealer(sealer).open("compaction", token);
+    if (isObject(payload) && typeof payload.summary === "string" && Array.isArray(payload.items)) {
+      return [{ type: "message", role: "user", content: [{ type: "input_text", text: `${CONTEXT_HEADER}\n\n${payload.summary}` }] }, ...(payload.items as ConversationItem[])];
+    }
     if (!isObject(payload) || typeof payload.summary !== "string") {
       throw invalidRequest(
         `The compaction item at '${at ?? "input"}' was not produced by this bridge, or was altered: its encrypted_content cannot be opened. Send the conversation it stands for instead.`,

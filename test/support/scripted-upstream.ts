@@ -8,7 +8,7 @@
  * trailing chunk when `stream_options.include_usage` is set).
  */
 
-import { scriptedResponses } from "./scripted-responses-upstream.ts";
+import { scriptedResponses, scriptedResponsesPath } from "./scripted-responses-upstream.ts";
 
 export const SCRIPTED_KEY = "sk-upstream-secret-0123456789";
 
@@ -30,8 +30,20 @@ function chunk(model: string, delta: Record<string, unknown>, finish: string | n
   return `data: ${JSON.stringify({ id: "chatcmpl-scripted", object: "chat.completion.chunk", created, model, choices: [{ index: 0, delta, logprobs: null, finish_reason: finish }] })}\n\n`;
 }
 
-function usage(model: string): string {
-  return `data: ${JSON.stringify({ id: "chatcmpl-scripted", object: "chat.completion.chunk", created, model, choices: [], usage: { prompt_tokens: 11, completion_tokens: 7, total_tokens: 18 } })}\n\n`;
+/**
+ * The usage it reports: 11 prompt tokens, except for `…count…` models, which count as a tokenizer
+ * would (one token per word of every message's text, plus one per message), so a longer prompt bills more.
+ */
+function usageOf(body: ChatBody): { prompt_tokens: number; completion_tokens: number; total_tokens: number } {
+  if (!(body.model ?? "").includes("count")) return { prompt_tokens: 11, completion_tokens: 7, total_tokens: 18 };
+  const words = (text: string) => text.split(/\s+/).filter(Boolean).length;
+  const text = (c: unknown): string => (typeof c === "string" ? c : Array.isArray(c) ? c.map((p: { text?: unknown }) => (typeof p?.text === "string" ? p.text : "")).join(" ") : "");
+  const prompt = (body.messages ?? []).reduce((n, m) => n + 1 + words(text(m.content)), 0);
+  return { prompt_tokens: prompt, completion_tokens: 7, total_tokens: prompt + 7 };
+}
+
+function usage(body: ChatBody): string {
+  return `data: ${JSON.stringify({ id: "chatcmpl-scripted", object: "chat.completion.chunk", created, model: body.model ?? "", choices: [], usage: usageOf(body) })}\n\n`;
 }
 
 /** What the scripted model writes into Codex's freeform `apply_patch` tool (its custom-tool stand-in's `input`). */
@@ -189,7 +201,7 @@ function completion(body: ChatBody): unknown {
     }
     if (f) finish = f;
   }
-  return { id: "chatcmpl-scripted", object: "chat.completion", created, model: body.model, choices: [{ index: 0, message, finish_reason: finish, logprobs: null }], usage: { prompt_tokens: 11, completion_tokens: 7, total_tokens: 18 } };
+  return { id: "chatcmpl-scripted", object: "chat.completion", created, model: body.model, choices: [{ index: 0, message, finish_reason: finish, logprobs: null }], usage: usageOf(body) };
 }
 
 function measure(body: ChatBody, text: string): unknown {
@@ -229,6 +241,8 @@ export async function scriptedUpstream(request: Request): Promise<Response> {
   }
   // The reverse direction's upstream: a Responses API server.
   if (url.pathname.endsWith("/responses") && request.method === "POST") return scriptedResponses(body as Parameters<typeof scriptedResponses>[0]);
+  const statePath = scriptedResponsesPath(url.pathname, request.method, body as Record<string, unknown>);
+  if (statePath) return statePath;
   if (!url.pathname.endsWith("/chat/completions")) return openaiError(404, `Unknown path ${url.pathname}`, "invalid_request_error", "unknown_url");
   const model = body.model ?? "";
 
@@ -278,7 +292,7 @@ export async function scriptedUpstream(request: Request): Promise<Response> {
       }
       const step = steps[i++];
       if (!step) {
-        if (body.stream_options?.include_usage) controller.enqueue(encoder.encode(usage(model)));
+        if (body.stream_options?.include_usage) controller.enqueue(encoder.encode(usage(body)));
         controller.enqueue(encoder.encode("data: [DONE]\n\n"));
         controller.close();
         return;

@@ -48,6 +48,8 @@ function bridge(vars: Partial<Env>, fetchUpstream?: Fetch, ledger?: (name: strin
         admit: (l) => (calls.admit++, real.admit(l)),
         record: (e) => (calls.record++, real.record(e)),
         usage: () => (calls.usage++, real.usage()),
+        remember: (ids) => real.remember(ids),
+        owned: (ids) => real.owned(ids),
       };
     },
     analytics: (line) => void points.push(line),
@@ -253,7 +255,7 @@ describe("named keys with limits", () => {
 
   it("a key without limits costs no Durable Object call on the way; its usage is counted after the answer", async () => {
     // A ledger whose writes never finish: the answers must not wait for them.
-    const never: KeyLedger = { admit: () => new Promise(() => {}), record: () => new Promise(() => {}), usage: async () => [] };
+    const never: KeyLedger = { admit: () => new Promise(() => {}), record: () => new Promise(() => {}), usage: async () => [], remember: () => new Promise(() => {}), owned: () => new Promise(() => {}) };
     const b = bridge({ PROXY_API_KEYS: `${DAVE}, ${BOB}` }, undefined, () => never);
     const res = await b.post({ model: "scripted-text", input: "hi", stream: true }, DAVE);
     expect(events(await res.text()).at(-1)!.type).toBe("response.completed");

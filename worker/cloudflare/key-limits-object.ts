@@ -12,7 +12,11 @@ import type { Admission, KeyLedger, UsageEntry, UsageRow } from "../ops/types.ts
  *   the last 60 s (at most the limit's worth of rows);
  * - tokens per day and `GET /v1/usage`: one row per UTC date and model, with
  *   the sums of its responses; `tokens_per_day` compares input + output
- *   tokens of the current UTC date.
+ *   tokens of the current UTC date;
+ * - ownership: one row per id a Responses upstream created for this key
+ *   (responses, conversations), so another key's request naming it is a 404
+ *   (worker/ops/ownership.ts). A lookup is one primary-key read in this key's
+ *   own object: nothing scans other keys' ids, and no new class is needed.
  */
 
 const MINUTE = 60_000;
@@ -32,6 +36,7 @@ export class KeyLimitsObject extends DurableObject {
     if (this.#ready) return sql;
     sql.exec(`
       CREATE TABLE IF NOT EXISTS admitted (at INTEGER NOT NULL);
+      CREATE TABLE IF NOT EXISTS owned (id TEXT PRIMARY KEY, at INTEGER NOT NULL) WITHOUT ROWID;
       CREATE TABLE IF NOT EXISTS usage (date TEXT NOT NULL, model TEXT NOT NULL, requests INTEGER NOT NULL, input_tokens INTEGER NOT NULL, output_tokens INTEGER NOT NULL, cached_tokens INTEGER NOT NULL, reasoning_tokens INTEGER NOT NULL, PRIMARY KEY (date, model));
     `);
     this.#ready = true;
@@ -72,6 +77,16 @@ export class KeyLimitsObject extends DurableObject {
     sql.exec("DELETE FROM usage WHERE date < ?", utcDate(now - KEEP_DAYS * DAY));
   }
 
+  async remember(ids: string[]): Promise<void> {
+    const now = Date.now();
+    for (const id of ids) this.#sql.exec("INSERT OR IGNORE INTO owned (id, at) VALUES (?, ?)", id, now);
+  }
+
+  async owned(ids: string[]): Promise<string[]> {
+    const sql = this.#sql;
+    return ids.filter((id) => sql.exec("SELECT 1 FROM owned WHERE id = ?", id).toArray().length > 0);
+  }
+
   async usage(): Promise<UsageRow[]> {
     return this.#sql.exec<UsageRow & Record<string, SqlStorageValue>>("SELECT date, model, requests, input_tokens, output_tokens, cached_tokens, reasoning_tokens FROM usage ORDER BY date, model").toArray();
   }
@@ -84,5 +99,7 @@ export function keyLedger(namespace: DurableObjectNamespace<KeyLimitsObject>, na
     admit: (limits) => stub.admit(limits) as Promise<Admission>,
     record: (entry) => stub.record(entry),
     usage: () => stub.usage() as Promise<UsageRow[]>,
+    remember: (ids) => stub.remember(ids),
+    owned: (ids) => stub.owned(ids) as Promise<string[]>,
   };
 }

@@ -66,10 +66,32 @@ export function logResponse(ops: RequestOps, response: ResponseResource, streame
   line.error_code = response.error?.code ?? null;
   emit(ops, line);
   // A prewarm (`generate: false`) asked nobody: nothing to count.
-  if (ops.ledger && ops.trace.attempts > 0) {
-    const entry = { model: line.model ?? "", input_tokens: line.input_tokens, output_tokens: line.output_tokens, cached_tokens: line.cached_tokens, reasoning_tokens: line.reasoning_tokens };
-    ops.waitUntil(ops.ledger.record(entry).catch((e: unknown) => console.error(`responses-bridge: counting usage of ${response.id} for key ${line.key} failed: ${String((e as Error)?.message ?? e)}`)));
-  }
+  if (ops.trace.attempts > 0) countUsage(ops, line);
+}
+
+/** The line's tokens into the key's usage (and so its `tokens_per_day`), after the answer. */
+function countUsage(ops: RequestOps, line: ResponseLine): void {
+  if (!ops.ledger) return;
+  const entry = { model: line.model ?? "", input_tokens: line.input_tokens, output_tokens: line.output_tokens, cached_tokens: line.cached_tokens, reasoning_tokens: line.reasoning_tokens };
+  ops.waitUntil(ops.ledger.record(entry).catch((e: unknown) => console.error(`responses-bridge: counting usage of ${line.response_id ?? line.request_id} for key ${line.key} failed: ${String((e as Error)?.message ?? e)}`)));
+}
+
+/**
+ * Tokens the upstream billed for something that is not a response of the bridge's own: an input token count
+ * (`endpoint: "input_tokens"`), a request passed through unchanged (its `usage`
+ * read as it streamed by). Its line, and its tokens into the key's usage.
+ */
+export function logTokenCount(ops: RequestOps, input: number, output: number, extra: { cached?: number; reasoning?: number; responseId?: string | null; status?: ResponseLine["status"] } = {}): void {
+  if (ops.trace.logged) return;
+  const line = baseLine(ops);
+  line.status = extra.status ?? "completed";
+  line.response_id = extra.responseId ?? null;
+  line.input_tokens = input;
+  line.output_tokens = output;
+  line.cached_tokens = extra.cached ?? 0;
+  line.reasoning_tokens = extra.reasoning ?? 0;
+  emit(ops, line);
+  countUsage(ops, line);
 }
 
 /** A response that failed before it began (a 4xx/5xx answered instead of a stream): its line, with the error's code and status. */

@@ -31,6 +31,10 @@ export interface KeyLedger {
   /** Adds a finished response to today's usage (and so to today's tokens). */
   record(entry: UsageEntry): Promise<void>;
   usage(): Promise<UsageRow[]>;
+  /** Remembers ids an upstream created for this key (worker/ops/ownership.ts). */
+  remember(ids: string[]): Promise<void>;
+  /** Which of `ids` this key created (the others are another key's, or nobody's through this bridge). */
+  owned(ids: string[]): Promise<string[]>;
 }
 
 /** One line per response: `console.log` of this object, as JSON (worker/ops/log.ts). */
@@ -47,7 +51,7 @@ export interface ResponseLine {
   /** That upstream's base URL (origin and path only). */
   upstream: string | null;
   transport: "sse" | "json" | "websocket" | null;
-  endpoint: "responses" | "compact" | "chat_completions";
+  endpoint: "responses" | "compact" | "chat_completions" | "input_tokens";
   input_tokens: number;
   output_tokens: number;
   cached_tokens: number;

@@ -3,7 +3,7 @@ import type { ClientContext } from "../context.ts";
 import { EVENT_STREAM_HEADERS, json } from "../http.ts";
 import { compactionSse, completeCompaction, openCompaction, prepareCompaction } from "../run/compaction.ts";
 import { completeResponse, streamResponse } from "../run/modes.ts";
-import { prepareResponse } from "../run/prepare.ts";
+import { prepareTurn } from "../run/context-management.ts";
 import { forwardBody } from "./passthrough.ts";
 
 /**
@@ -22,7 +22,7 @@ export async function postResponses(request: Request, ctx: ClientContext): Promi
     const headers = compaction.summary.headers;
     return body.stream === true ? new Response(compactionSse(run), { status: 200, headers: { ...headers, ...EVENT_STREAM_HEADERS } }) : json(200, await completeCompaction(run), headers);
   }
-  const prepared = await prepareResponse(body, ctx);
+  const prepared = await prepareTurn(body, ctx);
   if (body.stream === true) {
     const stream = await streamResponse(prepared, ctx);
     return new Response(stream, { status: 200, headers: { ...prepared.headers, ...EVENT_STREAM_HEADERS } });

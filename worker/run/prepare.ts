@@ -1,5 +1,5 @@
-import { type ChatRequestTranslation, checkToolPairing, createIdGenerator, type PendingEvents, type ResponseResource, type ResponsesReaderOptions, type ResponsesRequest, toChatRequest } from "../../src/index.ts";
-import { type ConversationItem, expandInput, reasoningExpander, type Sealer, sealReasoningEvents, wantsEncryptedReasoning, compactionExpander } from "../../src/server.ts";
+import { type ChatRequestTranslation, checkToolPairing, createIdGenerator, type PendingEvents, type ResponseResource, type ResponsesInputItem, type ResponsesReaderOptions, type ResponsesRequest, toChatRequest } from "../../src/index.ts";
+import { type ConversationItem, type ExpandedInput, expandInput, fromLatestCompaction, reasoningExpander, type Sealer, sealReasoningEvents, wantsEncryptedReasoning, compactionExpander } from "../../src/server.ts";
 import type { ModelRoute } from "../config.ts";
 import type { ClientContext } from "../context.ts";
 import { hasAskedForReasoning, withReasoningContentEverywhere } from "./reasoning-retry.ts";
@@ -66,6 +66,12 @@ function terminalWaitsForStore(seal: ((pending: PendingEvents) => Promise<void>)
   };
 }
 
+/** What the upstream sees starts at the latest server-side compaction (`context_management`); what is stored stays as sent. */
+function fromCompaction(expanded: ExpandedInput): ExpandedInput {
+  const input = fromLatestCompaction(expanded.input);
+  return input === expanded.input ? expanded : { ...expanded, input, request: { ...expanded.request, input: input as ResponsesInputItem[] } };
+}
+
 /** Codex says who it is in `originator` (`codex_exec`, `codex_cli_rs`, …) and its user agent. */
 function isCodex(headers: Headers): boolean {
   return /^codex/i.test(headers.get("originator") ?? "") || /^codex/i.test(headers.get("user-agent") ?? "");
@@ -90,7 +96,7 @@ export async function prepareResponse(request: ResponsesRequest, ctx: ClientCont
   const { config, store } = ctx;
   // Sealed reasoning and compaction summaries open for every transport.
   const expanders = [reasoningExpander(ctx.sealer), compactionExpander(ctx.sealer)];
-  const expanded = await expandInput(request, { resolver: ctx.resolver, expanders, conversations: ctx.conversations });
+  const expanded = fromCompaction(await expandInput(request, { resolver: ctx.resolver, expanders, conversations: ctx.conversations }));
   // On the whole conversation, as OpenAI checks it: a call and its output often sit on either side of `previous_response_id`.
   checkToolPairing(expanded.input);
   const route = config.route(typeof request.model === "string" ? request.model : "");

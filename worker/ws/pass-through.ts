@@ -1,6 +1,10 @@
 import type { ClientContext } from "../context.ts";
 import { acceptWebSocket, upgradedSocket } from "../cloudflare/websocket.ts";
 import { redact } from "../upstream.ts";
+import { ResponsesError } from "../../src/index.ts";
+import { logTokenCount } from "../ops/log.ts";
+import { idsInBody, isolates, rememberCreated, requireIsolation, requireOwned } from "../ops/ownership.ts";
+import { nextTurn } from "../ops/request.ts";
 
 /** Client headers an upstream Responses WebSocket may need (OpenAI's beta flag; who the client is). */
 const FORWARDED = ["openai-beta", "originator", "user-agent"];
@@ -14,6 +18,8 @@ const FORWARDED = ["openai-beta", "originator", "user-agent"];
  * upstream does not upgrade: the caller then relays frame by frame over HTTP.
  */
 export async function openPassThroughSocket(ctx: ClientContext): Promise<Response | null> {
+  // With proxy keys the ids this socket creates must be remembered: refused at the upgrade when they cannot be.
+  requireIsolation(ctx.ops);
   const headers: Record<string, string> = { upgrade: "websocket" };
   if (ctx.upstreamAuth) headers["authorization"] = ctx.upstreamAuth;
   for (const h of FORWARDED) {
@@ -59,16 +65,85 @@ function relaySockets(client: WebSocket, upstream: WebSocket, ctx: ClientContext
       closeBoth(1011, "relay failed");
     }
   };
+  // With proxy keys, frames each way wait in order behind the one being checked (an id's owner) or remembered.
+  const watched = isolates(ctx.ops);
+  const created = new Set<string>();
+  let toUpstream = Promise.resolve();
+  let toClient = Promise.resolve();
   client.addEventListener("message", (e) => {
-    const frame = typeof e.data === "string" ? forUpstream(e.data, ctx) : { data: e.data as ArrayBuffer };
-    if ("error" in frame) send(client, frame.error);
-    else send(upstream, frame.data);
+    if (!watched) return relayClientFrame(e.data as string | ArrayBuffer, ctx, send, client, upstream);
+    toUpstream = toUpstream.then(() => ownedFrame(e.data as string | ArrayBuffer, ctx, created)).then(
+      (error) => (error ? send(client, error) : relayClientFrame(e.data as string | ArrayBuffer, ctx, send, client, upstream)),
+      () => closeBoth(1011, "ownership check failed"),
+    );
   });
-  upstream.addEventListener("message", (e) => send(client, e.data as string | ArrayBuffer));
+  upstream.addEventListener("message", (e) => {
+    const data = e.data as string | ArrayBuffer;
+    if (!watched) return send(client, data);
+    toClient = toClient.then(() => (typeof data === "string" ? observeUpstreamFrame(data, ctx, created) : undefined)).then(
+      () => send(client, data),
+      () => closeBoth(1011, "could not remember the response's owner"),
+    );
+  });
   client.addEventListener("close", (e) => closeBoth(e.code, e.reason));
-  upstream.addEventListener("close", (e) => closeBoth(e.code, e.reason));
+  // The upstream's last frames may still wait for their owner's write: they leave before the close does.
+  upstream.addEventListener("close", (e) => void toClient.then(() => closeBoth(e.code, e.reason)));
   client.addEventListener("error", () => closeBoth(1011, "client socket error"));
   upstream.addEventListener("error", () => closeBoth(1011, "upstream socket error"));
+}
+
+function relayClientFrame(data: string | ArrayBuffer, ctx: ClientContext, send: (to: WebSocket, data: string | ArrayBuffer) => void, client: WebSocket, upstream: WebSocket): void {
+  const frame = typeof data === "string" ? forUpstream(data, ctx) : { data };
+  if ("error" in frame) send(client, frame.error);
+  else send(upstream, frame.data);
+}
+
+/** A `response.create` frame naming another key's id: the error frame to answer instead (null: send it on). Ids made on this socket pass at once. */
+async function ownedFrame(data: string | ArrayBuffer, ctx: ClientContext, created: ReadonlySet<string>): Promise<string | null> {
+  if (typeof data !== "string") return null;
+  let frame: unknown;
+  try {
+    frame = JSON.parse(data);
+  } catch {
+    return null;
+  }
+  if ((frame as { type?: unknown } | null)?.type !== "response.create") return null;
+  try {
+    await requireOwned(ctx.ops, idsInBody(frame), created);
+    return null;
+  } catch (e) {
+    if (!(e instanceof ResponsesError)) throw e;
+    return JSON.stringify({ type: "error", status: e.status, error: { type: e.type, code: e.code ?? e.type, message: e.message, param: e.param } });
+  }
+}
+
+const WATCHED_EVENT = /^\{\s*"type"\s*:\s*"response\.(created|completed|incomplete|failed)"/;
+
+/**
+ * An upstream frame on its way to the client: `response.created` has its id remembered with the key (and
+ * this socket) before it leaves; a terminal event's usage counts into the key's. Other frames are not parsed.
+ */
+async function observeUpstreamFrame(data: string, ctx: ClientContext, created: Set<string>): Promise<void> {
+  const kind = WATCHED_EVENT.exec(data.slice(0, 60))?.[1];
+  if (!kind) return;
+  let response: { id?: unknown; model?: unknown; status?: unknown; usage?: { input_tokens?: number; output_tokens?: number; input_tokens_details?: { cached_tokens?: number }; output_tokens_details?: { reasoning_tokens?: number } } | null } | undefined;
+  try {
+    response = (JSON.parse(data) as { response?: typeof response }).response;
+  } catch {
+    return;
+  }
+  const id = typeof response?.id === "string" ? response.id : null;
+  if (kind === "created") {
+    if (id && !created.has(id)) (created.add(id), await rememberCreated(ctx.ops, id));
+    return;
+  }
+  const u = response?.usage;
+  if (ctx.ops && u) {
+    const status = kind === "completed" || kind === "incomplete" || kind === "failed" ? kind : "completed";
+    const ops = nextTurn(ctx.ops);
+    ops.trace.model = typeof response?.model === "string" ? response.model : null;
+    logTokenCount(ops, u.input_tokens ?? 0, u.output_tokens ?? 0, { cached: u.input_tokens_details?.cached_tokens ?? 0, reasoning: u.output_tokens_details?.reasoning_tokens ?? 0, responseId: id, status });
+  }
 }
 
 /**

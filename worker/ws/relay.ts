@@ -3,6 +3,7 @@ import { createChatToResponsesConverter, type EventSink, type ResponseResource, 
 import { type ClientContext, upstreamAuthFor } from "../context.ts";
 import { admit } from "../ops/limits.ts";
 import { logResponse } from "../ops/log.ts";
+import { idsInBody, isolates, rememberCreated, requireIsolation, requireOwned } from "../ops/ownership.ts";
 import { tracedFetch } from "../ops/request.ts";
 import { callUpstream, forwardedHeaders, redact, upstreamError } from "../upstream.ts";
 
@@ -30,7 +31,9 @@ export async function relayCreate(body: ResponsesRequest & { generate?: unknown 
   }
   const model = typeof request.model === "string" ? request.model : "";
   const route = ctx.config.route(model);
-  // A key's limits hold on every path that reaches an upstream, this one included.
+  // Another key's response or conversation is not found (worker/ops/ownership.ts); a key's limits hold here too.
+  requireIsolation(ctx.ops);
+  await requireOwned(ctx.ops, idsInBody(request));
   await admit(ctx.ops, model);
   const upstream = await callUpstream(
     { target: `${route.baseUrl}/responses`, method: "POST", body: JSON.stringify({ ...request, model: route.model, stream: true }), stream: true, auth: upstreamAuthFor(route, ctx), clientSignal: ctx.signal },
@@ -40,14 +43,23 @@ export async function relayCreate(body: ResponsesRequest & { generate?: unknown 
   // Retry-After and the rate-limit headers reach the client in the error frame's `headers`, as Codex reads them.
   if (!upstream.ok) throw await upstreamError(upstream, forwardedHeaders(upstream.headers), ctx.config);
   let final: ResponseResource | null = null;
+  // With proxy keys, the id the upstream created is remembered with the key before its `response.created` frame leaves.
+  let remembered: Promise<void> | null = null;
+  const queued: Array<[string, string]> = [];
   const parser = createParser({
     onEvent: (msg) => {
       if (final || msg.data === "[DONE]") return;
-      sink.event(msg.event ?? "message", msg.data);
+      if (!remembered && isolates(ctx.ops)) remembered = rememberId(ctx, msg.event, msg.data);
+      queued.push([msg.event ?? "message", msg.data]);
       final = terminalOf(msg.event, msg.data);
     },
   });
-  const cut = await readAll(upstream.body, (text) => parser.feed(text), () => final !== null, ctx.config.stream.idleTimeoutMs);
+  const feed = async (text: string) => {
+    parser.feed(text);
+    if (remembered) await remembered;
+    for (const [type, data] of queued.splice(0)) sink.event(type, data);
+  };
+  const cut = await readAll(upstream.body, feed, () => final !== null, ctx.config.stream.idleTimeoutMs);
   if (final) {
     // The upstream's final Response is this frame's log line and usage (tokens_per_day counts it).
     if (ctx.ops) logResponse(ctx.ops, final, true);
@@ -56,6 +68,18 @@ export async function relayCreate(body: ResponsesRequest & { generate?: unknown 
   const message = `Upstream stream ended before the response did${cut ? ` (${cut})` : ""}; the answer is incomplete.`;
   sink.event("error", JSON.stringify({ type: "error", status: 502, error: { type: "server_error", code: "upstream_disconnected", message: redact(message, ctx.config), param: null } }));
   return { status: "failed" } as ResponseResource;
+}
+
+/** For `response.created`: its id remembered with the key; null for any other event. */
+function rememberId(ctx: ClientContext, name: string | undefined, data: string): Promise<void> | null {
+  if (name !== undefined && name !== "response.created") return null;
+  let event: { type?: unknown; response?: { id?: unknown } };
+  try {
+    event = JSON.parse(data) as typeof event;
+  } catch {
+    return null;
+  }
+  return event.type === "response.created" && typeof event.response?.id === "string" ? rememberCreated(ctx.ops, event.response.id) : null;
 }
 
 /** The final response when this event ends the turn (by its `event:` name, or the `type` in its data), else null. */
@@ -75,7 +99,7 @@ function terminalOf(name: string | undefined, data: string): ResponseResource | 
  * Feeds the body's text to `feed` until it ends or `done()`; returns why it stopped early (a
  * read error, or `idleMs` without a byte: the body is then cancelled), or null.
  */
-async function readAll(body: ReadableStream<Uint8Array> | null, feed: (text: string) => void, done: () => boolean, idleMs: number): Promise<string | null> {
+async function readAll(body: ReadableStream<Uint8Array> | null, feed: (text: string) => Promise<void>, done: () => boolean, idleMs: number): Promise<string | null> {
   if (!body) return "no body";
   const reader = body.getReader();
   const decoder = new TextDecoder();
@@ -95,7 +119,7 @@ async function readAll(body: ReadableStream<Uint8Array> | null, feed: (text: str
       if (idle) return `idle for ${idleMs / 1000} s`;
       if (r.done) return null;
       last = Date.now();
-      feed(decoder.decode(r.value, { stream: true }));
+      await feed(decoder.decode(r.value, { stream: true }));
       if (done()) {
         reader.cancel().catch(() => {});
         return null;

@@ -7,6 +7,7 @@ import { errorResponse, unexpectedError } from "../http.ts";
 import { openCompaction, prepareCompaction } from "../run/compaction.ts";
 import { emptyResponse, streamEvents } from "../run/modes.ts";
 import { prepareResponse } from "../run/prepare.ts";
+import { prepareTurn } from "../run/context-management.ts";
 import { redact, UpstreamHttpError } from "../upstream.ts";
 import { logFailure } from "../ops/log.ts";
 import { nextTurn, withRequestId } from "../ops/request.ts";
@@ -199,9 +200,9 @@ async function runCreate(frame: ResponsesRequest & { generate?: unknown }, ctx: 
   if (ctx.config.route(typeof body.model === "string" ? body.model : "").api === "responses") return relayCreate({ ...body, generate }, ctx, sink);
   const compaction = await prepareCompaction(body, ctx);
   if (compaction) return (await openCompaction(compaction, ctx))(sink);
-  const prepared = await prepareResponse(body, ctx);
   // A prewarm (`generate: false`): the request is checked and remembered, nothing is generated, the upstream is not called.
-  return generate === false ? emptyResponse(prepared, sink) : await streamEvents(prepared, ctx, sink);
+  if (generate === false) return emptyResponse(await prepareResponse(body, ctx), sink);
+  return await streamEvents(await prepareTurn(body, ctx), ctx, sink);
 }
 
 /**
