@@ -7,31 +7,46 @@ import { BUNDLED_PLATFORM, bundledChromium, type ChromiumBinary } from "./chromi
 
 export type { BrowserContext, Page } from "playwright-core";
 
-const PLATFORM = `${process.platform}-${process.arch}`;
 const SYSTEM = "/usr/bin/chromium";
+
+type Source = "CHROMIUM_PATH" | "npm" | "system";
+
+/** What decides where the browser comes from (the running machine's, unless a test says otherwise). */
+interface Machine {
+  chromiumPath?: string;
+  platform: string;
+  hasSystemChromium: boolean;
+}
+
+const HERE: Machine = {
+  chromiumPath: process.env.CHROMIUM_PATH || undefined,
+  platform: `${process.platform}-${process.arch}`,
+  hasSystemChromium: existsSync(SYSTEM),
+};
 
 /**
  * Where the browser comes from: `CHROMIUM_PATH` when set; else the one `npm ci` brought
  * (`@sparticuz/chromium`, Linux x64: this machine and CI, the same Chromium everywhere);
  * else Debian's `/usr/bin/chromium` when the machine has it; else none.
  */
-export const CHROMIUM_SOURCE: "CHROMIUM_PATH" | "npm" | "system" | null = process.env.CHROMIUM_PATH
-  ? "CHROMIUM_PATH"
-  : PLATFORM === BUNDLED_PLATFORM
-    ? "npm"
-    : existsSync(SYSTEM)
-      ? "system"
-      : null;
+export function chromiumSource(machine: Machine = HERE): Source | null {
+  if (machine.chromiumPath) return "CHROMIUM_PATH";
+  if (machine.platform === BUNDLED_PLATFORM) return "npm";
+  return machine.hasSystemChromium ? "system" : null;
+}
+
+export const CHROMIUM_SOURCE = chromiumSource();
 
 /** The name of a browser test's suite: it says why it is skipped when there is no browser. */
-export function browserSuite(name: string): string {
-  return CHROMIUM_SOURCE
-    ? `${name} (Chromium: ${CHROMIUM_SOURCE})`
-    : `${name}: skipped, npm has no Chromium for ${PLATFORM}; set CHROMIUM_PATH to a Chromium or Chrome binary to run it`;
+export function browserSuite(name: string, machine: Machine = HERE): string {
+  const source = chromiumSource(machine);
+  return source
+    ? `${name} (Chromium: ${source})`
+    : `${name}: skipped, npm has no Chromium for ${machine.platform}; set CHROMIUM_PATH to a Chromium or Chrome binary to run it`;
 }
 
 async function chromiumBinary(): Promise<ChromiumBinary> {
-  const path = process.env.CHROMIUM_PATH;
+  const path = HERE.chromiumPath;
   if (path) {
     if (!existsSync(path)) throw new Error(`CHROMIUM_PATH=${path}: no such file`);
     return { path };

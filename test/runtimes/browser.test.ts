@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { type BrowserContext, browserSuite, CHROMIUM_SOURCE, launchChromium } from "../clients/browser.ts";
+import { type BrowserContext, browserSuite, CHROMIUM_SOURCE, chromiumSource, launchChromium } from "../clients/browser.ts";
 import { BUNDLED_VERSION } from "../clients/chromium.ts";
 import { scriptedUpstream } from "../support/scripted-upstream.ts";
 import { comparable, expectSameConversions, fixtureServer, docSnippet, referenceConversions, staticFile, userProject } from "./harness.ts";
@@ -59,5 +59,28 @@ describe.skipIf(!CHROMIUM_SOURCE)(browserSuite("Chromium"), () => {
     const agent = await page.evaluate(() => navigator.userAgent);
     expect(agent).toMatch(new RegExp(`HeadlessChrome/${BUNDLED_VERSION.split(".")[0]}\\.`));
     await page.close();
+  });
+});
+
+describe("where the browser comes from", () => {
+  const linux = { platform: "linux-x64", hasSystemChromium: true };
+  const mac = { platform: "darwin-arm64", hasSystemChromium: false };
+
+  it("CHROMIUM_PATH first, then npm's Chromium on Linux x64 (even beside Debian's), then Debian's", () => {
+    expect(chromiumSource({ ...linux, chromiumPath: "/opt/chrome/chrome" })).toBe("CHROMIUM_PATH");
+    expect(chromiumSource({ ...mac, chromiumPath: "/Applications/Chromium.app/Contents/MacOS/Chromium" })).toBe("CHROMIUM_PATH");
+    expect(chromiumSource(linux)).toBe("npm");
+    expect(chromiumSource({ ...linux, hasSystemChromium: false })).toBe("npm");
+    expect(chromiumSource({ platform: "linux-arm64", hasSystemChromium: true })).toBe("system");
+  });
+
+  it("none where npm has no binary and the machine none: the suite's name says so and names CHROMIUM_PATH", () => {
+    expect(chromiumSource(mac)).toBeNull();
+    expect(browserSuite("Chromium", mac)).toBe("Chromium: skipped, npm has no Chromium for darwin-arm64; set CHROMIUM_PATH to a Chromium or Chrome binary to run it");
+    expect(browserSuite("Chromium", linux)).toBe("Chromium (Chromium: npm)");
+  });
+
+  it.runIf(process.platform === "linux" && process.arch === "x64")("runs here: on Linux x64 the browser tests never skip", () => {
+    expect(CHROMIUM_SOURCE).not.toBeNull();
   });
 });
