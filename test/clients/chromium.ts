@@ -6,7 +6,7 @@
  * project on a machine would share), atomically: a half-unpacked browser is never seen.
  */
 import { createReadStream, createWriteStream, existsSync, readFileSync } from "node:fs";
-import { mkdir, mkdtemp, rename, rm, writeFile } from "node:fs/promises";
+import { chmod, mkdir, mkdtemp, rename, rm, writeFile } from "node:fs/promises";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { pipeline } from "node:stream/promises";
@@ -33,7 +33,7 @@ export async function bundledChromium(): Promise<ChromiumBinary> {
   return {
     path: join(CACHE, "chromium"),
     // Its own NSS (the package's Amazon Linux set: a bare Debian has no libnss3) and fonts.
-    env: { LD_LIBRARY_PATH: join(CACHE, "lib"), FONTCONFIG_FILE: join(CACHE, "fonts.conf") },
+    env: { LD_LIBRARY_PATH: [join(CACHE, "lib"), process.env.LD_LIBRARY_PATH].filter(Boolean).join(":"), FONTCONFIG_FILE: join(CACHE, "fonts.conf") },
   };
 }
 
@@ -49,6 +49,7 @@ async function unpack(): Promise<void> {
       untar(join(bin, "fonts.tar.br"), partial),
     ]);
     await writeFile(join(partial, "fonts.conf"), fontsConf(join(CACHE, "fonts")));
+    await chmod(partial, 0o755); // mkdtemp's folder is the owner's only
     await rename(partial, CACHE);
   } catch (error) {
     if (!existsSync(join(CACHE, "chromium"))) throw error;
