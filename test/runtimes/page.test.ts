@@ -1,7 +1,7 @@
 import { mkdirSync } from "node:fs";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { type BrowserContext, launchChromium, type Page } from "../clients/browser.ts";
+import { type BrowserContext, browserSuite, CHROMIUM_SOURCE, launchChromium, type Page } from "../clients/browser.ts";
 import { type Stack, startStack, startTogether } from "../support/stack.ts";
 import { ROOT } from "./harness.ts";
 
@@ -13,18 +13,6 @@ let browser: Awaited<ReturnType<typeof launchChromium>>;
 let context: BrowserContext;
 let page: Page;
 const pageErrors: string[] = [];
-
-beforeAll(async () => {
-  [stack, browser] = await startTogether<Stack, Awaited<ReturnType<typeof launchChromium>>>(startStack(), launchChromium(), (started) => ("baseURL" in started ? started.stop() : started.close()));
-  context = browser.context;
-  page = await context.newPage();
-  page.on("pageerror", (e) => pageErrors.push(String(e)));
-  await page.goto(`${stack.url}/`);
-});
-afterAll(async () => {
-  await browser?.close();
-  await stack?.stop();
-});
 
 /** What the timeline shows: each lane's kind, detail, state and text. */
 function lanes() {
@@ -49,7 +37,20 @@ async function playSample(name: string): Promise<void> {
   await page.screenshot({ path: join(OUTPUT, `page-${name.toLowerCase().replace(/ /g, "-")}.png`), fullPage: true });
 }
 
-describe("the page at /", () => {
+describe.skipIf(!CHROMIUM_SOURCE)(browserSuite("the page at /"), () => {
+  beforeAll(async () => {
+    [stack, browser] = await startTogether<Stack, Awaited<ReturnType<typeof launchChromium>>>(startStack(), launchChromium(), (started) => ("baseURL" in started ? started.stop() : started.close()));
+    context = browser.context;
+    page = await context.newPage();
+    page.on("pageerror", (e) => pageErrors.push(String(e)));
+    page.on("console", (message) => void (message.type() === "error" && pageErrors.push(`console: ${message.text()}`)));
+    await page.goto(`${stack.url}/`);
+  });
+  afterAll(async () => {
+    await browser?.close();
+    await stack?.stop();
+  });
+
   it("is the static asset, and the API still answers beside it", async () => {
     const html = await fetch(`${stack.url}/`);
     expect(html.headers.get("content-type")).toContain("text/html");
