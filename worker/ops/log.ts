@@ -34,6 +34,8 @@ function baseLine(ops: RequestOps): ResponseLine {
     attempts: t.attempts,
     error_code: null,
     http_status: null,
+    dropped_fields: t.dropped,
+    upstream_provider: t.provider,
     request_id: ops.requestId,
   };
 }
