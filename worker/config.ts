@@ -1,6 +1,7 @@
 import type { ConvertOptions, ReasoningHistory, TemplateShape, ToChatOptions } from "../src/index.ts";
 import type { Env } from "./env.ts";
 import { type NamedKey, parseProxyKeys } from "./ops/keys.ts";
+import { PLATFORM_WS_MESSAGE_BYTES } from "./cloudflare/websocket.ts";
 
 export interface ModelRoute {
   model: string;
@@ -55,6 +56,8 @@ export interface BridgeConfig {
   retry: { attempts: number; maxWaitMs: number };
   /** A WebSocket with nothing running and nothing received for this long is closed. */
   wsIdleTimeoutMs: number;
+  /** The largest WebSocket message taken (WS_MAX_MESSAGE_BYTES; at most the platform's), announced in `x-codex-websocket-max-message-bytes`. */
+  wsMaxMessageBytes: number;
   corsOrigins: "*" | string[];
   convert: Pick<ConvertOptions, "reasoning" | "thinkTags">;
   refusalAsText: boolean | "auto";
@@ -99,6 +102,14 @@ function omitList(entry: string, v: unknown): string[] | undefined {
   const bad = v.find((f: string) => NEVER_OMITTED.has(f));
   if (bad) throw new ConfigError(`${entry}.omit cannot name "${bad}": every request needs it.`);
   return v as string[];
+}
+
+/** WS_MAX_MESSAGE_BYTES: a whole number of bytes, from 1 to the platform's limit (beyond it the runtime closes the socket itself). */
+function messageBytes(v: string | undefined): number {
+  if (v === undefined || v.trim() === "") return PLATFORM_WS_MESSAGE_BYTES;
+  const n = Number(v);
+  if (!Number.isInteger(n) || n < 1 || n > PLATFORM_WS_MESSAGE_BYTES) throw new ConfigError(`WS_MAX_MESSAGE_BYTES must be a whole number of bytes from 1 to ${PLATFORM_WS_MESSAGE_BYTES} (the platform's limit); got "${v}".`);
+  return n;
 }
 
 /** MODEL_MAP's `fallback` list: an object is a MODEL_MAP entry (its own `base_url`, `api_key`…), a string a model on the default upstream. */
@@ -187,6 +198,7 @@ export function configFromEnv(env: Env): BridgeConfig {
   return {
     stream: { idleTimeoutMs: millis("UPSTREAM_IDLE_TIMEOUT_MS", env.UPSTREAM_IDLE_TIMEOUT_MS, 120_000), coalesceMs: millis("STREAM_COALESCE_MS", env.STREAM_COALESCE_MS, 0) },
     wsIdleTimeoutMs: millis("WS_IDLE_TIMEOUT_MS", env.WS_IDLE_TIMEOUT_MS, 600_000),
+    wsMaxMessageBytes: messageBytes(env.WS_MAX_MESSAGE_BYTES),
     retry: { attempts: Math.min(5, Math.floor(millis("UPSTREAM_RETRIES", env.UPSTREAM_RETRIES, 0))), maxWaitMs: millis("UPSTREAM_RETRY_MAX_WAIT_MS", env.UPSTREAM_RETRY_MAX_WAIT_MS, 2_000) },
     upstreamBaseUrl: base,
     upstreamApi,

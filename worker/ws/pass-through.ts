@@ -1,5 +1,6 @@
 import type { ClientContext } from "../context.ts";
 import { acceptWebSocket, upgradedSocket } from "../cloudflare/websocket.ts";
+import { maxMessageHeader } from "./message-limit.ts";
 import { redact } from "../upstream.ts";
 
 /** Client headers an upstream Responses WebSocket may need (OpenAI's beta flag; who the client is). */
@@ -31,7 +32,7 @@ export async function openPassThroughSocket(ctx: ClientContext): Promise<Respons
     await response.body?.cancel().catch(() => {});
     return null;
   }
-  return acceptWebSocket((client) => relaySockets(client, upstream, ctx));
+  return acceptWebSocket((client) => relaySockets(client, upstream, ctx), maxMessageHeader(ctx.config.wsMaxMessageBytes, response.headers));
 }
 
 /** A close code a socket may send (1005, 1006 and 1015 are only ever received). */
