@@ -26,7 +26,6 @@ export async function openUpstream(prepared: PreparedResponse, ctx: ClientContex
   if (ctx.ops) ctx.ops.trace.dropped = prepared.refused.dropped;
   if (!upstream.ok) {
     const error = await upstreamError(upstream, prepared.headers, ctx.config);
-    if (ctx.ops) ctx.ops.trace.provider = error.provider;
     // Reasoning whose origin is unknown (or a turn without any) was held back; this upstream says it needs it.
     const retry = prepared.reasoningRetry;
     if (retry && asksForReasoningContent(error.status, error.message)) {
