@@ -6,7 +6,7 @@ import { WsClient } from "./ws-client.ts";
 
 // The Responses WebSocket's message size limit (issue 25, item 4): announced on the upgrade in
 // `x-codex-websocket-max-message-bytes` (Codex 0.171 sends a larger `response.create` over HTTP
-// instead; test/clients/codex-websocket-limit.test.ts), and a message over it that the runtime
+// instead; test/clients/codex-provider-limits.test.ts), and a message over it that the runtime
 // let through gets an error frame, never a dead socket.
 
 async function open(env: Record<string, string> = {}) {

@@ -4,7 +4,9 @@ import { seen } from "../support/scripted-upstream.ts";
 import { type Stack, startStack } from "../support/stack.ts";
 import { codexConfig, type CodexRun, runCodex } from "./codex.ts";
 
-// Codex 0.171 and the WebSocket's message size limit (issue 25, item 4): the Worker announces it in
+// Codex 0.171 against the limits of what it talks to (issue 25). A provider that refuses the
+// `prompt_cache_key` Codex sends on every request (Google's 400, scripted): the Worker learns it and
+// Codex's turns go through. And the WebSocket's message size limit: the Worker announces it in
 // `x-codex-websocket-max-message-bytes` on the upgrade; Codex measures each `response.create` before
 // sending it and sends a larger one over HTTP instead. A small limit (WS_MAX_MESSAGE_BYTES) makes
 // Codex's first request, with its whole instructions and tool list, larger than it.
@@ -12,7 +14,8 @@ const LIMIT = 4096;
 let stack: Stack;
 let proxy: Awaited<ReturnType<typeof recordingProxy>>;
 beforeAll(async () => {
-  stack = await startStack({ MODEL_MAP: JSON.stringify({ "gpt-5.5": "scripted-tools@exec_command" }), WS_MAX_MESSAGE_BYTES: String(LIMIT) }, undefined, { WRANGLER_LOG: "log" });
+  const models = { "gpt-5.5": "scripted-tools@exec_command", "gemini-3-flash": "scripted-refuse-google-codex@prompt_cache_key" };
+  stack = await startStack({ MODEL_MAP: JSON.stringify(models), WS_MAX_MESSAGE_BYTES: String(LIMIT) }, undefined, { WRANGLER_LOG: "log" });
   proxy = await recordingProxy(stack.url);
 });
 afterAll(async () => {
@@ -24,12 +27,34 @@ function explain(run: CodexRun, requests: Recorded[]): string {
   return `codex exit ${run.exitCode}\n${JSON.stringify(requests.map(({ body: _b, ...r }) => r))}\n${JSON.stringify(run.events, null, 1)}\n${run.stderr}\n${stack.output()}`;
 }
 
+describe("codex exec against a provider that refuses prompt_cache_key", () => {
+  it("the first request is refused and sent again without it; the next turn never carries it (the upstream's requests counted)", async () => {
+    const before = seen.requests.length;
+    const config = codexConfig({ baseURL: `${proxy.url}/v1`, model: "gemini-3-flash" });
+    const first = await runCodex({ config, prompt: "Say hello" });
+    await first.cleanup();
+    const requests = proxy.requests.filter((r) => /\/responses/.test(r.path));
+    expect(first.exitCode, explain(first, requests)).toBe(0);
+    expect(first.items.at(-1)).toMatchObject({ type: "agent_message", text: "Hello from the scripted upstream." });
+    const sent = () => seen.requests.slice(before).filter((r) => r.url.endsWith("/chat/completions")).map((r) => r.body as Record<string, unknown>);
+    // Codex sent its prompt_cache_key; Google refused it once; the same request went again without it.
+    expect(JSON.parse(requests.find((r) => r.method === "POST")!.body ?? "{}")).toHaveProperty("prompt_cache_key");
+    expect(sent().map((b) => "prompt_cache_key" in b)).toEqual([true, false]);
+    const second = await runCodex({ config, prompt: "Say hello again" });
+    await second.cleanup();
+    expect(second.exitCode, explain(second, requests)).toBe(0);
+    expect(sent().map((b) => "prompt_cache_key" in b)).toEqual([true, false, false]);
+  });
+});
+
 describe("codex exec over a WebSocket whose limit its requests exceed", () => {
   it("the upgrade carries the limit; Codex sends the turn over HTTP instead, and completes it", async () => {
     const before = seen.requests.length;
+    const logged = stack.output().length;
+    const asked = proxy.requests.length;
     const run = await runCodex({ config: codexConfig({ baseURL: `${proxy.url}/v1`, model: "gpt-5.5", extra: "supports_websockets = true" }), prompt: "Run a command" });
     await run.cleanup();
-    const requests = proxy.requests.filter((r) => /\/responses/.test(r.path));
+    const requests = proxy.requests.slice(asked).filter((r) => /\/responses/.test(r.path));
     expect(run.exitCode, explain(run, requests)).toBe(0);
     const upgrades = requests.filter((r) => r.upgrade === "websocket");
     expect(upgrades.length, explain(run, requests)).toBe(1);
@@ -40,7 +65,7 @@ describe("codex exec over a WebSocket whose limit its requests exceed", () => {
     expect(posts.length, explain(run, requests)).toBeGreaterThanOrEqual(2);
     expect(posts.every((p) => (p.body?.length ?? 0) > LIMIT), explain(run, requests)).toBe(true);
     // Nothing was sent on the socket (no error frame was needed, no retry): every response ran over HTTP (SSE).
-    const lines = stack.output().split("\n").filter((l) => l.startsWith('{"event":"response"')).map((l) => JSON.parse(l) as { transport: string; status: string });
+    const lines = stack.output().slice(logged).split("\n").filter((l) => l.startsWith('{"event":"response"')).map((l) => JSON.parse(l) as { transport: string; status: string });
     expect(lines.length, explain(run, requests)).toBeGreaterThanOrEqual(2);
     expect(lines.every((l) => l.transport === "sse" && l.status === "completed"), explain(run, requests)).toBe(true);
     const command = run.items.find((i) => i.type === "command_execution");
