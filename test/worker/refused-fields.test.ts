@@ -3,7 +3,7 @@ import { readUpstreamError } from "../../src/index.ts";
 import { ConfigError, configFromEnv } from "../../worker/config.ts";
 import type { Env } from "../../worker/env.ts";
 import type { ResponseLine } from "../../worker/ops/types.ts";
-import { refusedFields, refusedFor, retryWithoutRefused } from "../../worker/run/refused-fields.ts";
+import { refusedFields, refusedFor, retryWithoutRefused, withoutOmitted } from "../../worker/run/refused-fields.ts";
 import { ANTHROPIC_THINKING_REQUIRED } from "../support/refusing-upstream.ts";
 import { events, UPSTREAM, withEnv } from "./bridge.ts";
 import { connectWs } from "./ws-client.ts";
@@ -68,8 +68,8 @@ describe("what may be dropped", () => {
 
   it("only optional fields the request carried: never one that carries meaning, never one it did not send, never twice", () => {
     const state = refusedFor(route, "unit-1");
-    const sent = { model: "m", messages: [], prompt_cache_key: "k", response_format: { type: "json_object" }, reasoning_effort: "high", max_tokens: 5 };
-    for (const meaningful of ["response_format", "reasoning_effort", "max_tokens", "messages", "tools.0.function.strict", "messages.0.timestamp"]) {
+    const sent = { model: "m", messages: [], prompt_cache_key: "k", response_format: { type: "json_object" }, reasoning_effort: "high", temperature: 0.2, max_tokens: 5, max_completion_tokens: 5 };
+    for (const meaningful of ["response_format", "reasoning_effort", "temperature", "max_tokens", "messages", "tools.0.function.strict", "messages.0.timestamp"]) {
       expect(retryWithoutRefused(state, "unit-1", 400, refusal(`Unrecognized request argument supplied: ${meaningful}`), sent)).toBeNull();
     }
     expect(retryWithoutRefused(state, "unit-1", 400, refusal("Unrecognized request argument supplied: user"), sent)).toBeNull();
@@ -78,8 +78,20 @@ describe("what may be dropped", () => {
     expect(retryWithoutRefused(state, "unit-1", 400, refusal("Unrecognized request argument supplied: prompt_cache_key"), sent)).toEqual(["prompt_cache_key"]);
     expect(retryWithoutRefused(state, "unit-1", 400, refusal("Unrecognized request argument supplied: prompt_cache_key"), sent)).toBeNull();
     // Remembered for that upstream only.
-    expect([...refusedFor(route, "unit-1").omitted]).toEqual(["prompt_cache_key"]);
-    expect([...refusedFor(route, "unit-2").omitted]).toEqual([]);
+    expect([...refusedFor(route, "unit-1").rules]).toEqual([["prompt_cache_key", null]]);
+    expect([...refusedFor(route, "unit-2").rules]).toEqual([]);
+  });
+
+  it("the output limit is never dropped: sent again under its other name, once, never back", () => {
+    const state = refusedFor(route, "unit-5");
+    const openai = { message: "Unsupported parameter: 'max_tokens' is not supported with this model. Use 'max_completion_tokens' instead.", type: "invalid_request_error", param: "max_tokens", code: "unsupported_parameter" };
+    expect(retryWithoutRefused(state, "unit-5", 400, openai, { max_tokens: 50 })).toEqual(["max_tokens"]);
+    const body = { model: "m", max_tokens: 50 };
+    expect(withoutOmitted(body, state)).toEqual({ model: "m", max_completion_tokens: 50 });
+    expect(state.dropped).toEqual(["max_tokens→max_completion_tokens"]);
+    // Refused under the other name as well: nothing more to try.
+    expect(retryWithoutRefused(state, "unit-5", 400, refusal("Unrecognized request argument supplied: max_completion_tokens"), { max_completion_tokens: 50 })).toBeNull();
+    expect(withoutOmitted({ model: "m" }, refusedFor(route, "unit-5"))).toEqual({ model: "m" });
   });
 
   it("a nested name under a field that may go drops the whole field (stream_options.include_usage)", () => {
@@ -194,7 +206,7 @@ describe("refused fields, learned per upstream", () => {
     const cases: Array<[string, Body, string]> = [
       ["scripted-refuse-openai-meaning@response_format", { text: { format: { type: "json_object" } } }, "Unrecognized request argument supplied: response_format"],
       ["scripted-refuse-groq-meaning@reasoning_effort", { reasoning: { effort: "high" } }, "property 'reasoning_effort' is unsupported, did you mean 'stop'?"],
-      ["scripted-refuse-google-meaning@max_tokens", { max_output_tokens: 50 }, 'Invalid JSON payload received. Unknown name "max_tokens": Cannot find field.'],
+      ["scripted-refuse-google-meaning@temperature", { temperature: 0.2 }, 'Invalid JSON payload received. Unknown name "temperature": Cannot find field.'],
     ];
     for (const [model, extra, message] of cases) {
       for (const stream of [false, true]) {
@@ -205,6 +217,18 @@ describe("refused fields, learned per upstream", () => {
         expect(sent.length).toBe(1);
       }
     }
+  });
+
+  it("a refused max_tokens goes again as max_completion_tokens, the limit kept, and so from then on", async () => {
+    const call = bridge();
+    const model = "scripted-refuse-vllm-limit@max_tokens";
+    const r = await run(call, { ...codexTurn(model), max_output_tokens: 50 });
+    expect(r.status, r.text).toBe(200);
+    expect(sent.map((b) => [b.max_tokens, b.max_completion_tokens])).toEqual([[50, undefined], [undefined, 50]]);
+    expect(logged.at(-1)!.dropped_fields).toEqual(["max_tokens→max_completion_tokens"]);
+    sent = [];
+    expect((await run(call, { ...codexTurn(model), max_output_tokens: 60 })).status).toBe(200);
+    expect(sent.map((b) => [b.max_tokens, b.max_completion_tokens])).toEqual([[undefined, 60]]);
   });
 
   it("MODEL_MAP's omit: never sent, from the first request, and said in the log line", async () => {

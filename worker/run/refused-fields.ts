@@ -6,9 +6,10 @@ import type { ModelRoute } from "../config.ts";
  * asked the model for: caching and routing hints, tracing ids, usage reporting, storage flags,
  * sampling reproducibility, logprobs. An upstream that refuses one (by name, in its own words) is
  * asked again without it. Everything else (`response_format`, `tools`, `tool_choice`,
- * `reasoning_effort`, `max_tokens`/`max_completion_tokens`, `temperature`, `messages`…) carries
- * what the client asked for, so the client gets the upstream's 400 instead (MODEL_MAP's `omit`
- * can leave such a field out on purpose). docs/request-mapping.md lists them.
+ * `reasoning_effort`, `temperature`, `messages`…) carries what the client asked for, so the client
+ * gets the upstream's 400 instead (MODEL_MAP's `omit` can leave such a field out on purpose);
+ * only the output limit is sent again, under its other name (`OTHER_NAME`).
+ * docs/request-mapping.md lists them.
  */
 const DROPPABLE_FIELDS: ReadonlySet<string> = new Set([
   "prompt_cache_key",
@@ -67,7 +68,9 @@ const REFUSAL_CODES = new Set(["unknown_parameter", "unsupported_parameter", "un
 export function refusedFields(status: number, error: Pick<ErrorPayload, "message" | "param" | "code">): string[] {
   if (status !== 400 && status !== 422) return [];
   const found = new Set<string>();
-  for (const [pattern, read] of PATTERNS) for (const m of error.message.matchAll(pattern)) for (const f of read(m)) if (f) found.add(f);
+  // The words come first in every form seen; a very long body (a page, a quoted request) is not searched whole.
+  const message = error.message.slice(0, 20_000);
+  for (const [pattern, read] of PATTERNS) for (const m of message.matchAll(pattern)) for (const f of read(m)) if (f) found.add(f);
   if (found.size === 0 && error.param && error.code && REFUSAL_CODES.has(error.code)) found.add(dotted(error.param));
   return [...found];
 }
@@ -75,50 +78,77 @@ export function refusedFields(status: number, error: Pick<ErrorPayload, "message
 /** Refused-field retries for one request at most: each drops at least one more field, and there are few to drop. */
 const MAX_RETRIES = 4;
 
-/** What this request's body leaves out, and what it has tried. */
+/**
+ * The output limit goes by two names; a server that knows only one refuses the other (OpenAI's
+ * reasoning models: `Unsupported parameter: 'max_tokens' … Use 'max_completion_tokens' instead.`;
+ * older vLLM: `extra_forbidden` on `max_completion_tokens`). The limit the client asked for is
+ * kept: sent again under the other name.
+ */
+const OTHER_NAME: Record<string, string> = { max_tokens: "max_completion_tokens", max_completion_tokens: "max_tokens" };
+
+/** A field's rule for one upstream: null, left out; a string, sent under that name. */
+type Rule = string | null;
+
+/** What this request's body leaves out or renames, and what it has tried. */
 export interface RefusedState {
-  /** Fields left out of every request to this upstream: MODEL_MAP's `omit`, then those it refused before. */
-  omitted: Set<string>;
-  /** Of those, the ones the last body built actually had (for the log line). */
+  /** Rules for every request to this upstream: MODEL_MAP's `omit`, then what it refused before. */
+  rules: Map<string, Rule>;
+  /** What the last body built actually left out (`x`) or renamed (`x→y`), for the log line. */
   dropped: string[];
   retries: number;
 }
 
 /**
  * Upstreams (by identity: base URL + model) and the fields they refused: later requests to them
- * leave those out the first time. Per isolate, bounded like the template retry's memory.
+ * are sent without (or renamed) from the first. Per isolate, bounded like the template retry's memory.
  */
-const learned = new Map<string, Set<string>>();
+const learned = new Map<string, Map<string, Rule>>();
 
 export function refusedFor(route: ModelRoute, upstream: string): RefusedState {
-  return { omitted: new Set([...(route.omit ?? []), ...(learned.get(upstream) ?? [])]), dropped: [], retries: 0 };
+  const rules = new Map<string, Rule>((route.omit ?? []).map((f) => [f, null]));
+  for (const [f, rule] of learned.get(upstream) ?? []) if (!rules.has(f)) rules.set(f, rule);
+  return { rules, dropped: [], retries: 0 };
 }
 
-/** `body` without the fields this upstream does not take (the same object when it has none of them). */
+/** `body` without the fields this upstream does not take, and with those it takes under another name (the same object when none apply). */
 export function withoutOmitted<T extends Record<string, unknown>>(body: T, state: RefusedState): T {
-  state.dropped = Object.keys(body).filter((k) => state.omitted.has(k));
-  if (state.dropped.length === 0) return body;
-  const out = { ...body };
-  for (const k of state.dropped) delete out[k];
-  return out;
+  const apply = Object.keys(body).filter((k) => state.rules.has(k));
+  state.dropped = apply.map((k) => (state.rules.get(k) ? `${k}→${state.rules.get(k)}` : k));
+  if (apply.length === 0) return body;
+  const out: Record<string, unknown> = { ...body };
+  for (const k of apply) {
+    const to = state.rules.get(k);
+    if (to && out[to] === undefined) out[to] = out[k];
+    delete out[k];
+  }
+  return out as T;
+}
+
+/** What to do with a refused top-level field: a rule, or undefined when it must stay (the client gets the 400). */
+function ruleFor(field: string, state: RefusedState, sent: Record<string, unknown>): Rule | undefined {
+  if (sent[field] === undefined || state.rules.has(field)) return undefined;
+  if (DROPPABLE_FIELDS.has(field)) return null;
+  const other = OTHER_NAME[field];
+  return other && sent[other] === undefined && !state.rules.has(other) ? other : undefined;
 }
 
 /**
- * After an upstream error: the fields to send again without (now remembered for this upstream),
- * or null when the error names none, names one that carries meaning (the client gets the 400),
- * names one the request did not have, or the retries are spent.
+ * After an upstream error: the fields to send again without (or renamed; now remembered for this
+ * upstream), or null when the error names none, names one that carries meaning (the client gets
+ * the 400), names one the request did not have, or the retries are spent.
  */
 export function retryWithoutRefused(state: RefusedState, upstream: string, status: number, error: ErrorPayload, sent: Record<string, unknown>): string[] | null {
   const fields = refusedFields(status, error);
   if (fields.length === 0 || state.retries >= MAX_RETRIES) return null;
   const top = [...new Set(fields.map((f) => f.split(".")[0]!))];
-  if (!top.every((f) => DROPPABLE_FIELDS.has(f) && sent[f] !== undefined && !state.omitted.has(f))) return null;
+  const rules = top.map((f) => ruleFor(f, state, sent));
+  if (rules.some((r) => r === undefined)) return null;
   if (learned.size >= 256 && !learned.has(upstream)) learned.clear();
-  const remembered = learned.get(upstream) ?? new Set<string>();
-  for (const f of top) {
-    state.omitted.add(f);
-    remembered.add(f);
-  }
+  const remembered = learned.get(upstream) ?? new Map<string, Rule>();
+  top.forEach((f, i) => {
+    state.rules.set(f, rules[i]!);
+    remembered.set(f, rules[i]!);
+  });
   learned.set(upstream, remembered);
   state.retries++;
   return top;
