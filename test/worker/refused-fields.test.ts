@@ -178,6 +178,24 @@ describe("refused fields, learned per upstream", () => {
     }
   });
 
+  it("a large conversation (its body streamed) is sent again the same way, from the body factory", async () => {
+    const streamed: boolean[] = [];
+    const call = withEnv({}, async (input, init) => {
+      const stream = init?.body instanceof ReadableStream;
+      streamed.push(stream);
+      const text = stream ? await new Response(init!.body).text() : String(init?.body);
+      sent.push(JSON.parse(text) as Body);
+      return fetch(input, { ...init, body: text });
+    });
+    const big = "long history. ".repeat(80_000);
+    const r = await run(call, { ...codexTurn("scripted-refuse-openai-large@prompt_cache_key"), input: [{ role: "user", content: big }], stream: true });
+    expect(r.status, r.text.slice(0, 300)).toBe(200);
+    expect(r.terminal).toMatchObject({ type: "response.completed" });
+    expect(streamed).toEqual([true, true]);
+    expect(sent.map((b) => "prompt_cache_key" in b)).toEqual([true, false]);
+    expect((sent[1]!.messages as Array<{ content: string }>).at(-1)!.content).toBe(big);
+  });
+
   it("several refused fields in a row: one retry each, each learned", async () => {
     const call = bridge({ FORWARD_PARAMS: "metadata" });
     const model = "scripted-refuse-openai-several@prompt_cache_key,user,metadata";
