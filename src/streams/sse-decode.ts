@@ -50,7 +50,9 @@ export class ChatSseDecoder {
             message: `Upstream sent an SSE frame that is not JSON: ${data.slice(0, SNIPPET)}`,
           });
         }
-        if (msg.event === "error" || (isObject(parsed) && !("choices" in parsed) && "error" in parsed)) {
+        // An error frame: OpenAI's `{"error": …}`, or one wrapped in an array as Google's OpenAI-compatible endpoint wraps its errors.
+        const wrapped = Array.isArray(parsed) && isObject(parsed[0]) && "error" in parsed[0];
+        if (msg.event === "error" || wrapped || (isObject(parsed) && !("choices" in parsed) && "error" in parsed)) {
           return on.error(normalizeUpstreamError(parsed));
         }
         if (!isObject(parsed)) {

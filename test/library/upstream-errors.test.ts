@@ -1,5 +1,6 @@
 import { describe, expect, it } from "vitest";
-import { normalizeUpstreamError, readUpstreamError } from "../../src/index.ts";
+import { chatToResponsesSse, normalizeUpstreamError, readUpstreamError } from "../../src/index.ts";
+import { testOptions } from "../support/helpers.ts";
 
 // Error bodies as providers send them, each read into OpenAI's `{message, type, param, code}` with the provider's own words.
 
@@ -78,5 +79,30 @@ describe("upstream error bodies in providers' shapes", () => {
     let raw: unknown = { error: { message: "bottom" } };
     for (let i = 0; i < 10; i++) raw = { error: { message: "Provider returned error", metadata: { raw: JSON.stringify(raw) } } };
     expect(normalizeUpstreamError(raw, 400).message).toBe("Provider returned error");
+  });
+});
+
+describe("mid-stream error chunks in providers' shapes end the response with the provider's words", () => {
+  const chunk = (content: string) => `data: ${JSON.stringify({ id: "c", created: 1, model: "m", choices: [{ index: 0, delta: { content }, finish_reason: null }] })}\n\n`;
+  async function terminal(errorFrame: unknown) {
+    const body = new Response(chunk("Hel") + `data: ${JSON.stringify(errorFrame)}\n\n`, { headers: { "content-type": "text/event-stream" } });
+    const raw = await new Response(chatToResponsesSse(body, testOptions())).text();
+    const events = raw.split("\n\n").filter((f) => f.startsWith("event: ")).map((f) => JSON.parse(f.split("\n")[1]!.slice(6)) as { type: string; response?: { status: string; error: { code: string; message: string } | null; output: Array<{ content?: Array<{ text: string }> }> } });
+    return events.at(-1)!;
+  }
+
+  it("OpenRouter's envelope in a chunk (with its choices and finish_reason \"error\"): the raw provider message", async () => {
+    const frame = { id: "gen-1", object: "chat.completion.chunk", error: { message: "Provider returned error", code: 502, metadata: { raw: JSON.stringify({ type: "error", error: { type: "overloaded_error", message: "Overloaded" } }), provider_name: "Anthropic" } }, choices: [{ index: 0, delta: { content: "" }, finish_reason: "error" }] };
+    const end = await terminal(frame);
+    expect(end.type).toBe("response.failed");
+    expect(end.response!.error).toMatchObject({ message: "Overloaded" });
+    // What arrived before is kept.
+    expect(end.response!.output[0]!.content![0]!.text).toBe("Hel");
+  });
+
+  it("Google's array-wrapped error as a data line", async () => {
+    const end = await terminal([{ error: { code: 503, message: "The model is overloaded. Please try again later.", status: "UNAVAILABLE" } }]);
+    expect(end.type).toBe("response.failed");
+    expect(end.response!.error).toMatchObject({ message: "The model is overloaded. Please try again later.", code: "server_error" });
   });
 });
