@@ -117,7 +117,7 @@ function fromErrorObject(e: Record<string, unknown>, depth: number): ErrorSource
     const provider = typeof meta["provider_name"] === "string" && meta["provider_name"] ? meta["provider_name"] : undefined;
     const raw = meta["raw"];
     const inner = typeof raw === "string" ? fromText(raw, depth + 1) : raw != null ? fromBody(raw, depth + 1) : {};
-    if (inner.message) return { ...inner, provider: inner.provider ?? provider, code: inner.code ?? (typeof src.code === "string" ? src.code : undefined) };
+    if (inner.message) return { ...inner, provider: provider ?? inner.provider, code: inner.code ?? (typeof src.code === "string" ? src.code : undefined) };
     if (provider) src.provider = provider;
   }
   return src;

@@ -34,6 +34,9 @@ describe("upstream error bodies in providers' shapes", () => {
     const text = "z-ai/glm-5.3-flash is temporarily rate-limited upstream. Please retry shortly.";
     expect(readUpstreamError({ error: { message: "Provider returned error", code: 429, metadata: { raw: text, provider_name: "BaseTen" } } }, 429)).toEqual({ error: { message: text, type: "rate_limit_exceeded", param: null, code: "rate_limit_exceeded" }, provider: "BaseTen" });
     expect(readUpstreamError({ error: { message: "Provider returned error", code: 502, metadata: { provider_name: "Crucible" } } }, 502)).toEqual({ error: { message: "Provider returned error", type: "server_error", param: null, code: "server_error" }, provider: "Crucible" });
+    // OpenRouter's name for the provider wins over the one the raw body's shape suggests.
+    const google = JSON.stringify([{ error: { code: 400, message: "Function call is missing a thought_signature in functionCall parts.", status: "INVALID_ARGUMENT" } }]);
+    expect(readUpstreamError({ error: { message: "Provider returned error", code: 400, metadata: { raw: google, provider_name: "Google AI Studio" } } }, 400)).toMatchObject({ error: { message: "Function call is missing a thought_signature in functionCall parts." }, provider: "Google AI Studio" });
     // A raw body whose code is a string keeps it (Xiaomi through OpenRouter).
     const xiaomi = JSON.stringify({ error: { code: "400", message: "Param Incorrect", param: "messages[2] assistant content must contain at least one part", type: "" } });
     expect(normalizeUpstreamError({ error: { message: "Provider returned error", code: 400, metadata: { raw: xiaomi, provider_name: "Xiaomi" } } }, 400)).toEqual({ message: "Param Incorrect", type: "invalid_request_error", param: "messages[2] assistant content must contain at least one part", code: "400" });
