@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
 import { ConfigError, configFromEnv } from "../../worker/config.ts";
-import { tooLarge } from "../../worker/ws/message-limit.ts";
+import { maxMessageHeader, tooLarge } from "../../worker/ws/message-limit.ts";
 import { UPSTREAM, withEnv } from "./bridge.ts";
 import { WsClient } from "./ws-client.ts";
 
@@ -39,6 +39,14 @@ describe("the WebSocket's message size limit", () => {
     expect((await client.turn()).at(-1)).toMatchObject({ type: "response.completed" });
     expect(client.closed).toBe(false);
     client.ws.close();
+  });
+
+  it("a pass-through socket announces the upstream's own figure when that is smaller", () => {
+    const h = "x-codex-websocket-max-message-bytes";
+    expect(maxMessageHeader(1000)).toEqual({ [h]: "1000" });
+    expect(maxMessageHeader(1000, new Headers({ [h]: "500" }))).toEqual({ [h]: "500" });
+    expect(maxMessageHeader(1000, new Headers({ [h]: "5000" }))).toEqual({ [h]: "1000" });
+    for (const junk of ["", "lots", "-5", "1.5"]) expect(maxMessageHeader(1000, new Headers({ [h]: junk }))).toEqual({ [h]: "1000" });
   });
 
   it("bytes are counted as UTF-8 without encoding: ASCII, two-, three- and four-byte characters, lone surrogates", () => {
