@@ -164,6 +164,17 @@ describe("refused fields, learned per upstream", () => {
     expect(sent[0]!.prompt_cache_key).toBe("019a-thread");
   });
 
+  it("over a WebSocket the first refusal is learned the same way: the turn completes, one retry", async () => {
+    const call = bridge();
+    const ws = await connectWs((init) => call("/v1/responses", init));
+    ws.create(codexTurn("scripted-refuse-groq-ws@prompt_cache_key"));
+    expect((await ws.turn()).at(-1)).toMatchObject({ type: "response.completed" });
+    ws.create(codexTurn("scripted-refuse-groq-ws@prompt_cache_key"));
+    expect((await ws.turn()).at(-1)).toMatchObject({ type: "response.completed" });
+    ws.ws.close();
+    expect(sent.map((b) => "prompt_cache_key" in b)).toEqual([true, false, false]);
+  });
+
   it("each provider's refusal, as it sends it, is understood (streamed and not)", async () => {
     const call = bridge();
     for (const style of ["google", "openai", "groq", "vllm", "fastapi", "mistral"]) {
