@@ -3,7 +3,7 @@ import { readUpstreamError } from "../../src/index.ts";
 import { ConfigError, configFromEnv } from "../../worker/config.ts";
 import type { Env } from "../../worker/env.ts";
 import type { ResponseLine } from "../../worker/ops/types.ts";
-import { refusedFields, refusedFor, retryWithoutRefused, withoutOmitted } from "../../worker/run/refused-fields.ts";
+import { refusedFields, refusedFor, retryWithoutRefused, asUpstreamTakesIt } from "../../worker/run/refused-fields.ts";
 import { ANTHROPIC_THINKING_REQUIRED } from "../support/refusing-upstream.ts";
 import { events, UPSTREAM, withEnv } from "./bridge.ts";
 import { connectWs } from "./ws-client.ts";
@@ -87,11 +87,11 @@ describe("what may be dropped", () => {
     const openai = { message: "Unsupported parameter: 'max_tokens' is not supported with this model. Use 'max_completion_tokens' instead.", type: "invalid_request_error", param: "max_tokens", code: "unsupported_parameter" };
     expect(retryWithoutRefused(state, "unit-5", 400, openai, { max_tokens: 50 })).toEqual(["max_tokens"]);
     const body = { model: "m", max_tokens: 50 };
-    expect(withoutOmitted(body, state)).toEqual({ model: "m", max_completion_tokens: 50 });
+    expect(asUpstreamTakesIt(body, state)).toEqual({ model: "m", max_completion_tokens: 50 });
     expect(state.dropped).toEqual(["max_tokens→max_completion_tokens"]);
     // Refused under the other name as well: nothing more to try.
     expect(retryWithoutRefused(state, "unit-5", 400, refusal("Unrecognized request argument supplied: max_completion_tokens"), { max_completion_tokens: 50 })).toBeNull();
-    expect(withoutOmitted({ model: "m" }, refusedFor(route, "unit-5"))).toEqual({ model: "m" });
+    expect(asUpstreamTakesIt({ model: "m" }, refusedFor(route, "unit-5"))).toEqual({ model: "m" });
   });
 
   it("a nested name under a field that may go drops the whole field (stream_options.include_usage)", () => {

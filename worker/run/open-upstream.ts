@@ -4,7 +4,7 @@ import { forwardedHeaders, upstreamError } from "../upstream.ts";
 import { callWithFallback } from "../ops/fallback.ts";
 import { shapeMessages } from "../../src/index.ts";
 import { retryTemplate } from "./template-retry.ts";
-import { retryWithoutRefused, withoutOmitted } from "./refused-fields.ts";
+import { retryWithoutRefused, asUpstreamTakesIt } from "./refused-fields.ts";
 
 import { type PreparedResponse, upstreamIdentity } from "./prepare.ts";
 import { requestBody } from "./request-body.ts";
@@ -18,7 +18,7 @@ export async function openUpstream(prepared: PreparedResponse, ctx: ClientContex
   const body = () => {
     const { stream: _stream, stream_options: _options, ...rest } = prepared.translation.request;
     rest.messages = shapeMessages(rest.messages, prepared.template.shape);
-    return requestBody((sent = withoutOmitted(stream ? { ...rest, stream: true, stream_options: { include_usage: true } } : rest, prepared.refused)));
+    return requestBody((sent = asUpstreamTakesIt(stream ? { ...rest, stream: true, stream_options: { include_usage: true } } : rest, prepared.refused)));
   };
   // The key's limits, then the route and its MODEL_MAP fallbacks (worker/ops/fallback.ts).
   const upstream = await callWithFallback(prepared, ctx, stream, body);

@@ -111,7 +111,7 @@ export function refusedFor(route: ModelRoute, upstream: string): RefusedState {
 }
 
 /** `body` without the fields this upstream does not take, and with those it takes under another name (the same object when none apply). */
-export function withoutOmitted<T extends Record<string, unknown>>(body: T, state: RefusedState): T {
+export function asUpstreamTakesIt<T extends Record<string, unknown>>(body: T, state: RefusedState): T {
   const apply = Object.keys(body).filter((k) => state.rules.has(k));
   state.dropped = apply.map((k) => (state.rules.get(k) ? `${k}→${state.rules.get(k)}` : k));
   if (apply.length === 0) return body;
