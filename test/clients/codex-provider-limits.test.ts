@@ -3,6 +3,7 @@ import { type Recorded, recordingProxy } from "../support/recording-proxy.ts";
 import { seen } from "../support/scripted-upstream.ts";
 import { type Stack, startStack } from "../support/stack.ts";
 import { codexConfig, type CodexRun, runCodex } from "./codex.ts";
+import { ANTHROPIC_THINKING_REQUIRED } from "../support/refusing-upstream.ts";
 
 // Codex 0.171 against the limits of what it talks to (issue 25). A provider that refuses the
 // `prompt_cache_key` Codex sends on every request (Google's 400, scripted): the Worker learns it and
@@ -14,7 +15,7 @@ const LIMIT = 4096;
 let stack: Stack;
 let proxy: Awaited<ReturnType<typeof recordingProxy>>;
 beforeAll(async () => {
-  const models = { "gpt-5.5": "scripted-tools@exec_command", "gemini-3-flash": "scripted-refuse-google-codex@prompt_cache_key" };
+  const models = { "gpt-5.5": "scripted-tools@exec_command", "gemini-3-flash": "scripted-refuse-google-codex@prompt_cache_key", "claude-via-openrouter": "scripted-error-openrouter" };
   stack = await startStack({ MODEL_MAP: JSON.stringify(models), WS_MAX_MESSAGE_BYTES: String(LIMIT) }, undefined, { WRANGLER_LOG: "log" });
   proxy = await recordingProxy(stack.url);
 });
@@ -44,6 +45,18 @@ describe("codex exec against a provider that refuses prompt_cache_key", () => {
     await second.cleanup();
     expect(second.exitCode, explain(second, requests)).toBe(0);
     expect(sent().map((b) => "prompt_cache_key" in b)).toEqual([true, false, false]);
+  });
+});
+
+describe("codex exec against OpenRouter's error envelope", () => {
+  it("Codex shows the provider's own words (Anthropic's, from metadata.raw), not 'Provider returned error'", async () => {
+    const run = await runCodex({ config: codexConfig({ baseURL: `${proxy.url}/v1`, model: "claude-via-openrouter" }), prompt: "Say hello" });
+    await run.cleanup();
+    const said = JSON.stringify(run.events) + run.stderr;
+    expect(run.exitCode, explain(run, proxy.requests)).not.toBe(0);
+    // Its first sentence: "messages.1.content.0.type: Expected `thinking` or `redacted_thinking`, but found `tool_use`".
+    expect(said, explain(run, proxy.requests)).toContain(ANTHROPIC_THINKING_REQUIRED.split(". ")[0]!);
+    expect(said).not.toContain("Provider returned error");
   });
 });
 
