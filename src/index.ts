@@ -6,7 +6,7 @@ export type { PendingEvents } from "./convert/emitter.ts";
 export { fromChatCompletion } from "./convert/from-completion.ts";
 export type { ObfuscationOption } from "./convert/obfuscation.ts";
 export type { ToolRouting, ToolTarget } from "./convert/tool-calls.ts";
-export { type ErrorPayload, invalidRequest, normalizeUpstreamError, ResponsesError } from "./errors.ts";
+export { type ErrorPayload, invalidRequest, normalizeUpstreamError, readUpstreamError, ResponsesError, type UpstreamErrorReading } from "./errors.ts";
 // The reverse direction: Chat Completions clients in front of a Responses upstream.
 export {
   createResponsesToChatConverter,

@@ -1,6 +1,7 @@
 import type { ConvertOptions, ReasoningHistory, TemplateShape, ToChatOptions } from "../src/index.ts";
 import type { Env } from "./env.ts";
 import { type NamedKey, parseProxyKeys } from "./ops/keys.ts";
+import { PLATFORM_WS_MESSAGE_BYTES } from "./cloudflare/websocket.ts";
 
 export interface ModelRoute {
   model: string;
@@ -15,6 +16,8 @@ export interface ModelRoute {
   template?: TemplateShape;
   /** MODEL_MAP's `fallback`: tried in order before the first byte when this route fails (worker/ops/fallback.ts). */
   fallback?: ModelRoute[];
+  /** MODEL_MAP's per-model `omit`: Chat Completions fields never sent to this route (worker/run/refused-fields.ts also learns them). */
+  omit?: string[];
 }
 
 /** A MODEL_MAP entry in its object form (a fallback object has the same fields). */
@@ -26,6 +29,7 @@ interface MapEntry {
   api?: string;
   api_key?: string;
   fallback?: Array<string | MapEntry>;
+  omit?: string[];
 }
 
 const UPSTREAM_APIS = ["chat", "responses"] as const;
@@ -52,6 +56,8 @@ export interface BridgeConfig {
   retry: { attempts: number; maxWaitMs: number };
   /** A WebSocket with nothing running and nothing received for this long is closed. */
   wsIdleTimeoutMs: number;
+  /** The largest WebSocket message taken (WS_MAX_MESSAGE_BYTES; at most the platform's), announced in `x-codex-websocket-max-message-bytes`. */
+  wsMaxMessageBytes: number;
   corsOrigins: "*" | string[];
   convert: Pick<ConvertOptions, "reasoning" | "thinkTags">;
   refusalAsText: boolean | "auto";
@@ -86,6 +92,26 @@ function millis(name: string, v: string | undefined, fallback: number): number {
   return n;
 }
 
+/** What a request cannot be without: MODEL_MAP's `omit` may not name them. */
+const NEVER_OMITTED = new Set(["model", "messages", "stream"]);
+
+/** MODEL_MAP's `omit`: a list of top-level Chat Completions field names. */
+function omitList(entry: string, v: unknown): string[] | undefined {
+  if (v === undefined) return undefined;
+  if (!Array.isArray(v) || !v.every((f) => typeof f === "string" && f !== "")) throw new ConfigError(`${entry}.omit must be a list of request field names, e.g. ["prompt_cache_key"].`);
+  const bad = v.find((f: string) => NEVER_OMITTED.has(f));
+  if (bad) throw new ConfigError(`${entry}.omit cannot name "${bad}": every request needs it.`);
+  return v as string[];
+}
+
+/** WS_MAX_MESSAGE_BYTES: a whole number of bytes, from 1 to the platform's limit (beyond it the runtime closes the socket itself). */
+function messageBytes(v: string | undefined): number {
+  if (v === undefined || v.trim() === "") return PLATFORM_WS_MESSAGE_BYTES;
+  const n = Number(v);
+  if (!Number.isInteger(n) || n < 1 || n > PLATFORM_WS_MESSAGE_BYTES) throw new ConfigError(`WS_MAX_MESSAGE_BYTES must be a whole number of bytes from 1 to ${PLATFORM_WS_MESSAGE_BYTES} (the platform's limit); got "${v}".`);
+  return n;
+}
+
 /** MODEL_MAP's `fallback` list: an object is a MODEL_MAP entry (its own `base_url`, `api_key`…), a string a model on the default upstream. */
 function fallbackRoutes(name: string, list: unknown, base: string, secrets: string[]): ModelRoute[] {
   if (!Array.isArray(list)) throw new ConfigError(`MODEL_MAP["${name}"].fallback must be a list of models or MODEL_MAP entries.`);
@@ -96,6 +122,8 @@ function fallbackRoutes(name: string, list: unknown, base: string, secrets: stri
     const route: ModelRoute = { model: e.model!, baseUrl: (e.base_url ?? base).replace(/\/+$/, "") };
     const h = oneOf(`MODEL_MAP["${name}"].fallback[${i}].reasoning_history`, e.reasoning_history, REASONING_HISTORIES);
     if (h) route.reasoningHistory = h;
+    const omit = omitList(`MODEL_MAP["${name}"].fallback[${i}]`, e.omit);
+    if (omit) route.omit = omit;
     if (e.api_key) {
       route.apiKey = e.api_key;
       secrets.push(e.api_key);
@@ -137,6 +165,7 @@ export function configFromEnv(env: Env): BridgeConfig {
   const perModelApi = new Map<string, "chat" | "responses">();
   const perModelTemplate = new Map<string, TemplateShape>();
   const fallbacks = new Map<string, ModelRoute[]>();
+  const omits = new Map<string, string[]>();
   const extraSecrets: string[] = [];
   for (const [name, entry] of Object.entries(map)) {
     const h = typeof entry === "object" && entry !== null ? oneOf(`MODEL_MAP["${name}"].reasoning_history`, entry.reasoning_history, REASONING_HISTORIES) : undefined;
@@ -148,6 +177,8 @@ export function configFromEnv(env: Env): BridgeConfig {
     if (typeof entry === "object" && entry !== null) {
       if (entry.api_key) extraSecrets.push(entry.api_key);
       if (entry.fallback !== undefined) fallbacks.set(name, fallbackRoutes(name, entry.fallback, base, extraSecrets));
+      const omit = omitList(`MODEL_MAP["${name}"]`, entry.omit);
+      if (omit) omits.set(name, omit);
     }
   }
   let keys: NamedKey[];
@@ -167,6 +198,7 @@ export function configFromEnv(env: Env): BridgeConfig {
   return {
     stream: { idleTimeoutMs: millis("UPSTREAM_IDLE_TIMEOUT_MS", env.UPSTREAM_IDLE_TIMEOUT_MS, 120_000), coalesceMs: millis("STREAM_COALESCE_MS", env.STREAM_COALESCE_MS, 0) },
     wsIdleTimeoutMs: millis("WS_IDLE_TIMEOUT_MS", env.WS_IDLE_TIMEOUT_MS, 600_000),
+    wsMaxMessageBytes: messageBytes(env.WS_MAX_MESSAGE_BYTES),
     retry: { attempts: Math.min(5, Math.floor(millis("UPSTREAM_RETRIES", env.UPSTREAM_RETRIES, 0))), maxWaitMs: millis("UPSTREAM_RETRY_MAX_WAIT_MS", env.UPSTREAM_RETRY_MAX_WAIT_MS, 2_000) },
     upstreamBaseUrl: base,
     upstreamApi,
@@ -189,6 +221,8 @@ export function configFromEnv(env: Env): BridgeConfig {
       if (entry.api_key) route.apiKey = entry.api_key;
       const fallback = fallbacks.get(key);
       if (fallback) route.fallback = fallback;
+      const omit = omits.get(key);
+      if (omit) route.omit = omit;
       return withApi(route, key);
     },
     timeoutMs: timeout,

@@ -45,6 +45,8 @@ export interface Env {
   STREAM_COALESCE_MS?: string;
   /** Milliseconds a Responses WebSocket may sit with no message and no response running before it is closed (default 600000). */
   WS_IDLE_TIMEOUT_MS?: string;
+  /** The largest Responses WebSocket message accepted, in bytes, announced to Codex on the upgrade (default and most: the platform's 33554432, 32 MiB). */
+  WS_MAX_MESSAGE_BYTES?: string;
   /** `*` or a comma-separated list of origins; unset means no CORS headers. */
   CORS_ALLOWED_ORIGINS?: string;
   /** `summary` (default) or `raw`. */

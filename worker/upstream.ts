@@ -1,4 +1,4 @@
-import { normalizeUpstreamError, ResponsesError } from "../src/index.ts";
+import { readUpstreamError, ResponsesError } from "../src/index.ts";
 import type { BridgeConfig } from "./config.ts";
 
 export type Fetch = (input: Request | string | URL, init?: RequestInit) => Promise<Response>;
@@ -29,9 +29,12 @@ export function redact(text: string, config: BridgeConfig): string {
  */
 export class UpstreamHttpError extends ResponsesError {
   readonly headers: Record<string, string>;
-  constructor(status: number, payload: ConstructorParameters<typeof ResponsesError>[1], headers: Record<string, string>) {
+  /** The provider the body names (OpenRouter's `provider_name`, Google's envelope), for the log line; null when it names none. */
+  readonly provider: string | null;
+  constructor(status: number, payload: ConstructorParameters<typeof ResponsesError>[1], headers: Record<string, string>, provider: string | null = null) {
     super(status, payload);
     this.headers = headers;
+    this.provider = provider;
   }
 }
 
@@ -142,8 +145,8 @@ export async function upstreamError(upstream: Response, headers: Record<string, 
   try {
     parsed = JSON.parse(text);
   } catch {
-    // Plain text or an HTML page: normalizeUpstreamError keeps it as the message.
+    // Plain text or an HTML page: readUpstreamError keeps it as the message.
   }
-  const error = normalizeUpstreamError(parsed, upstream.status);
-  return new UpstreamHttpError(upstream.status, { ...error, message: redact(error.message, config) }, headers);
+  const { error, provider } = readUpstreamError(parsed, upstream.status);
+  return new UpstreamHttpError(upstream.status, { ...error, message: redact(error.message, config) }, headers, provider);
 }

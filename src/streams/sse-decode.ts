@@ -50,7 +50,10 @@ export class ChatSseDecoder {
             message: `Upstream sent an SSE frame that is not JSON: ${data.slice(0, SNIPPET)}`,
           });
         }
-        if (msg.event === "error" || (isObject(parsed) && !("choices" in parsed) && "error" in parsed)) {
+        // An error frame: OpenAI's `{"error": …}`, or one wrapped in an array as Google's OpenAI-compatible endpoint wraps its errors
+        // (an object frame, the usual chunk, costs no more than before).
+        const errorFrame = isObject(parsed) ? !("choices" in parsed) && "error" in parsed : Array.isArray(parsed) && isObject(parsed[0]) && "error" in parsed[0];
+        if (msg.event === "error" || errorFrame) {
           return on.error(normalizeUpstreamError(parsed));
         }
         if (!isObject(parsed)) {

@@ -8,6 +8,8 @@ export interface Recorded {
   upgrade: string | null;
   /** For an upgrade: the status line the target answered with (`HTTP/1.1 101 Switching Protocols`). */
   answer?: string;
+  /** For an upgrade: the target's answer headers, names lowercased. */
+  answerHeaders?: Record<string, string>;
   /** For a plain HTTP request: its body, once it has arrived whole. */
   body?: string;
 }
@@ -51,7 +53,9 @@ export async function recordingProxy(target: string, options: { refuseUpgrades?:
       upstream.write(`${lines.join("\r\n")}\r\n\r\n`);
       if (head.length) upstream.write(head);
       upstream.once("data", (first: Buffer) => {
-        record.answer = first.toString("latin1").split("\r\n")[0];
+        const [status, ...lines] = first.toString("latin1").split("\r\n\r\n")[0]!.split("\r\n");
+        record.answer = status;
+        record.answerHeaders = Object.fromEntries(lines.map((l) => [l.slice(0, l.indexOf(":")).trim().toLowerCase(), l.slice(l.indexOf(":") + 1).trim()]));
         socket.write(first);
         upstream.pipe(socket);
         socket.pipe(upstream);

@@ -9,6 +9,7 @@
  */
 
 import { scriptedResponses, scriptedResponsesPath } from "./scripted-responses-upstream.ts";
+import { openRouterMidStream, refusingUpstream } from "./refusing-upstream.ts";
 
 export const SCRIPTED_KEY = "sk-upstream-secret-0123456789";
 
@@ -253,6 +254,9 @@ export async function scriptedUpstream(request: Request): Promise<Response> {
   if (model === "scripted-404") return openaiError(404, `The model \`${model}\` does not exist.`, "invalid_request_error", "model_not_found");
   if (model === "scripted-500") return new Response("<html><body>502 Bad Gateway</body></html>", { status: 500, headers: { "content-type": "text/html" } });
   if (model === "scripted-slow") await sleep(2_000);
+  // Fields refused and error bodies in providers' own shapes (test/support/refusing-upstream.ts).
+  const refused = refusingUpstream(model, body as Record<string, unknown>);
+  if (refused) return refused;
   if (model.includes("deepseek") && missesDeepSeekReasoning(body.messages ?? [])) {
     return openaiError(400, DEEPSEEK_REASONING_REQUIRED, "invalid_request_error", "invalid_request_error");
   }
@@ -281,6 +285,11 @@ export async function scriptedUpstream(request: Request): Promise<Response> {
         if (++hangTicks > 200) return controller.close();
         await sleep(50);
         controller.enqueue(encoder.encode(": keep-alive\n\n"));
+        return;
+      }
+      if (midError && i === 2 && model.endsWith("openrouter")) {
+        controller.enqueue(encoder.encode(openRouterMidStream()));
+        controller.close();
         return;
       }
       if (midError && i === 2) {

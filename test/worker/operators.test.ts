@@ -80,7 +80,7 @@ describe("one JSON log line per response", () => {
     expect(logged).toHaveLength(1);
     const line = logged[0]!;
     expect(Object.keys(line).sort()).toEqual(
-      ["event", "response_id", "status", "key", "model", "upstream_model", "upstream", "transport", "endpoint", "input_tokens", "output_tokens", "cached_tokens", "reasoning_tokens", "ttft_ms", "duration_ms", "attempts", "error_code", "http_status", "request_id"].sort(),
+      ["event", "response_id", "status", "key", "model", "upstream_model", "upstream", "transport", "endpoint", "input_tokens", "output_tokens", "cached_tokens", "reasoning_tokens", "ttft_ms", "duration_ms", "attempts", "error_code", "http_status", "dropped_fields", "upstream_provider", "request_id"].sort(),
     );
     expect(line).toMatchObject({ event: "response", status: "completed", key: "alice", model: "scripted-reasoning", upstream_model: "scripted-reasoning", upstream: `${UPSTREAM}/v1`, transport: "sse", endpoint: "responses", input_tokens: 11, output_tokens: 7, attempts: 1, error_code: null });
     expect(line.response_id).toBe((list.at(-1) as unknown as { response: { id: string } }).response.id);
@@ -159,7 +159,7 @@ describe("one JSON log line per response", () => {
   it("Analytics Engine: one data point, fixed columns, the key as index", () => {
     const written: AnalyticsEngineDataPoint[] = [];
     const sink = analyticsSink({ writeDataPoint: (p) => void written.push(p!) } as AnalyticsEngineDataset);
-    const line: ResponseLine = { event: "response", response_id: "resp_1", status: "completed", key: "alice", model: "fast", upstream_model: "qwen3", upstream: "http://10.0.0.5:8000/v1", transport: "sse", endpoint: "responses", input_tokens: 100, output_tokens: 20, cached_tokens: 64, reasoning_tokens: 5, ttft_ms: 321, duration_ms: 900, attempts: 2, error_code: null, http_status: null, request_id: "req_1" };
+    const line: ResponseLine = { event: "response", response_id: "resp_1", status: "completed", key: "alice", model: "fast", upstream_model: "qwen3", upstream: "http://10.0.0.5:8000/v1", transport: "sse", endpoint: "responses", input_tokens: 100, output_tokens: 20, cached_tokens: 64, reasoning_tokens: 5, ttft_ms: 321, duration_ms: 900, attempts: 2, error_code: null, http_status: null, dropped_fields: [], upstream_provider: null, request_id: "req_1" };
     sink(line);
     sink({ ...line, transport: "json", ttft_ms: null, key: null });
     expect(written[0]).toEqual({

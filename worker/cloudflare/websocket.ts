@@ -5,6 +5,13 @@
  * socket a `fetch` with `Upgrade: websocket` opened. Everything else speaks
  * the standard `WebSocket` API.
  */
+/**
+ * The largest message a Worker's WebSocket receives: 32 MiB, on Cloudflare (Workers limits) and in
+ * workerd under Miniflare alike (measured: 33554432 bytes arrive, one more and the runtime closes the
+ * socket with 1009 "Message is too large" before the Worker sees the message).
+ */
+export const PLATFORM_WS_MESSAGE_BYTES = 32 * 1024 * 1024;
+
 export function acceptWebSocket(serve: (socket: WebSocket) => void, headers: Record<string, string> = {}): Response {
   const pair = new WebSocketPair();
   const [client, server] = [pair[0], pair[1]];

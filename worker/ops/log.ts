@@ -1,6 +1,7 @@
 // Internal: the one structured log line per response (Workers Logs indexes its JSON fields), also handed to Analytics Engine.
 import { ResponsesError, type ResponseResource } from "../../src/index.ts";
 import type { RequestOps } from "./request.ts";
+import { UpstreamHttpError } from "../upstream.ts";
 import type { ResponseLine } from "./types.ts";
 
 function where(baseUrl: string): string {
@@ -34,6 +35,8 @@ function baseLine(ops: RequestOps): ResponseLine {
     attempts: t.attempts,
     error_code: null,
     http_status: null,
+    dropped_fields: t.dropped,
+    upstream_provider: null,
     request_id: ops.requestId,
   };
 }
@@ -102,6 +105,8 @@ export function logFailure(ops: RequestOps, e: unknown): void {
   if (e instanceof ResponsesError) {
     line.error_code = e.code ?? e.type;
     line.http_status = e.status;
+    // Who said it, when the body named a provider (OpenRouter's provider_name, Google's envelope).
+    if (e instanceof UpstreamHttpError) line.upstream_provider = e.provider;
   } else {
     line.error_code = "server_error";
     line.http_status = 500;

@@ -22,6 +22,8 @@ export interface Trace {
   admitted: boolean;
   /** A response writes one line, however it ends. */
   logged: boolean;
+  /** Request fields left out for this upstream (it refused them, or MODEL_MAP omits them). */
+  dropped: string[];
 }
 
 /** The operator side of a request: on the context as `ops` (absent where the host does none of it). */
@@ -38,7 +40,7 @@ export interface RequestOps {
 }
 
 export function newTrace(endpoint: Trace["endpoint"], transport: Trace["transport"] = null): Trace {
-  return { start: Date.now(), firstAt: 0, attempts: 0, transport, endpoint, model: null, upstream: null, admitted: false, logged: false };
+  return { start: Date.now(), firstAt: 0, attempts: 0, transport, endpoint, model: null, upstream: null, admitted: false, logged: false, dropped: [] };
 }
 
 /** A client's own id is kept when it is a sane header value; else `req_` and 32 hex digits. */

@@ -63,5 +63,9 @@ export interface ResponseLine {
   error_code: string | null;
   /** The HTTP status of an error answered before the response began (429, 404, 502…); null otherwise. */
   http_status: number | null;
+  /** Request fields left out of the upstream request: refused by that upstream (learned), or MODEL_MAP's `omit`. */
+  dropped_fields: string[];
+  /** The provider an upstream error body named (OpenRouter's `metadata.provider_name`; "Google" for Google's envelope); null otherwise. */
+  upstream_provider: string | null;
   request_id: string;
 }

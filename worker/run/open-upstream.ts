@@ -4,6 +4,7 @@ import { forwardedHeaders, upstreamError } from "../upstream.ts";
 import { callWithFallback } from "../ops/fallback.ts";
 import { shapeMessages } from "../../src/index.ts";
 import { retryTemplate } from "./template-retry.ts";
+import { retryWithoutRefused, asUpstreamTakesIt } from "./refused-fields.ts";
 
 import { type PreparedResponse, upstreamIdentity } from "./prepare.ts";
 import { requestBody } from "./request-body.ts";
@@ -12,14 +13,17 @@ import { requestBody } from "./request-body.ts";
 export async function openUpstream(prepared: PreparedResponse, ctx: ClientContext, stream: boolean): Promise<Response> {
   // The transport decides, not the body's `stream` (a WebSocket always streams). Built per attempt: a fallback translates
   // again; whichever translation goes (a reasoning retry makes another), in the shape this upstream's template takes.
+  // Without the fields this upstream refuses (worker/run/refused-fields.ts); `sent` is the last body built, to check a refusal against.
+  let sent: Record<string, unknown> = {};
   const body = () => {
     const { stream: _stream, stream_options: _options, ...rest } = prepared.translation.request;
     rest.messages = shapeMessages(rest.messages, prepared.template.shape);
-    return requestBody(stream ? { ...rest, stream: true, stream_options: { include_usage: true } } : rest);
+    return requestBody((sent = asUpstreamTakesIt(stream ? { ...rest, stream: true, stream_options: { include_usage: true } } : rest, prepared.refused)));
   };
   // The key's limits, then the route and its MODEL_MAP fallbacks (worker/ops/fallback.ts).
   const upstream = await callWithFallback(prepared, ctx, stream, body);
   Object.assign(prepared.headers, forwardedHeaders(upstream.headers));
+  if (ctx.ops) ctx.ops.trace.dropped = prepared.refused.dropped;
   if (!upstream.ok) {
     const error = await upstreamError(upstream, prepared.headers, ctx.config);
     // Reasoning whose origin is unknown (or a turn without any) was held back; this upstream says it needs it.
@@ -32,6 +36,8 @@ export async function openUpstream(prepared: PreparedResponse, ctx: ClientContex
     }
     // A strict chat template refused the conversation's shape: once more in the shape it asked for.
     if (retryTemplate(prepared.template, upstreamIdentity(prepared.route), error.status, error.message)) return openUpstream(prepared, ctx, stream);
+    // The upstream named a field it does not take, one the bridge may leave out: once more without it, and never again.
+    if (retryWithoutRefused(prepared.refused, upstreamIdentity(prepared.route), error.status, error.payload, sent)) return openUpstream(prepared, ctx, stream);
     throw error;
   }
   return upstream;

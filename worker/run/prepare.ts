@@ -4,6 +4,7 @@ import type { ModelRoute } from "../config.ts";
 import type { ClientContext } from "../context.ts";
 import { hasAskedForReasoning, withReasoningContentEverywhere } from "./reasoning-retry.ts";
 import { type TemplateState, templateFor } from "./template-retry.ts";
+import { type RefusedState, refusedFor } from "./refused-fields.ts";
 import { redact } from "../upstream.ts";
 
 import { recordEnd } from "./record.ts";
@@ -34,6 +35,8 @@ export interface PreparedResponse {
   reasoningRetry: (() => ChatRequestTranslation) | null;
   /** The shape the messages go upstream in (MODEL_MAP's `template`, or learned from the upstream's template errors). */
   template: TemplateState;
+  /** The fields this upstream's requests leave out (MODEL_MAP's `omit`, and those it refused before or refuses now). */
+  refused: RefusedState;
   /** Headers for the client: dropped hosted tools, then the upstream's rate-limit hints. */
   headers: Record<string, string>;
   /** The whole conversation the upstream sees (after expansion). */
@@ -139,6 +142,7 @@ export async function prepareResponse(request: ResponsesRequest, ctx: ClientCont
   };
   options.beforeFlush = terminalWaitsForStore(reasoningSealer && sealReasoningEvents(reasoningSealer), record);
   const template = templateFor(route, upstream);
-  return { request, route, translation, options, reasoningSealer, reasoningRetry, template, headers, input: expanded.input, record };
+  const refused = refusedFor(route, upstream);
+  return { request, route, translation, options, reasoningSealer, reasoningRetry, template, refused, headers, input: expanded.input, record };
 }
 

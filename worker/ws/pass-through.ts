@@ -1,5 +1,6 @@
 import type { ClientContext } from "../context.ts";
 import { acceptWebSocket, upgradedSocket } from "../cloudflare/websocket.ts";
+import { maxMessageHeader } from "./message-limit.ts";
 import { redact } from "../upstream.ts";
 import { ResponsesError } from "../../src/index.ts";
 import { logTokenCount } from "../ops/log.ts";
@@ -37,7 +38,7 @@ export async function openPassThroughSocket(ctx: ClientContext): Promise<Respons
     await response.body?.cancel().catch(() => {});
     return null;
   }
-  return acceptWebSocket((client) => relaySockets(client, upstream, ctx));
+  return acceptWebSocket((client) => relaySockets(client, upstream, ctx), maxMessageHeader(ctx.config.wsMaxMessageBytes, response.headers));
 }
 
 /** A close code a socket may send (1005, 1006 and 1015 are only ever received). */

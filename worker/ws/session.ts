@@ -13,6 +13,7 @@ import { logFailure } from "../ops/log.ts";
 import { nextTurn, withRequestId } from "../ops/request.ts";
 import { openPassThroughSocket } from "./pass-through.ts";
 import { relayCreate } from "./relay.ts";
+import { maxMessageHeader, tooLarge } from "./message-limit.ts";
 
 /** `response.create` frames waiting behind the running one; more than this is a client bug, answered with an error frame. */
 const MAX_WAITING = 16;
@@ -39,7 +40,8 @@ export async function openResponsesSocket(request: Request, ctx: ClientContext):
     const passed = await openPassThroughSocket(ctx);
     if (passed) return passed;
   }
-  return acceptWebSocket((socket) => serveConnection(socket, ctx), ctx.ops ? { "x-request-id": ctx.ops.requestId } : {});
+  // Codex reads the size limit from the upgrade answer and sends a larger `response.create` over HTTP (ws/message-limit.ts).
+  return acceptWebSocket((socket) => serveConnection(socket, ctx), { ...maxMessageHeader(ctx.config.wsMaxMessageBytes), ...(ctx.ops ? { "x-request-id": ctx.ops.requestId } : {}) });
 }
 
 /** A WebSocket error frame (Open Responses `WebSocketErrorEvent`); Codex reads `status` as the HTTP status and `headers` as response headers. */
@@ -66,8 +68,10 @@ function errorFrame(e: unknown, ctx: ClientContext): ErrorFrame {
   return frame;
 }
 
-/** A text frame → the `response.create` body it carries, `null` for a frame with nothing to do, or a 400. */
-function readFrame(data: unknown): (ResponsesRequest & { generate?: unknown }) | null {
+/** A text frame → the `response.create` body it carries, `null` for a frame with nothing to do, or a 400 (413 past the size limit). */
+function readFrame(data: unknown, maxBytes: number): (ResponsesRequest & { generate?: unknown }) | null {
+  const large = tooLarge(data, maxBytes);
+  if (large) throw large;
   if (typeof data !== "string") throw invalidRequest("Binary frames are not supported: send each event as a JSON text frame.", null, "invalid_frame");
   let frame: unknown;
   try {
@@ -176,7 +180,7 @@ function serveConnection(socket: WebSocket, base: ClientContext): void {
 async function runFrame(data: unknown, ctx: ClientContext, memory: ConnectionMemory, sink: EventSink): Promise<void> {
   let previous: unknown;
   try {
-    const frame = readFrame(data);
+    const frame = readFrame(data, ctx.config.wsMaxMessageBytes);
     if (!frame) return;
     previous = frame.previous_response_id;
     const response = await runCreate(frame, ctx, sink);
