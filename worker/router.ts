@@ -17,6 +17,8 @@ import { postResponses } from "./routes/responses-http.ts";
 import { openResponsesSocket } from "./ws/session.ts";
 import { deleteResponse, getResponse, listInputItems } from "./routes/stored.ts";
 import { type Fetch, redact, UpstreamHttpError } from "./upstream.ts";
+import type { BackgroundRuns } from "./run/background.ts";
+import { cancelResponse, deleteBackground, getOrStream } from "./routes/background.ts";
 
 export type { Fetch } from "./upstream.ts";
 
@@ -37,7 +39,8 @@ const ROUTES: Route[] = [
   // With UPSTREAM_API=responses the stored-response paths are the upstream's (`upstreamWhenResponses`).
   { path: /^(?:\/v1)?\/responses\/compact$/, methods: { POST: compactRoute } },
   // Any id but `compact` (its own endpoint above; excluded so GET on it is not read as an id).
-  { path: /^(?:\/v1)?\/responses\/(?<id>(?!compact$)[^/]+)$/, methods: { GET: upstreamWhenResponses(getResponse), DELETE: upstreamWhenResponses(deleteResponse) } },
+  { path: /^(?:\/v1)?\/responses\/(?<id>(?!compact$)[^/]+)$/, methods: { GET: upstreamWhenResponses(getOrStream(getResponse)), DELETE: upstreamWhenResponses(deleteBackground(deleteResponse)) } },
+  { path: /^(?:\/v1)?\/responses\/(?<id>[^/]+)\/cancel$/, methods: { POST: upstreamWhenResponses(cancelResponse) } },
   { path: /^(?:\/v1)?\/responses\/(?<id>[^/]+)\/input_items$/, methods: { GET: upstreamWhenResponses(listInputItems) } },
   { path: /^(?:\/v1)?\/chat\/completions$/, methods: { POST: postChatCompletions } },
   { path: /^(?:\/v1)?\/models$/, methods: { GET: passThrough } },
@@ -69,6 +72,10 @@ export interface Platform {
   ledgerFor?(keyName: string): KeyLedger;
   /** Each response's log line, besides the log (Analytics Engine). */
   analytics?(line: ResponseLine): void;
+  /** The background runs of whoever presents `credential`; absent: `background: true` is refused. */
+  backgroundFor?(credential: string | null): BackgroundRuns;
+  /** This request is a background run, inside the object that runs it (never set from a client request). */
+  backgroundRun?: { id: string };
 }
 
 /**
@@ -100,7 +107,7 @@ export async function handle(request: Request, config: BridgeConfig, fetchUpstre
     }
   }
   if (!route) {
-    return fail(404, { message: `Unknown path ${request.method} ${url.pathname}. This bridge serves POST /v1/responses (and a WebSocket on GET), POST /v1/responses/compact, GET/DELETE /v1/responses/{id}, GET /v1/responses/{id}/input_items, POST /v1/chat/completions, GET /v1/models and GET /v1/usage.`, type: "invalid_request_error", param: null, code: "unknown_url" });
+    return fail(404, { message: `Unknown path ${request.method} ${url.pathname}. This bridge serves POST /v1/responses (and a WebSocket on GET), POST /v1/responses/compact, GET/DELETE /v1/responses/{id} (GET with ?stream=true&starting_after=N for a background response), POST /v1/responses/{id}/cancel, GET /v1/responses/{id}/input_items, POST /v1/chat/completions, GET /v1/models and GET /v1/usage.`, type: "invalid_request_error", param: null, code: "unknown_url" });
   }
   const handler = route.methods[request.method];
   if (!handler) {
@@ -138,6 +145,8 @@ export async function handle(request: Request, config: BridgeConfig, fetchUpstre
     sealer: sealSecret ? sealerFor(sealSecret) : null,
     waitUntil,
     store,
+    background: platform.backgroundFor?.(credential) ?? null,
+    backgroundRun: platform.backgroundRun,
     resolver: layerResolvers(store && storeResolver(store)),
     ops,
   };

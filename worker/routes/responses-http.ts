@@ -5,6 +5,7 @@ import { compactionSse, completeCompaction, openCompaction, prepareCompaction } 
 import { completeResponse, streamResponse } from "../run/modes.ts";
 import { prepareResponse } from "../run/prepare.ts";
 import { forwardBody } from "./passthrough.ts";
+import { startBackground } from "./background.ts";
 
 /**
  * `POST /v1/responses`: SSE when `stream: true`, else one JSON Response object.
@@ -15,6 +16,8 @@ export async function postResponses(request: Request, ctx: ClientContext): Promi
   const body = parseResponsesRequest(text);
   // An upstream that speaks Responses itself gets the request as it is (UPSTREAM_API=responses).
   if (ctx.config.route(typeof body.model === "string" ? body.model : "").api === "responses") return forwardBody(request, ctx, text);
+  // `background: true`: run by its own object, which sends the request here again as the run itself (`backgroundRun`).
+  if (body.background === true && !ctx.backgroundRun) return startBackground(body, text, request, ctx);
   // Input ending with `compaction_trigger`: a compaction item instead of a turn (Codex's remote compaction).
   const compaction = await prepareCompaction(body, ctx);
   if (compaction) {

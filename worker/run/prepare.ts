@@ -7,6 +7,7 @@ import { type TemplateState, templateFor } from "./template-retry.ts";
 import { redact } from "../upstream.ts";
 
 import { recordEnd } from "./record.ts";
+import { backgroundIds } from "./background.ts";
 import { logResponse } from "../ops/log.ts";
 
 /**
@@ -107,7 +108,9 @@ export async function prepareResponse(request: ResponsesRequest, ctx: ClientCont
   const reasoningRetry = auto && !learned ? everyReasoning : null;
   const headers: Record<string, string> = {};
   if (translation.dropped.length) headers["x-responses-bridge-dropped-tools"] = translation.dropped.join(", ");
-  const ids = store?.ids?.(typeof request.previous_response_id === "string" ? request.previous_response_id : null) ?? createIdGenerator();
+  const run = ctx.backgroundRun;
+  // A background run answers under the id its `create` already gave; its items share that id's shard.
+  const ids = run ? backgroundIds(run.id, store?.ids?.(run.id) ?? createIdGenerator()) : (store?.ids?.(typeof request.previous_response_id === "string" ? request.previous_response_id : null) ?? createIdGenerator());
   const reasoningSealer = wantsEncryptedReasoning(request.include) ? ctx.sealer : null;
   const options: ResponsesReaderOptions = {
     ...config.convert,
