@@ -48,4 +48,183 @@ describe("background responses", () => {
     const next = await post("/v1/responses", { model: "scripted-text", input: "More.", previous_response_id: queued.id });
     expect(next.status).toBe(200);
   });
+
+  it("background + stream streams every event numbered from 0, response.created saying queued; the same GET replays it whole afterwards", async () => {
+    const r = await post("/v1/responses", { model: "scripted-paced-6-10", input: "Count.", background: true, stream: true });
+    expect(r.headers.get("content-type")).toMatch(/^text\/event-stream/);
+    const evs = events(await r.text()) as Ev[];
+    expect(evs[0]).toMatchObject({ type: "response.created", sequence_number: 0, response: { status: "queued", background: true } });
+    expect(evs[1]).toMatchObject({ type: "response.in_progress", response: { status: "in_progress" } });
+    expect(evs.at(-1)).toMatchObject({ type: "response.completed", response: { status: "completed" } });
+    expectConsecutive(evs, 0);
+    const id = evs[0]!.response!.id;
+    expect(await replay(id)).toEqual(evs);
+    expect(await replay(id, 4)).toEqual(evs.slice(5));
+    expect(await replay(id, evs.length - 1)).toEqual([]);
+  });
+
+  it("a reader attaching mid-run with starting_after gets what came after it, then follows live to the end; two readers see the same events", async () => {
+    const { id } = await create({ model: "scripted-paced-30-30" });
+    for (let i = 0; i < 200 && (await retrieve(id)).status !== "in_progress"; i++) await sleep(10);
+    await sleep(200);
+    const [a, b, whole] = await Promise.all([replay(id, 3), replay(id, 3), replay(id)]);
+    expect(a[0]!.sequence_number).toBe(4);
+    expectConsecutive(a, 4);
+    expect(a.at(-1)!.type).toBe("response.completed");
+    expect(b).toEqual(a);
+    expectConsecutive(whole, 0);
+    expect(whole.slice(4)).toEqual(a);
+    expect(whole.filter((e) => e.type === "response.output_text.delta").map((e) => e.delta).join("")).toBe(Array.from({ length: 30 }, (_x, i) => `w${i} `).join(""));
+  });
+
+  it("a reader that disconnects stops nothing: the run completes without it", async () => {
+    const before = (await seen()).cancelled;
+    const r = await post("/v1/responses", { model: "scripted-paced-20-20", input: "Count.", background: true, stream: true });
+    const reader = r.body!.getReader();
+    const first = new TextDecoder().decode((await reader.read()).value);
+    const id = (JSON.parse(first.split("\n")[1]!.slice(6)) as Ev).response!.id;
+    await reader.cancel();
+    const done = await settled(id);
+    expect(done.status).toBe("completed");
+    expect(text(done)).toContain("w19 ");
+    expect((await seen()).cancelled).toBe(before);
+  });
+
+  it("store: false with background: true is OpenAI's 400", async () => {
+    const r = await post("/v1/responses", { model: "scripted-text", input: "x", background: true, store: false });
+    expect(r.status).toBe(400);
+    expect(((await r.json()) as { error: unknown }).error).toMatchObject({ message: "background can only be used when `store` is true", type: "invalid_request_error", param: "background", code: "invalid_value" });
+  });
+
+  it("a run the upstream refuses before it begins ends failed with the upstream's error", async () => {
+    const { id } = await create({ model: "scripted-401" });
+    const done = await settled(id);
+    expect(done.status).toBe("failed");
+    expect(done.error?.code).toBe("invalid_api_key");
+    const evs = await replay(id);
+    expect(evs.map((e) => e.type)).toEqual(["response.failed"]);
+  });
+});
+
+describe("cancel", () => {
+  it("stops the upstream and ends the run cancelled; a live reader gets the terminal event; cancelling again returns it unchanged", async () => {
+    const { id } = await create({ model: "scripted-paced-80-30" });
+    for (let i = 0; i < 200 && (await retrieve(id)).status !== "in_progress"; i++) await sleep(10);
+    const reading = replay(id, -1);
+    await sleep(150);
+    const c = await post(`/v1/responses/${id}/cancel`, "");
+    expect(c.status).toBe(200);
+    const cancelled = (await c.json()) as Resp;
+    expect(cancelled).toMatchObject({ id, status: "cancelled", background: true });
+    const evs = await reading;
+    expectConsecutive(evs, 0);
+    expect(evs.at(-1)).toMatchObject({ type: "response.cancelled", response: { status: "cancelled" } });
+    expect(evs.filter((e) => e.type === "response.output_text.delta").length).toBeLessThan(80);
+    expect((await settled(id)).status).toBe("cancelled");
+    const again = (await (await post(`/v1/responses/${id}/cancel`, "")).json()) as Resp;
+    expect(again.status).toBe("cancelled");
+  });
+
+  it("a cancel racing the last event: exactly one terminal event, and GET, cancel and the stream agree", async () => {
+    for (const wait of [60, 90, 120]) {
+      const { id } = await create({ model: "scripted-paced-4-20" });
+      await sleep(wait);
+      const answered = (await (await post(`/v1/responses/${id}/cancel`, "")).json()) as Resp;
+      const evs = await replay(id);
+      const terminals = evs.filter((e) => ["response.completed", "response.cancelled", "response.failed", "response.incomplete"].includes(e.type));
+      expect(terminals).toHaveLength(1);
+      expect(evs.at(-1)).toBe(terminals[0]);
+      expectConsecutive(evs, 0);
+      const final = await settled(id);
+      expect(terminals[0]!.response!.status).toBe(answered.status);
+      expect(final.status).toBe(answered.status);
+    }
+  });
+
+  it("cancelling a finished background response returns it unchanged", async () => {
+    const { id } = await create({ model: "scripted-text" });
+    const done = await settled(id);
+    expect(done.status).toBe("completed");
+    const c = await post(`/v1/responses/${id}/cancel`, "");
+    expect(c.status).toBe(200);
+    expect(await c.json()).toEqual(done);
+  });
+
+  it("a response not created in the background is OpenAI's 400; an unknown id a 404", async () => {
+    const r = (await (await post("/v1/responses", { model: "scripted-text", input: "x" })).json()) as Resp;
+    const c = await post(`/v1/responses/${r.id}/cancel`, "");
+    expect(c.status).toBe(400);
+    expect(((await c.json()) as { error: unknown }).error).toMatchObject({ message: "Cannot cancel a synchronous response.", type: "invalid_request_error", param: null, code: null });
+    const s = await get(`/v1/responses/${r.id}?stream=true`);
+    expect(s.status).toBe(400);
+    const u = await post("/v1/responses/resp_00000000000000000000000000000000/cancel", "");
+    expect(u.status).toBe(404);
+  });
+
+  it("another credential's background response is a 404 on every path", async () => {
+    const mine = { authorization: "Bearer sk-bg-mine" };
+    const theirs = { authorization: "Bearer sk-bg-theirs" };
+    const { id } = await create({ model: "scripted-paced-10-20" }, mine);
+    for (const r of [await get(`/v1/responses/${id}`, theirs), await get(`/v1/responses/${id}?stream=true`, theirs), await post(`/v1/responses/${id}/cancel`, "", theirs)]) {
+      expect(r.status).toBe(404);
+      expect(((await r.json()) as { error: { message: string } }).error.message).toBe(`Response with id '${id}' not found.`);
+    }
+    expect((await settled(id, mine)).status).toBe("completed");
+  });
+});
+
+describe("the run's object", () => {
+  const stubOf = async (id: string) => env.BACKGROUND_RUNS.get(env.BACKGROUND_RUNS.idFromName(`${await partitionOf(null)}:run:${id}`));
+
+  it("a run interrupted by the object's restart ends failed when next looked at, its events kept", async () => {
+    const { id } = await create({ model: "scripted-paced-60-25" });
+    for (let i = 0; i < 200 && (await retrieve(id)).status !== "in_progress"; i++) await sleep(10);
+    await sleep(400);
+    const stub = await stubOf(id);
+    await runInDurableObject(stub, (_o, state) => state.abort("test: restart")).catch(() => {});
+    const r = await retrieve(id);
+    expect(r.status).toBe("failed");
+    expect(r.error?.code).toBe("server_error");
+    expect(r.error?.message).toMatch(/interrupted/);
+    const evs = await replay(id);
+    expectConsecutive(evs, 0);
+    expect(evs.at(-1)!.type).toBe("response.failed");
+    expect(evs.length).toBeGreaterThan(2);
+  });
+
+  it("the alarm ends an interrupted run even when nobody looks", async () => {
+    const { id } = await create({ model: "scripted-paced-60-25" });
+    await sleep(300);
+    const stub = await stubOf(id);
+    await runInDurableObject(stub, (_o, state) => state.abort("test: restart")).catch(() => {});
+    // A stub of the aborted instance stays broken: a new one reaches the new instance, which the alarm wakes.
+    const fresh = await stubOf(id);
+    expect(await runDurableObjectAlarm(fresh)).toBe(true);
+    const status = await runInDurableObject(fresh, (_o, state) => state.storage.sql.exec<{ status: string }>("SELECT status FROM run").one().status);
+    expect(status).toBe("failed");
+  });
+
+  it("retention: the run is kept until it expires like a stored response, then its alarm deletes everything", async () => {
+    const { id } = await create({ model: "scripted-text" });
+    await settled(id);
+    const stub = await stubOf(id);
+    const { alarm, expires } = await runInDurableObject(stub, async (_o, state) => ({ alarm: await state.storage.getAlarm(), expires: state.storage.sql.exec<{ e: number }>("SELECT expires_at AS e FROM run").one().e }));
+    expect(alarm).toBe(expires);
+    expect(expires - Date.now()).toBeGreaterThan(29 * 86_400_000);
+    await runInDurableObject(stub, (_o, state) => void state.storage.sql.exec("UPDATE run SET expires_at = ?", Date.now() - 1));
+    expect(await stub.get()).toBeNull();
+    expect(await stub.events(-1)).toBeNull();
+    expect(await runDurableObjectAlarm(stub)).toBe(true);
+    const left = await runInDurableObject(stub, (_o, state) => state.storage.sql.exec("SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE '_cf%'").toArray().length);
+    expect(left).toBe(0);
+  });
+
+  it("DELETE removes the run with the stored response", async () => {
+    const { id } = await create({ model: "scripted-text" });
+    await settled(id);
+    const d = await exports.default.fetch(`${BRIDGE}/v1/responses/${id}`, { method: "DELETE" });
+    expect(d.status).toBe(200);
+    expect((await get(`/v1/responses/${id}`)).status).toBe(404);
+    expect((await get(`/v1/responses/${id}?stream=true`)).status).toBe(404);
+  });
 });
