@@ -1,4 +1,4 @@
-import { ResponsesError } from "../src/index.ts";
+import { type EventSink, ResponsesError } from "../src/index.ts";
 import { createSealer, layerResolvers, type ResponseStore, type Sealer, storeResolver } from "../src/server.ts";
 import { presentedKey } from "./auth.ts";
 import type { BridgeConfig } from "./config.ts";
@@ -75,7 +75,7 @@ export interface Platform {
   /** The background runs of whoever presents `credential`; absent: `background: true` is refused. */
   backgroundFor?(credential: string | null): BackgroundRuns;
   /** This request is a background run, inside the object that runs it (never set from a client request). */
-  backgroundRun?: { id: string };
+  backgroundRun?: { id: string; sink?: EventSink };
 }
 
 /**

@@ -13,8 +13,8 @@ function memoryRows(): LogRows & { rows: LogRow[]; writes: number } {
       store.writes++;
       store.rows.push(...rows.map((r) => ({ ...r })));
     },
-    after(key: readonly [number, number] | null, limit: number) {
-      return store.rows.filter((r) => key === null || r.first > key[0] || (r.first === key[0] && r.part > key[1])).slice(0, limit);
+    after(key: readonly [number, number], delivered: number, limit: number) {
+      return store.rows.filter((r) => (r.first > key[0] || (r.first === key[0] && r.part > key[1])) && r.last > delivered).slice(0, limit);
     },
   };
   return store;

@@ -13,7 +13,8 @@ import { platformFor } from "./platform.ts";
  * One background run (`background: true`) per object, named by the credential's partition and the
  * response id (background-runs.ts). The object runs the response itself: it sends the request through
  * the Worker's own `handle` (same auth, limits, fallbacks, conversion, and the store write when it
- * ends), marked as the run (`backgroundRun`), and reads the SSE it produces. Its events go to SQLite
+ * ends), marked as the run (`backgroundRun`), whose events come straight into a sink (no SSE to
+ * encode and parse again). Its events go to SQLite
  * in batches (run/event-log.ts: one row per batch, never one write per delta), and every reader
  * (`events`) replays from its `starting_after`, then follows live.
  *
@@ -51,6 +52,7 @@ interface RunRow {
 interface Live {
   id: string;
   controller: AbortController;
+  /** The SSE body being read, when the run streams one (a compaction turn). */
   body: ReadableStreamDefaultReader<Uint8Array> | null;
   cancelled: boolean;
   done: Promise<void>;
@@ -89,11 +91,9 @@ export class BackgroundRunObject extends DurableObject implements BackgroundRunR
         this.ctx.storage.transactionSync(() => {
           for (const r of rows) sql.exec("INSERT INTO log (first, part, last, final, text) VALUES (?, ?, ?, ?, ?)", r.first, r.part, r.last, r.final ? 1 : 0, r.text);
         }),
-      after: (key, limit) =>
-        (key === null
-          ? sql.exec<Row>("SELECT * FROM log ORDER BY first, part LIMIT ?", limit)
-          : sql.exec<Row>("SELECT * FROM log WHERE (first, part) > (?, ?) ORDER BY first, part LIMIT ?", key[0], key[1], limit)
-        )
+      after: (key, delivered, limit) =>
+        sql
+          .exec<Row>("SELECT * FROM log WHERE (first, part) > (?, ?) AND last > ? ORDER BY first, part LIMIT ?", key[0], key[1], delivered, limit)
           .toArray()
           .map(out),
     };
@@ -142,53 +142,60 @@ export class BackgroundRunObject extends DurableObject implements BackgroundRunR
     return response;
   }
 
-  /** Runs the request through the Worker's own pipeline, as the run itself, and logs what it streams. */
+  /** Runs the request through the Worker's own pipeline, as the run itself, its events into the log. */
   async #execute(live: Live, body: string, headers: Array<[string, string]>): Promise<void> {
     const env = this.env as unknown as Env;
     const config = configFromEnv(env);
     const request = new Request("https://background.run/v1/responses", { method: "POST", headers, body: JSON.stringify({ ...(JSON.parse(body) as object), stream: true }), signal: live.controller.signal });
-    const platform = { ...platformFor(env, config.retentionMs, (p) => this.ctx.waitUntil(p)), backgroundRun: { id: live.id } };
+    let seq = 0;
+    const sink = { event: (type: string, json: string) => this.#take(live, { seq: seq++, type, text: `event: ${type}\ndata: ${json}\n\n` }) };
+    const platform = { ...platformFor(env, config.retentionMs, (p) => this.ctx.waitUntil(p)), backgroundRun: { id: live.id, sink } };
     const answer = await handle(request, config, (input, init) => fetch(input, init), platform);
-    if (!answer.body || !(answer.headers.get("content-type") ?? "").startsWith("text/event-stream")) {
+    // A compaction turn (`compaction_trigger`) streams its own SSE rather than into the sink.
+    if (answer.body && (answer.headers.get("content-type") ?? "").startsWith("text/event-stream")) await this.#pump(live, answer.body);
+    else if (!answer.ok) {
       // Refused before it began (a 400 for the request, the upstream's HTTP error): the run fails with that error.
       const error = ((await answer.json().catch(() => null)) as { error?: { code?: string | null; type?: string; message?: string } } | null)?.error;
       if (live.cancelled) return this.#cancelled(live);
       return this.#end(failedResponse(live.snapshot, error?.code ?? error?.type ?? "server_error", error?.message ?? `The run was refused with HTTP ${answer.status}.`), "response.failed");
-    }
-    const reader = answer.body.getReader();
+    } else await answer.body?.cancel();
+    if (this.#events.finished) return;
+    if (live.cancelled) return this.#cancelled(live);
+    await this.#end(failedResponse(live.snapshot, "server_error", "The run ended without a terminal event."), "response.failed");
+  }
+
+  /** Logs an SSE body's frames. */
+  async #pump(live: Live, body: ReadableStream<Uint8Array>): Promise<void> {
+    const reader = body.getReader();
     live.body = reader;
     if (live.cancelled) void reader.cancel().catch(() => {});
     const decoder = new TextDecoder();
     const splitter = new FrameSplitter(0);
     for (;;) {
       const { done, value } = await reader.read().catch(() => ({ done: true, value: undefined }));
-      if (done) break;
-      if (this.#take(live, splitter.push(decoder.decode(value, { stream: true })))) return;
+      if (done) return;
+      for (const f of splitter.push(decoder.decode(value, { stream: true }))) this.#take(live, f);
+      if (this.#events.finished) return;
     }
-    if (live.cancelled) return this.#cancelled(live);
-    await this.#end(failedResponse(live.snapshot, "server_error", "The run's stream ended without a terminal event."), "response.failed");
   }
 
-  /** Logs a batch of frames; true once the terminal event is among them. */
-  #take(live: Live, frames: Frame[]): boolean {
-    if (!frames.length || live.cancelled) return false;
+  /** Logs one event (and follows the run's state in it). */
+  #take(live: Live, f: Frame): void {
+    if (live.cancelled || this.#events.finished) return;
     let terminal: ResponseResource | null = null;
-    for (const f of frames) {
-      if (f.type === "response.created") {
-        // The run's first event says what `create` answered: queued, until `response.in_progress`.
-        f.text = f.text.replace('"status":"in_progress"', '"status":"queued"');
-      } else if (f.type === "response.in_progress") {
-        live.snapshot = (JSON.parse(dataOf(f.text)) as { response: ResponseResource }).response;
-        this.#sql.exec("UPDATE run SET status = 'in_progress', response = ?", JSON.stringify(live.snapshot));
-      } else if (f.type === "response.output_item.done") {
-        live.output.push((JSON.parse(dataOf(f.text)) as { item: unknown }).item);
-      } else if (TERMINAL_EVENTS.has(f.type)) {
-        terminal = (JSON.parse(dataOf(f.text)) as { response: ResponseResource }).response;
-      }
+    if (f.type === "response.created") {
+      // The run's first event says what `create` answered: queued, until `response.in_progress`.
+      f.text = f.text.replace('"status":"in_progress"', '"status":"queued"');
+    } else if (f.type === "response.in_progress") {
+      live.snapshot = (JSON.parse(dataOf(f.text)) as { response: ResponseResource }).response;
+      this.#sql.exec("UPDATE run SET status = 'in_progress', response = ?", JSON.stringify(live.snapshot));
+    } else if (f.type === "response.output_item.done") {
+      live.output.push((JSON.parse(dataOf(f.text)) as { item: unknown }).item);
+    } else if (TERMINAL_EVENTS.has(f.type)) {
+      terminal = (JSON.parse(dataOf(f.text)) as { response: ResponseResource }).response;
     }
-    this.#events.append(frames);
+    this.#events.append([f]);
     if (terminal) this.#finish(terminal);
-    return terminal !== null;
   }
 
   /** The run is over: its events stored, its state final, kept as long as stored responses are. */

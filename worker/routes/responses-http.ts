@@ -2,7 +2,7 @@ import { parseResponsesRequest } from "../../src/index.ts";
 import type { ClientContext } from "../context.ts";
 import { EVENT_STREAM_HEADERS, json } from "../http.ts";
 import { compactionSse, completeCompaction, openCompaction, prepareCompaction } from "../run/compaction.ts";
-import { completeResponse, streamResponse } from "../run/modes.ts";
+import { completeResponse, streamEvents, streamResponse } from "../run/modes.ts";
 import { prepareResponse } from "../run/prepare.ts";
 import { forwardBody } from "./passthrough.ts";
 import { startBackground } from "./background.ts";
@@ -26,6 +26,9 @@ export async function postResponses(request: Request, ctx: ClientContext): Promi
     return body.stream === true ? new Response(compactionSse(run), { status: 200, headers: { ...headers, ...EVENT_STREAM_HEADERS } }) : json(200, await completeCompaction(run), headers);
   }
   const prepared = await prepareResponse(body, ctx);
+  // A background run, inside its object: the events go straight to its log (no SSE to encode and parse again).
+  const sink = ctx.backgroundRun?.sink;
+  if (sink) return json(200, await streamEvents(prepared, ctx, sink), prepared.headers);
   if (body.stream === true) {
     const stream = await streamResponse(prepared, ctx);
     return new Response(stream, { status: 200, headers: { ...prepared.headers, ...EVENT_STREAM_HEADERS } });

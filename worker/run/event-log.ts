@@ -33,8 +33,8 @@ export interface LogRow {
 export interface LogRows {
   /** Appends rows (one transaction): never one write per frame. */
   write(rows: LogRow[]): void;
-  /** Up to `limit` rows after the row `(first, part)` (null: from the start), in order. */
-  after(key: readonly [number, number] | null, limit: number): LogRow[];
+  /** Up to `limit` rows after the row `(first, part)` (`[-1, -1]`: from the start) holding an event after `delivered` (`last > delivered`), in order. */
+  after(key: readonly [number, number], delivered: number, limit: number): LogRow[];
 }
 
 export interface Frame {
@@ -116,6 +116,8 @@ export class EventLog {
   #pendingChars = 0;
   #cancelTimer: (() => void) | null = null;
   #last: number;
+  /** The last event in storage (the pending ones follow it). */
+  #stored: number;
   #finished: boolean;
   #wake: Array<() => void> = [];
 
@@ -124,6 +126,7 @@ export class EventLog {
     this.#rows = rows;
     this.#options = { ...DEFAULTS, ...options };
     this.#last = last;
+    this.#stored = last;
     this.#finished = finished;
   }
 
@@ -156,6 +159,7 @@ export class EventLog {
     this.#cancelTimer = null;
     if (!this.#pending.length) return;
     this.#rows.write(rowsOf(this.#pending, this.#options.rowChars));
+    this.#stored = this.#pending.at(-1)!.seq;
     this.#pending = [];
     this.#pendingChars = 0;
   }
@@ -184,9 +188,10 @@ export class EventLog {
    */
   async *read(startingAfter: number, pageRows = 16): AsyncGenerator<string> {
     let delivered = startingAfter;
-    let key: readonly [number, number] | null = null;
+    let key: readonly [number, number] = [-1, -1];
     for (;;) {
-      const rows = this.#rows.after(key, pageRows);
+      // Storage only while it holds something this reader has not had: a live follower reads memory alone.
+      const rows = delivered < this.#stored ? this.#rows.after(key, delivered, pageRows) : [];
       if (rows.length) {
         let text = "";
         for (const row of rows) {
@@ -203,10 +208,14 @@ export class EventLog {
         if (text) yield text;
         continue;
       }
-      const fresh = this.#pending.filter((f) => f.seq > delivered);
-      if (fresh.length) {
+      // The pending frames are consecutive from `#stored + 1`.
+      const from = Math.max(0, delivered - this.#stored);
+      if (from < this.#pending.length) {
+        const fresh = this.#pending.slice(from);
         delivered = fresh.at(-1)!.seq;
-        yield fresh.map((f) => f.text).join("");
+        let text = "";
+        for (const f of fresh) text += f.text;
+        yield text;
         continue;
       }
       if (this.#finished && delivered >= this.#last) return;
