@@ -1,6 +1,6 @@
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
-import { EventLog, type Frame, FrameSplitter, framesAfter, type LogRow, type LogRows, rowsOf } from "../../worker/run/event-log.ts";
+import { EventLog, type Frame, FrameSplitter, framesAfter, KEEP_ALIVE, type LogRow, type LogRows, rowsOf } from "../../worker/run/event-log.ts";
 
 const frame = (seq: number, data = "x"): Frame => ({ seq, type: "response.output_text.delta", text: `event: response.output_text.delta\ndata: {"delta":${JSON.stringify(data)},"sequence_number":${seq}}\n\n` });
 
@@ -91,6 +91,24 @@ describe("event log", () => {
       ),
       { numRuns: 150 },
     );
+  });
+
+  it("a reader waiting through a quiet stretch gets a keep-alive comment, never numbered or stored", async () => {
+    const timers: Array<() => void> = [];
+    const rows = memoryRows();
+    const log = new EventLog(rows, -1, false, { schedule: (fn) => (timers.push(fn), () => {}) });
+    const reader = log.read(-1);
+    log.append([frame(0)]);
+    expect((await reader.next()).value).toBe(frame(0).text);
+    const waiting = reader.next();
+    expect(timers).toHaveLength(2); // the flush, and the keep-alive of the waiting reader
+    timers[1]!();
+    expect((await waiting).value).toBe(KEEP_ALIVE);
+    log.append([frame(1)]);
+    log.finish();
+    expect((await reader.next()).value).toBe(frame(1).text);
+    expect((await reader.next()).done).toBe(true);
+    expect(rows.rows.map((r) => r.text).join("")).toBe(frame(0).text + frame(1).text);
   });
 
   it("refuses a frame out of order", () => {

@@ -282,6 +282,7 @@ export class BackgroundRunObject extends DurableObject implements BackgroundRunR
   async delete(): Promise<boolean> {
     if (!this.#row()) return false;
     if (this.#live) await this.cancel();
+    await this.ctx.storage.deleteAlarm();
     await this.ctx.storage.deleteAll();
     this.#ready = false;
     this.#log = null;

@@ -47,11 +47,19 @@ export interface LogOptions {
   flushChars?: number;
   flushMs?: number;
   rowChars?: number;
+  /** A reader waiting this long (ms) for the next event gets a `: keep-alive` comment, so no proxy drops a quiet stream. */
+  keepAliveMs?: number;
   /** Runs `fn` after `ms` (setTimeout); returns a cancel function. */
   schedule?: (fn: () => void, ms: number) => () => void;
 }
 
-const DEFAULTS = { flushChars: 64 * 1024, flushMs: 250, rowChars: 500_000 };
+const DEFAULTS = { flushChars: 64 * 1024, flushMs: 250, rowChars: 500_000, keepAliveMs: 15_000 };
+
+/** What a reader sends while the run is quiet (not an event: never logged, never numbered). */
+export const KEEP_ALIVE = ": keep-alive\n\n";
+
+/** A reader's chunk grows to about this many characters at most before it is handed on. */
+const CHUNK_CHARS = 1_000_000;
 
 /** Splits SSE text as it arrives into whole frames, numbering events from `next`. */
 export class FrameSplitter {
@@ -119,7 +127,8 @@ export class EventLog {
   /** The last event in storage (the pending ones follow it). */
   #stored: number;
   #finished: boolean;
-  #wake: Array<() => void> = [];
+  #wake: Array<(changed: boolean) => void> = [];
+  #cancelKeepAlive: (() => void) | null = null;
 
   /** `last`: the last event already stored (-1: none); `finished`: the terminal event is among them. */
   constructor(rows: LogRows, last: number, finished: boolean, options: LogOptions = {}) {
@@ -168,16 +177,25 @@ export class EventLog {
   finish(): void {
     this.flush();
     this.#finished = true;
+    this.#cancelKeepAlive?.();
+    this.#cancelKeepAlive = null;
     this.#notify();
   }
 
-  #notify(): void {
+  #notify(changed = true): void {
     const wake = this.#wake;
     this.#wake = [];
-    for (const w of wake) w();
+    for (const w of wake) w(changed);
   }
 
-  #changed(): Promise<void> {
+  /** True when something was appended; false when the keep-alive time passed first (one timer per log, not per reader). */
+  #changed(): Promise<boolean> {
+    if (!this.#cancelKeepAlive && this.#options.schedule) {
+      this.#cancelKeepAlive = this.#options.schedule(() => {
+        this.#cancelKeepAlive = null;
+        this.#notify(false);
+      }, this.#options.keepAliveMs);
+    }
     return new Promise((resolve) => this.#wake.push(resolve));
   }
 
@@ -204,6 +222,10 @@ export class EventLog {
           }
           text += framesAfter(row, delivered);
           delivered = Math.max(delivered, row.last);
+          if (text.length >= CHUNK_CHARS) {
+            yield text;
+            text = "";
+          }
         }
         if (text) yield text;
         continue;
@@ -219,7 +241,7 @@ export class EventLog {
         continue;
       }
       if (this.#finished && delivered >= this.#last) return;
-      await this.#changed();
+      if (!(await this.#changed())) yield KEEP_ALIVE;
     }
   }
 }
