@@ -96,6 +96,13 @@ describe("background responses", () => {
     expect(((await r.json()) as { error: unknown }).error).toMatchObject({ message: "background can only be used when `store` is true", type: "invalid_request_error", param: "background", code: "invalid_value" });
   });
 
+  it("a run whose request the bridge refuses (an unknown previous_response_id) ends failed with that error's code", async () => {
+    const { id } = await create({ model: "scripted-text", previous_response_id: "resp_0123456789abcdef0123456789abcdef" });
+    const done = await settled(id);
+    expect(done.status).toBe("failed");
+    expect(done.error).toEqual({ code: "previous_response_not_found", message: "Previous response with id 'resp_0123456789abcdef0123456789abcdef' not found." });
+  });
+
   it("a run the upstream refuses before it begins ends failed with the upstream's error", async () => {
     const { id } = await create({ model: "scripted-401" });
     const done = await settled(id);
@@ -139,6 +146,14 @@ describe("cancel", () => {
       expect(terminals[0]!.response!.status).toBe(answered.status);
       expect(final.status).toBe(answered.status);
     }
+  });
+
+  it("a cancel before the upstream has answered ends the run cancelled at once", async () => {
+    const { id } = await create({ model: "scripted-slow" });
+    const c = (await (await post(`/v1/responses/${id}/cancel`, "")).json()) as Resp;
+    expect(c).toMatchObject({ id, status: "cancelled" });
+    expect((await replay(id)).map((e) => e.type)).toEqual(["response.cancelled"]);
+    expect((await retrieve(id)).status).toBe("cancelled");
   });
 
   it("cancelling a finished background response returns it unchanged", async () => {

@@ -226,7 +226,9 @@ export class BackgroundRunObject extends DurableObject implements BackgroundRunR
     const env = this.env as unknown as Env;
     const store = platformFor(env, 0, (p) => this.ctx.waitUntil(p)).storeFor?.(live.credential);
     let stored: ResponseResource | undefined;
-    for (let i = 0; store && i < 20; i++) {
+    // Nothing is recorded for a run cancelled before its first event (still waiting for the upstream's headers).
+    const began = this.#events.last >= 0;
+    for (let i = 0; store && began && i < 20; i++) {
       stored = await store.get(live.id).catch(() => undefined);
       if (stored && isTerminalStatus(stored.status)) break;
       await new Promise((r) => setTimeout(r, 100));

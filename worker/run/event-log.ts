@@ -58,8 +58,8 @@ const DEFAULTS = { flushChars: 64 * 1024, flushMs: 250, rowChars: 500_000, keepA
 /** What a reader sends while the run is quiet (not an event: never logged, never numbered). */
 export const KEEP_ALIVE = ": keep-alive\n\n";
 
-/** A reader's chunk grows to about this many characters at most before it is handed on. */
-const CHUNK_CHARS = 1_000_000;
+/** A replay is handed on in chunks of about this many characters (the first one soon, none of them large). */
+const CHUNK_CHARS = 64 * 1024;
 
 /** Splits SSE text as it arrives into whole frames, numbering events from `next`. */
 export class FrameSplitter {
