@@ -276,6 +276,12 @@ export async function scriptedUpstream(request: Request): Promise<Response> {
 
   if (!body.stream) return Response.json(completion(body));
   // `scripted-paced-<n>-<ms>`: n words, one chunk every ms (a long run at its own pace: background runs, readers attaching mid-run).
+  // `scripted-huge-<n>`: one delta of n characters (an event, and a final response, longer than a stored value may be).
+  const huge = /^scripted-huge-(\d+)$/.exec(model);
+  if (huge) {
+    const text = chunk(model, { role: "assistant", content: "" }) + chunk(model, { content: "x".repeat(Number(huge[1])) }) + chunk(model, {}, "stop") + "data: [DONE]\n\n";
+    return new Response(text, { headers: { "content-type": "text/event-stream" } });
+  }
   const paced = /^scripted-paced-(\d+)-(\d+)$/.exec(model);
   if (paced) return pacedStream(model, Number(paced[1]), Number(paced[2]), body.stream_options?.include_usage === true);
 

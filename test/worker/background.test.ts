@@ -234,6 +234,35 @@ describe("the run's object", () => {
     expect(left).toBe(0);
   });
 
+  it("an event and a final Response longer than a stored value are kept in parts and read back whole", async () => {
+    const { id } = await create({ model: "scripted-huge-1200000" });
+    const done = await settled(id);
+    expect(text(done)).toHaveLength(1_200_000);
+    const stub = await stubOf(id);
+    const parts = await runInDurableObject(stub, (_o, state) => state.storage.sql.exec<{ n: number; longest: number }>("SELECT COUNT(*) AS n, MAX(LENGTH(text)) AS longest FROM log").one());
+    expect(parts.longest).toBeLessThanOrEqual(500_000);
+    expect(parts.n).toBeGreaterThan(4);
+    // The object's own copy (what GET serves before the store has it) comes from the terminal event's parts.
+    const own = JSON.parse((await stub.get())!) as Resp;
+    expect(own).toEqual(done);
+    const evs = await replay(id);
+    expectConsecutive(evs, 0);
+    expect(evs.find((e) => e.type === "response.output_text.delta")!.delta).toHaveLength(1_200_000);
+    const after = await replay(id, evs.findIndex((e) => e.type === "response.output_text.delta"));
+    expect(after[0]!.type).not.toBe("response.output_text.delta");
+    expect(after.at(-1)!.type).toBe("response.completed");
+  });
+
+  it("a compaction turn (compaction_trigger) runs in the background too", async () => {
+    const { id } = await create({ model: "scripted-text", input: [{ role: "user", content: "Weather in Paris?" }, { role: "assistant", content: "Sunny." }, { type: "compaction_trigger" }] });
+    const done = await settled(id);
+    expect(done.status).toBe("completed");
+    expect((done.output as Array<{ type?: string }>).map((i) => i.type)).toContain("compaction");
+    const evs = await replay(id);
+    expectConsecutive(evs, 0);
+    expect(evs[0]).toMatchObject({ type: "response.created", response: { status: "queued" } });
+  });
+
   it("DELETE removes the run with the stored response", async () => {
     const { id } = await create({ model: "scripted-text" });
     await settled(id);
