@@ -247,7 +247,11 @@ export class BackgroundRunObject extends DurableObject implements BackgroundRunR
 
   async get(): Promise<string | null> {
     const row = await this.#look();
-    return row ? this.#response(row) : null;
+    if (!row) return null;
+    // While it runs: its state, with the items finished so far.
+    const live = this.#live;
+    if (live && !isTerminalStatus(row.status)) return JSON.stringify({ ...(JSON.parse(row.response) as ResponseResource), output: live.output });
+    return this.#response(row);
   }
 
   async events(startingAfter: number): Promise<ReadableStream<Uint8Array> | null> {
