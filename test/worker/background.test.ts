@@ -263,6 +263,16 @@ describe("the run's object", () => {
     expect(evs[0]).toMatchObject({ type: "response.created", response: { status: "queued" } });
   });
 
+  it("asking about an id that has no run leaves its object without storage", async () => {
+    const r = (await (await post("/v1/responses", { model: "scripted-text", input: "x" })).json()) as Resp;
+    expect((await get(`/v1/responses/resp_00000000000000000000000000000001`)).status).toBe(404);
+    expect((await post(`/v1/responses/${r.id}/cancel`, "")).status).toBe(400);
+    for (const id of [r.id, "resp_00000000000000000000000000000001"]) {
+      const tables = await runInDurableObject(await stubOf(id), (_o, state) => state.storage.sql.exec("SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE '_cf%'").toArray().length);
+      expect(tables).toBe(0);
+    }
+  });
+
   it("DELETE removes the run with the stored response", async () => {
     const { id } = await create({ model: "scripted-text" });
     await settled(id);

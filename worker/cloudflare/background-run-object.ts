@@ -78,7 +78,9 @@ export class BackgroundRunObject extends DurableObject implements BackgroundRunR
     return sql;
   }
 
+  /** The run's state; undefined for an object that never ran one (asked about any unknown id: it stays without storage). */
   #row(): RunRow | undefined {
+    if (!this.#ready && !this.ctx.storage.sql.exec("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'run'").toArray().length) return undefined;
     return this.#sql.exec<RunRow>("SELECT * FROM run").toArray()[0];
   }
 
