@@ -257,8 +257,10 @@ describe("the run's object", () => {
     const { id } = await create({ model: "scripted-text", input: [{ role: "user", content: "Weather in Paris?" }, { role: "assistant", content: "Sunny." }, { type: "compaction_trigger" }] });
     const done = await settled(id);
     expect(done.status).toBe("completed");
+    expect(done.id).toBe(id);
     expect((done.output as Array<{ type?: string }>).map((i) => i.type)).toContain("compaction");
     const evs = await replay(id);
+    for (const e of evs) if (e.response) expect(e.response.id).toBe(id);
     expectConsecutive(evs, 0);
     expect(evs[0]).toMatchObject({ type: "response.created", response: { status: "queued" } });
   });

@@ -1,6 +1,6 @@
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
-import { EventLog, type Frame, FrameSplitter, framesAfter, KEEP_ALIVE, type LogRow, type LogRows, rowsOf } from "../../worker/run/event-log.ts";
+import { EventLog, type Frame, framesAfter, KEEP_ALIVE, type LogRow, type LogRows, rowsOf } from "../../worker/run/event-log.ts";
 
 const frame = (seq: number, data = "x"): Frame => ({ seq, type: "response.output_text.delta", text: `event: response.output_text.delta\ndata: {"delta":${JSON.stringify(data)},"sequence_number":${seq}}\n\n` });
 
@@ -27,14 +27,6 @@ async function drain(it: AsyncGenerator<string>): Promise<string> {
 }
 
 describe("event log", () => {
-  it("splits SSE text into frames across chunk boundaries, numbering events and dropping comments", () => {
-    const split = new FrameSplitter(0);
-    const text = `: keep-alive\n\n${frame(0).text}${frame(1, "y").text}`;
-    const out = [...split.push(text.slice(0, 20)), ...split.push(text.slice(20, 61)), ...split.push(text.slice(61))];
-    expect(out.map((f) => [f.seq, f.type])).toEqual([[0, "response.output_text.delta"], [1, "response.output_text.delta"]]);
-    expect(out.map((f) => f.text).join("")).toBe(frame(0).text + frame(1, "y").text);
-  });
-
   it("keeps batches as rows below the row limit, and a frame longer than a row in parts", () => {
     const big = frame(2, "z".repeat(2_500));
     const rows = rowsOf([frame(0), frame(1), big, frame(3)], 1_000);

@@ -5,7 +5,7 @@ import { configFromEnv } from "../config.ts";
 import type { Env } from "../env.ts";
 import { handle } from "../router.ts";
 import { failedResponse, frameOf, isTerminalStatus, queuedResponse, TERMINAL_EVENTS } from "../run/background.ts";
-import { EventLog, type Frame, FrameSplitter, type LogRow, type LogRows } from "../run/event-log.ts";
+import { EventLog, type Frame, type LogRow, type LogRows } from "../run/event-log.ts";
 import type { BackgroundRunRpc } from "./background-runs.ts";
 import { platformFor } from "./platform.ts";
 
@@ -52,8 +52,6 @@ interface RunRow {
 interface Live {
   id: string;
   controller: AbortController;
-  /** The SSE body being read, when the run streams one (a compaction turn). */
-  body: ReadableStreamDefaultReader<Uint8Array> | null;
   cancelled: boolean;
   done: Promise<void>;
   credential: string | null;
@@ -134,7 +132,7 @@ export class BackgroundRunObject extends DurableObject implements BackgroundRunR
     const response = JSON.stringify(queued);
     this.#sql.exec("INSERT INTO run (id, status, response, retention, expires_at) VALUES (?, 'queued', ?, ?, NULL)", id, response, retentionMs);
     await this.ctx.storage.setAlarm(Date.now() + HEARTBEAT_MS);
-    const live: Live = { id, controller: new AbortController(), body: null, cancelled: false, done: Promise.resolve(), credential: presentedKey(new Headers(headers)), output: [], snapshot: queued };
+    const live: Live = { id, controller: new AbortController(), cancelled: false, done: Promise.resolve(), credential: presentedKey(new Headers(headers)), output: [], snapshot: queued };
     this.#live = live;
     live.done = this.#execute(live, body, headers).catch(async (e: unknown) => {
       console.error(`responses-bridge: background run ${id} failed unexpectedly: ${String((e as Error)?.message ?? e)}`);
@@ -153,9 +151,7 @@ export class BackgroundRunObject extends DurableObject implements BackgroundRunR
     const sink = { event: (type: string, json: string) => this.#take(live, { seq: seq++, type, text: `event: ${type}\ndata: ${json}\n\n` }) };
     const platform = { ...platformFor(env, config.retentionMs, (p) => this.ctx.waitUntil(p)), backgroundRun: { id: live.id, sink } };
     const answer = await handle(request, config, (input, init) => fetch(input, init), platform);
-    // A compaction turn (`compaction_trigger`) streams its own SSE rather than into the sink.
-    if (answer.body && (answer.headers.get("content-type") ?? "").startsWith("text/event-stream")) await this.#pump(live, answer.body);
-    else if (!answer.ok) {
+    if (!answer.ok) {
       // Refused before it began (a 400 for the request, the upstream's HTTP error): the run fails with that error.
       const error = ((await answer.json().catch(() => null)) as { error?: { code?: string | null; type?: string; message?: string } } | null)?.error;
       if (live.cancelled) return this.#cancelled(live);
@@ -164,21 +160,6 @@ export class BackgroundRunObject extends DurableObject implements BackgroundRunR
     if (this.#events.finished) return;
     if (live.cancelled) return this.#cancelled(live);
     await this.#end(failedResponse(live.snapshot, "server_error", "The run ended without a terminal event."), "response.failed");
-  }
-
-  /** Logs an SSE body's frames. */
-  async #pump(live: Live, body: ReadableStream<Uint8Array>): Promise<void> {
-    const reader = body.getReader();
-    live.body = reader;
-    if (live.cancelled) void reader.cancel().catch(() => {});
-    const decoder = new TextDecoder();
-    const splitter = new FrameSplitter(0);
-    for (;;) {
-      const { done, value } = await reader.read().catch(() => ({ done: true, value: undefined }));
-      if (done) return;
-      for (const f of splitter.push(decoder.decode(value, { stream: true }))) this.#take(live, f);
-      if (this.#events.finished) return;
-    }
   }
 
   /** Logs one event (and follows the run's state in it). */
@@ -279,7 +260,6 @@ export class BackgroundRunObject extends DurableObject implements BackgroundRunR
     const live = this.#live;
     if (live && !isTerminalStatus(row.status)) {
       live.cancelled = true;
-      void live.body?.cancel().catch(() => {});
       live.controller.abort(new Error("cancelled"));
       await live.done;
     }

@@ -20,14 +20,15 @@ export async function postResponses(request: Request, ctx: ClientContext): Promi
   if (body.background === true && !ctx.backgroundRun) return startBackground(body, text, request, ctx);
   // Input ending with `compaction_trigger`: a compaction item instead of a turn (Codex's remote compaction).
   const compaction = await prepareCompaction(body, ctx);
+  // A background run, inside its object: the events go straight to its log (no SSE to encode and parse again).
+  const sink = ctx.backgroundRun?.sink;
   if (compaction) {
     const run = await openCompaction(compaction, ctx);
     const headers = compaction.summary.headers;
+    if (sink) return json(200, await run(sink), headers);
     return body.stream === true ? new Response(compactionSse(run), { status: 200, headers: { ...headers, ...EVENT_STREAM_HEADERS } }) : json(200, await completeCompaction(run), headers);
   }
   const prepared = await prepareResponse(body, ctx);
-  // A background run, inside its object: the events go straight to its log (no SSE to encode and parse again).
-  const sink = ctx.backgroundRun?.sink;
   if (sink) return json(200, await streamEvents(prepared, ctx, sink), prepared.headers);
   if (body.stream === true) {
     const stream = await streamResponse(prepared, ctx);

@@ -61,30 +61,6 @@ export const KEEP_ALIVE = ": keep-alive\n\n";
 /** A replay is handed on in chunks of about this many characters (the first one soon, none of them large). */
 const CHUNK_CHARS = 64 * 1024;
 
-/** Splits SSE text as it arrives into whole frames, numbering events from `next`. */
-export class FrameSplitter {
-  #rest = "";
-  next: number;
-  constructor(next = 0) {
-    this.next = next;
-  }
-
-  push(chunk: string): Frame[] {
-    const text = this.#rest + chunk;
-    const frames: Frame[] = [];
-    let start = 0;
-    for (let end = text.indexOf("\n\n", start); end !== -1; end = text.indexOf("\n\n", start)) {
-      const frame = text.slice(start, end + 2);
-      start = end + 2;
-      if (!frame.startsWith("event: ")) continue;
-      const nl = frame.indexOf("\n");
-      frames.push({ seq: this.next++, type: frame.slice(7, nl), text: frame });
-    }
-    this.#rest = text.slice(start);
-    return frames;
-  }
-}
-
 /** The frames of a row's text after event `delivered` (rows of several frames: frame i is `first + i`). */
 export function framesAfter(row: LogRow, delivered: number): string {
   if (row.first > delivered) return row.text;
