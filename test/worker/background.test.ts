@@ -61,6 +61,9 @@ describe("background responses", () => {
     expect(await replay(id)).toEqual(evs);
     expect(await replay(id, 4)).toEqual(evs.slice(5));
     expect(await replay(id, evs.length - 1)).toEqual([]);
+    const bad = await get(`/v1/responses/${id}?stream=true&starting_after=two`);
+    expect(bad.status).toBe(400);
+    expect(((await bad.json()) as { error: unknown }).error).toMatchObject({ param: "starting_after", code: "invalid_value" });
   });
 
   it("a reader attaching mid-run with starting_after gets what came after it, then follows live to the end; two readers see the same events", async () => {
