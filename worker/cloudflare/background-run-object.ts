@@ -14,9 +14,9 @@ import { platformFor } from "./platform.ts";
  * response id (background-runs.ts). The object runs the response itself: it sends the request through
  * the Worker's own `handle` (same auth, limits, fallbacks, conversion, and the store write when it
  * ends), marked as the run (`backgroundRun`), whose events come straight into a sink (no SSE to
- * encode and parse again). Its events go to SQLite
- * in batches (run/event-log.ts: one row per batch, never one write per delta), and every reader
- * (`events`) replays from its `starting_after`, then follows live.
+ * encode and parse again). The events go to SQLite in batches (run/event-log.ts: one row per batch,
+ * never one write per delta), and every reader (`events`) replays from its `starting_after`, then
+ * follows live.
  *
  * The run lives in this object, not in the client's request: it keeps going after every reader has
  * left, for as long as the upstream streams (the `durable_object_io_tasks_prevent_eviction`
