@@ -80,6 +80,17 @@ describe("background responses", () => {
     expect(whole.filter((e) => e.type === "response.output_text.delta").map((e) => e.delta).join("")).toBe(Array.from({ length: 30 }, (_x, i) => `w${i} `).join(""));
   });
 
+  it("the run's upstream request carries the create's request id (so does its log line)", async () => {
+    for (const sent of [{ "x-request-id": "trace-bg-7" }, {}] as Array<Record<string, string>>) {
+      const r = await post("/v1/responses", { model: "scripted-text", input: "Id?", background: true }, sent);
+      const requestId = r.headers.get("x-request-id")!;
+      expect(requestId).toMatch("x-request-id" in sent ? /^trace-bg-7$/ : /^req_/);
+      await settled(((await r.json()) as Resp).id);
+      const upstream = (await seen()).requests.filter((q) => q.url.endsWith("/chat/completions")).at(-1)!;
+      expect(upstream.headers["x-request-id"]).toBe(requestId);
+    }
+  });
+
   it("a reader that disconnects stops nothing: the run completes without it", async () => {
     const before = (await seen()).cancelled;
     const r = await post("/v1/responses", { model: "scripted-paced-20-20", input: "Count.", background: true, stream: true });

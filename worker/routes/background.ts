@@ -9,12 +9,13 @@ function notFound(id: string): ResponsesError {
   return new ResponsesError(404, { message: `Response with id '${id}' not found.`, type: "invalid_request_error", param: null, code: null });
 }
 
-/** Headers a run needs again inside its object: the credential, who the client is, the request id. Never stored. */
-function runHeaders(headers: Headers): Array<[string, string]> {
+/** Headers a run needs again inside its object: the credential, who the client is, this request's id (its log line carries it). Never stored. */
+function runHeaders(headers: Headers, requestId: string | undefined): Array<[string, string]> {
   const out: Array<[string, string]> = [];
   headers.forEach((v, k) => {
-    if (k !== "content-length" && k !== "host" && k !== "connection") out.push([k, v]);
+    if (k !== "content-length" && k !== "host" && k !== "connection" && k !== "x-request-id") out.push([k, v]);
   });
+  if (requestId) out.push(["x-request-id", requestId]);
   return out;
 }
 
@@ -32,7 +33,7 @@ export async function startBackground(body: ResponsesRequest, text: string, requ
   }
   const previous = typeof body.previous_response_id === "string" ? body.previous_response_id : null;
   const id = (ctx.store.ids?.(previous) ?? createIdGenerator())("resp");
-  const queued = await runs.start(id, text, runHeaders(request.headers));
+  const queued = await runs.start(id, text, runHeaders(request.headers, ctx.ops?.requestId));
   if (body.stream !== true) return json(200, queued);
   const events = await runs.events(id, -1);
   if (!events) throw notFound(id);
