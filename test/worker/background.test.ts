@@ -2,7 +2,7 @@ import { env, exports } from "cloudflare:workers";
 import { runDurableObjectAlarm, runInDurableObject } from "cloudflare:test";
 import { describe, expect, it } from "vitest";
 import { partitionOf } from "../../worker/cloudflare/durable-store.ts";
-import { BRIDGE, events, post, seen } from "./bridge.ts";
+import { BRIDGE, events, post, seen, withEnv } from "./bridge.ts";
 
 type Ev = { type: string; sequence_number: number; response?: { id: string; status: string; background?: boolean; output?: unknown[] }; delta?: string };
 type Resp = { id: string; status: string; background: boolean; store: boolean; output: Array<{ content?: Array<{ text?: string }> }>; error: { code: string; message: string } | null };
@@ -296,5 +296,20 @@ describe("the run's object", () => {
     expect(d.status).toBe(200);
     expect((await get(`/v1/responses/${id}`)).status).toBe(404);
     expect((await get(`/v1/responses/${id}?stream=true`)).status).toBe(404);
+  });
+});
+
+describe("with UPSTREAM_API=responses", () => {
+  it("the upstream runs background responses itself: cancel and the resumed stream are forwarded unchanged", async () => {
+    const asked: string[] = [];
+    const call = withEnv({ UPSTREAM_API: "responses", UPSTREAM_API_KEY: "sk-up" }, async (input) => {
+      asked.push(String(input));
+      return Response.json({ id: "resp_up", object: "response", status: "cancelled", background: true });
+    });
+    const c = await call("/v1/responses/resp_up/cancel", { method: "POST" });
+    expect(c.status).toBe(200);
+    expect(await c.json()).toMatchObject({ id: "resp_up", status: "cancelled" });
+    await call("/v1/responses/resp_up?stream=true&starting_after=3");
+    expect(asked).toEqual(["http://upstream.test/v1/responses/resp_up/cancel", "http://upstream.test/v1/responses/resp_up?stream=true&starting_after=3"]);
   });
 });
