@@ -106,9 +106,9 @@ async function startWrangler(upstream: string, vars: Record<string, string> = {}
 
 /**
  * A bench Worker (`entry`, bundled by esbuild) as Miniflare runs it: the settings of bench/workerd/wrangler.toml,
- * the stored-responses Durable Object, `UPSTREAM_BASE_URL` pointing at `upstream`. No inspectorPort, so no inspector.
+ * the stored-responses Durable Object (and with `background`, the background runs' one), `UPSTREAM_BASE_URL` pointing at `upstream`. No inspectorPort, so no inspector.
  */
-export async function benchWorkerOptions(entry: URL, name: string, upstream: string, vars: Record<string, string> = {}) {
+export async function benchWorkerOptions(entry: URL, name: string, upstream: string, vars: Record<string, string> = {}, background = false) {
   const [{ build }, { convertV4MiniflareOptions }] = await Promise.all([import("esbuild"), import("miniflare")]);
   const bundle = await build({
     entryPoints: [entry.pathname],
@@ -129,16 +129,16 @@ export async function benchWorkerOptions(entry: URL, name: string, upstream: str
         name,
         modules: [{ type: "ESModule", path: "worker.mjs", contents: bundle.outputFiles[0]!.text }],
         compatibilityDate: "2026-08-01",
-        compatibilityFlags: ["enable_request_signal"],
+        compatibilityFlags: ["enable_request_signal", "durable_object_io_tasks_prevent_eviction"],
         bindings: { UPSTREAM_BASE_URL: `${upstream}/v1`, ...vars },
-        durableObjects: { RESPONSES_STORE: { className: "ResponseStoreObject", useSQLite: true } },
+        durableObjects: { RESPONSES_STORE: { className: "ResponseStoreObject", useSQLite: true }, ...(background ? { BACKGROUND_RUNS: { className: "BackgroundRunObject", useSQLite: true } } : {}) },
       },
     ],
   });
 }
 
 async function startMiniflare(upstream: string, vars: Record<string, string>): Promise<Workerd> {
-  const [options, { Miniflare }] = await Promise.all([benchWorkerOptions(new URL("workerd/worker.ts", import.meta.url), "responses-bridge-bench", upstream, vars), import("miniflare")]);
+  const [options, { Miniflare }] = await Promise.all([benchWorkerOptions(new URL("workerd/worker.ts", import.meta.url), "responses-bridge-bench", upstream, vars, true), import("miniflare")]);
   const ours = () => new Set(processesUnder(process.pid).filter((p) => p.comm.includes("workerd")).map((p) => p.pid));
   const before = ours();
   const mf = new Miniflare(options);
@@ -196,6 +196,7 @@ export interface Target {
 export const TARGETS = {
   worker: { name: "`POST /v1/responses` (this Worker, `store: true` by default)", label: "Worker", path: "/v1/responses" },
   noStore: { name: "the same with `store: false` (no stored record)", label: "`store: false`", path: "/v1/responses", extra: { store: false } },
+  background: { name: "the same with `background: true` (run by its object, events logged, the client a reader)", label: "`background: true`", path: "/v1/responses", extra: { background: true } },
   identity: { name: "do-nothing `TransformStream` proxy (`pipeThrough`)", label: "do-nothing", path: "/bench/identity" },
   native: { name: "native pass-through, `new Response(upstream.body)`", label: "native", path: "/bench/native" },
   floorPull: { name: "floor: pull stream enqueuing each upstream read untouched", label: "floor-pull", path: "/bench/floor-pull" },

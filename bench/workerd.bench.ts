@@ -13,9 +13,13 @@
  * README), then the opt-in coalescing (STREAM_COALESCE_MS) off and on at 50 and
  * 500 tokens per second.
  *
+ * Then, for background runs, the time from `GET …?stream=true&starting_after=N`
+ * to the first replayed event, after the run and while it runs.
+ *
  * Linux only (/proc). Environment: BENCH_TOKENS (default 4000), BENCH_TPS
  * (default 1000), BENCH_REPS (default 5), BENCH_COALESCE_REPS (default 3),
- * BENCH_SKIP_COALESCE=1, BENCH_HOST (wrangler, the default, or miniflare).
+ * BENCH_SKIP_COALESCE=1, BENCH_HOST (wrangler, the default, or miniflare),
+ * BENCH_TARGETS (comma-separated keys of TARGETS; the do-nothing stream is always run).
  */
 import { cpuMs, f1, f2, median, sleep, startUpstream, startWorkerd, streamAnswer, TARGETS, type Target, type Workerd } from "./workerd-rig.ts";
 
@@ -24,8 +28,60 @@ const TPS = Number(process.env.BENCH_TPS ?? 1000);
 const REPS = Number(process.env.BENCH_REPS ?? 5);
 const COALESCE_REPS = Number(process.env.BENCH_COALESCE_REPS ?? 3);
 
-const targets: Target[] = Object.values(TARGETS);
 const IDENTITY = TARGETS.identity;
+const chosen = process.env.BENCH_TARGETS?.split(",").map((k) => k.trim());
+const targets: Target[] = Object.entries(TARGETS).flatMap(([k, t]) => (!chosen || chosen.includes(k) || t === IDENTITY ? [t] : []));
+
+/** A background run of `tokens` tokens at `tps`, streamed to its end by its creator; its id. */
+async function backgroundRun(base: string, tokens: number, tps: number, stream: boolean): Promise<string> {
+  const res = await fetch(`${base}/v1/responses`, { method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify({ model: `bench-${tokens}-${tps}`, input: "hi", background: true, stream }) });
+  if (!stream) return ((await res.json()) as { id: string }).id;
+  const text = await res.text();
+  if (!text.includes("event: response.completed")) throw new Error(`background run did not complete: …${text.slice(-300)}`);
+  return (JSON.parse(text.split("\n")[1]!.slice(6)) as { response: { id: string } }).response.id;
+}
+
+/** Milliseconds from sending `GET /v1/responses/{id}?stream=true&starting_after=n` to the first replayed event's bytes. */
+async function firstReplayed(base: string, id: string, n: number): Promise<number> {
+  const t0 = performance.now();
+  const res = await fetch(`${base}/v1/responses/${id}?stream=true&starting_after=${n}`);
+  const reader = res.body!.getReader();
+  const dec = new TextDecoder();
+  let text = "";
+  while (!text.includes("event: ")) {
+    const { value, done } = await reader.read();
+    if (done) throw new Error(`no event after ${n}: ${text.slice(0, 300)}`);
+    text += dec.decode(value, { stream: true });
+  }
+  const ms = performance.now() - t0;
+  const seq = Number(/"sequence_number":(\d+)/.exec(text)?.[1]);
+  if (seq !== n + 1) throw new Error(`replay after ${n} began at ${seq}`);
+  await reader.cancel();
+  return ms;
+}
+
+/** The resume table: after a finished run (from its start, middle and end) and into a live run. */
+async function resumeLatency(w: Workerd): Promise<string> {
+  const reps = Math.max(REPS, 5);
+  const done = await backgroundRun(w.url, TOKENS, 20_000, true);
+  // Events: created, in_progress, item and part added, TOKENS deltas, then the closing ones.
+  const points: Array<[string, number]> = [["the start (`starting_after=0`)", 0], [`the middle (${TOKENS >> 1})`, TOKENS >> 1], [`the end (${TOKENS})`, TOKENS]];
+  const rows = [`Background runs (${w.host}): milliseconds from \`GET /v1/responses/{id}?stream=true&starting_after=N\` to the first replayed event's bytes at the client, ${reps} reads each (median, range).\n`, "| reading from | into | ms (median) | range |", "|---|---|---:|---:|"];
+  for (const [label, n] of points) {
+    const xs: number[] = [];
+    for (let r = 0; r < reps; r++) xs.push(await firstReplayed(w.url, done, n));
+    rows.push(`| ${label} | a finished ${TOKENS}-token run | ${f1(median(xs))} | ${f1(Math.min(...xs))}–${f1(Math.max(...xs))} |`);
+  }
+  const live: number[] = [];
+  for (let r = 0; r < reps; r++) {
+    const id = await backgroundRun(w.url, 2000, 1000, false);
+    await sleep(1000);
+    live.push(await firstReplayed(w.url, id, 0));
+    await sleep(1200);
+  }
+  rows.push(`| the start (\`starting_after=0\`) | a live run, 1 s into a 2,000-token answer at 1,000 tok/s | ${f1(median(live))} | ${f1(Math.min(...live))}–${f1(Math.max(...live))} |`);
+  return rows.join("\n");
+}
 
 /** CPU (ms) of the Worker's runtime and of wrangler's proxy: one stream, or `streams` at once. */
 interface Sample {
@@ -64,6 +120,7 @@ try {
   const w = await startWorkerd(upstream.url);
   const samples = new Map<Target, Sample[]>(targets.map((t) => [t, []]));
   let idle = { runtime: 0, proxy: 0 };
+  let resume = "";
   try {
     // Warm up: JIT, connections, the store's first object.
     for (const t of targets) await streamAnswer(w.url, t, 200, 10_000);
@@ -72,6 +129,7 @@ try {
       for (const t of targets) samples.get(t)!.push(await measure(w, idle, t, TOKENS, TPS));
       process.stderr.write(`run ${r + 1}/${REPS}\n`);
     }
+    if (targets.includes(TARGETS.background)) resume = await resumeLatency(w);
   } finally {
     await w.stop();
   }
@@ -90,6 +148,13 @@ try {
     out.push(`| ${t.name} | ${f1(median(list.map((x) => per1k(x.runtime, x.tokens))))} ms | ${f2(median(rt))} | ${range(rt)} |${withProxy} ${Math.round(median(list.map((x) => x.reads)))} |`);
   }
   console.log(`\n${out.join("\n")}\n`);
+  const bg = samples.get(TARGETS.background);
+  const fg = samples.get(TARGETS.worker);
+  if (bg && fg) {
+    const ratio = bg.map((x, i) => x.runtime / fg[i]!.runtime);
+    console.log(`background / foreground (\`POST /v1/responses\`), CPU per token of the Worker's workerd, per run: median ${f2(median(ratio))}, range ${range(ratio)}\n`);
+  }
+  if (resume) console.log(`${resume}\n`);
 
   // ---- opt-in coalescing, at 50 and 500 tokens per second ----
   if (!process.env.BENCH_SKIP_COALESCE) {

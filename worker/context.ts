@@ -1,6 +1,8 @@
+import type { EventSink } from "../src/index.ts";
 import type { ConversationStore, HistoryResolver, ResponseStore, Sealer, StoredResponse } from "../src/server.ts";
 import type { BridgeConfig } from "./config.ts";
 import type { RequestOps } from "./ops/request.ts";
+import type { BackgroundRuns } from "./run/background.ts";
 import type { Fetch } from "./upstream.ts";
 
 /**
@@ -35,6 +37,10 @@ export interface ClientContext {
    * the answer is OpenAI's `previous_response_not_found`). A WebSocket layers its own memory over it.
    */
   resolver: HistoryResolver;
+  /** Background runs of this client's credential (`background: true`); null where the host has none. */
+  background?: BackgroundRuns | null;
+  /** Set when this request is a background run itself, inside the object running it: run it here, under this id, its events into `sink`. */
+  backgroundRun?: { id: string; sink?: EventSink } | undefined;
   /** Told of every response as it ends, stored or not (a WebSocket keeps `store: false` ones for the connection). */
   onRecord?: ((record: StoredResponse) => void) | undefined;
   /** The operator side: request id, the presented key and its limits, the response's log line (worker/ops). Absent: none of it. */

@@ -75,6 +75,12 @@ export interface Env {
   FORWARD_PARAMS?: string;
   /** The Durable Object namespace stored responses live in (wrangler.toml); unset: nothing is stored. */
   RESPONSES_STORE?: DurableObjectNamespace<ResponseStoreObject>;
+  /**
+   * The Durable Object namespace background runs live in (`background: true`; one object per run, wrangler.toml);
+   * unset: `background: true` is refused. Typed loosely (its RPC interface is in cloudflare/background-runs.ts) so
+   * that the object, which reads this Env, does not import itself through it.
+   */
+  BACKGROUND_RUNS?: DurableObjectNamespace;
   /** Days a stored response is kept (default 30; fractions allowed). */
   STORE_RETENTION_DAYS?: string;
 }

@@ -1,9 +1,6 @@
 import { ConfigError, configFromEnv } from "./config.ts";
 import type { Env } from "./env.ts";
-import { analyticsSink } from "./cloudflare/analytics.ts";
-import { durableConversations } from "./cloudflare/durable-conversations.ts";
-import { durableStore } from "./cloudflare/durable-store.ts";
-import { keyLedger } from "./cloudflare/key-limits-object.ts";
+import { platformFor } from "./cloudflare/platform.ts";
 import { refuseOpenRelay } from "./ops/fail-closed.ts";
 import { requestIdOf } from "./ops/request.ts";
 import { handle } from "./router.ts";
@@ -13,6 +10,7 @@ export type { Env } from "./env.ts";
 // The Durable Object class must be exported from the Worker's main module.
 export { ResponseStoreObject } from "./cloudflare/response-store-object.ts";
 export { KeyLimitsObject } from "./cloudflare/key-limits-object.ts";
+export { BackgroundRunObject } from "./cloudflare/background-run-object.ts";
 
 export default {
   async fetch(request: Request, env: Env, ctx: ExecutionContext): Promise<Response> {
@@ -27,17 +25,7 @@ export default {
     const refusal = refuseOpenRelay(request, config);
     if (refusal) return refusal;
     try {
-      const namespace = env.RESPONSES_STORE;
-      const retention = config.retentionMs;
-      const limits = env.KEY_LIMITS;
-      const analytics = env.USAGE_ANALYTICS;
-      return await handle(request, config, (input, init) => fetch(input, init), {
-        waitUntil: (p) => ctx.waitUntil(p),
-        ...(namespace ? { storeFor: (credential: string | null) => durableStore(namespace, credential, retention) } : {}),
-        ...(namespace ? { conversationsFor: (credential: string | null) => durableConversations(namespace, credential) } : {}),
-        ...(limits ? { ledgerFor: (name: string) => keyLedger(limits, name) } : {}),
-        ...(analytics ? { analytics: analyticsSink(analytics) } : {}),
-      });
+      return await handle(request, config, (input, init) => fetch(input, init), platformFor(env, config.retentionMs, (p) => ctx.waitUntil(p)));
     } catch (e) {
       return errorResponse(500, unexpectedError(e, config), { "x-request-id": requestIdOf(request.headers) });
     }

@@ -1,4 +1,4 @@
-import { ResponsesError } from "../src/index.ts";
+import { type EventSink, ResponsesError } from "../src/index.ts";
 import { type ConversationStore, createSealer, layerResolvers, type ResponseStore, type Sealer, storeResolver } from "../src/server.ts";
 import { presentedKey } from "./auth.ts";
 import type { BridgeConfig } from "./config.ts";
@@ -12,13 +12,15 @@ import type { KeyLedger, ResponseLine } from "./ops/types.ts";
 import { getUsage } from "./routes/usage.ts";
 import { postCompact } from "./routes/compact.ts";
 import { postChatCompletions } from "./routes/chat-completions.ts";
-import { getModels, upstreamOnly, upstreamWhenResponses } from "./routes/passthrough.ts";
+import { getModels, upstreamWhenResponses } from "./routes/passthrough.ts";
 import { postResponses } from "./routes/responses-http.ts";
 import { postInputTokens } from "./routes/input-tokens.ts";
 import { openResponsesSocket } from "./ws/session.ts";
 import { deleteResponse, getResponse, listInputItems } from "./routes/stored.ts";
 import * as conv from "./routes/conversations.ts";
 import { type Fetch, redact, UpstreamHttpError } from "./upstream.ts";
+import type { BackgroundRuns } from "./run/background.ts";
+import { cancelResponse, deleteBackground, getOrStream } from "./routes/background.ts";
 
 export type { Fetch } from "./upstream.ts";
 
@@ -40,10 +42,9 @@ const ROUTES: Route[] = [
   { path: /^(?:\/v1)?\/responses\/compact$/, methods: { POST: compactRoute } },
   { path: /^(?:\/v1)?\/responses\/input_tokens$/, methods: { POST: postInputTokens } },
   // Any id but `compact` and `input_tokens` (endpoints of their own above; excluded so GET on them is not read as an id).
-  { path: /^(?:\/v1)?\/responses\/(?<id>(?!(?:compact|input_tokens)$)[^/]+)$/, methods: { GET: upstreamWhenResponses(getResponse), DELETE: upstreamWhenResponses(deleteResponse) } },
+  { path: /^(?:\/v1)?\/responses\/(?<id>(?!(?:compact|input_tokens)$)[^/]+)$/, methods: { GET: upstreamWhenResponses(getOrStream(getResponse)), DELETE: upstreamWhenResponses(deleteBackground(deleteResponse)) } },
+  { path: /^(?:\/v1)?\/responses\/(?<id>[^/]+)\/cancel$/, methods: { POST: upstreamWhenResponses(cancelResponse) } },
   { path: /^(?:\/v1)?\/responses\/(?<id>[^/]+)\/input_items$/, methods: { GET: upstreamWhenResponses(listInputItems) } },
-  // Served by a Responses upstream (UPSTREAM_API=responses), each id checked against the key that created it.
-  { path: /^(?:\/v1)?\/responses\/(?<id>[^/]+)\/cancel$/, methods: { POST: upstreamOnly } },
   // The Conversations API (routes/conversations.ts); the upstream's own with UPSTREAM_API=responses.
   { path: /^(?:\/v1)?\/conversations$/, methods: { POST: upstreamWhenResponses(conv.createConversation) } },
   { path: /^(?:\/v1)?\/conversations\/(?<id>[^/]+)$/, methods: { GET: upstreamWhenResponses(conv.getConversation), POST: upstreamWhenResponses(conv.updateConversation), DELETE: upstreamWhenResponses(conv.deleteConversation) } },
@@ -81,6 +82,10 @@ export interface Platform {
   ledgerFor?(keyName: string): KeyLedger;
   /** Each response's log line, besides the log (Analytics Engine). */
   analytics?(line: ResponseLine): void;
+  /** The background runs of whoever presents `credential`; absent: `background: true` is refused. */
+  backgroundFor?(credential: string | null): BackgroundRuns;
+  /** This request is a background run, inside the object that runs it (never set from a client request). */
+  backgroundRun?: { id: string; sink?: EventSink };
 }
 
 /**
@@ -112,7 +117,7 @@ export async function handle(request: Request, config: BridgeConfig, fetchUpstre
     }
   }
   if (!route) {
-    return fail(404, { message: `Unknown path ${request.method} ${url.pathname}. This bridge serves POST /v1/responses (and a WebSocket on GET), POST /v1/responses/compact, POST /v1/responses/input_tokens, GET/DELETE /v1/responses/{id}, GET /v1/responses/{id}/input_items, POST /v1/conversations, GET/POST/DELETE /v1/conversations/{id}, GET/POST /v1/conversations/{id}/items, GET/DELETE /v1/conversations/{id}/items/{item_id}, POST /v1/chat/completions, GET /v1/models and GET /v1/usage.`, type: "invalid_request_error", param: null, code: "unknown_url" });
+    return fail(404, { message: `Unknown path ${request.method} ${url.pathname}. This bridge serves POST /v1/responses (and a WebSocket on GET), POST /v1/responses/compact, POST /v1/responses/input_tokens, GET/DELETE /v1/responses/{id} (GET with ?stream=true&starting_after=N for a background response), POST /v1/responses/{id}/cancel, GET /v1/responses/{id}/input_items, POST /v1/conversations, GET/POST/DELETE /v1/conversations/{id}, GET/POST /v1/conversations/{id}/items, GET/DELETE /v1/conversations/{id}/items/{item_id}, POST /v1/chat/completions, GET /v1/models and GET /v1/usage.`, type: "invalid_request_error", param: null, code: "unknown_url" });
   }
   const handler = route.methods[request.method];
   if (!handler) {
@@ -151,6 +156,8 @@ export async function handle(request: Request, config: BridgeConfig, fetchUpstre
     waitUntil,
     store,
     conversations: platform.conversationsFor?.(credential) ?? null,
+    background: platform.backgroundFor?.(credential) ?? null,
+    backgroundRun: platform.backgroundRun,
     resolver: layerResolvers(store && storeResolver(store)),
     ops,
   };

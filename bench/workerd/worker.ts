@@ -5,6 +5,7 @@
  *
  * - `POST /v1/responses`: the product Worker, unchanged (with its store binding,
  *   so the default `store: true` writes the finished response as deployed);
+ *   with `background: true` the run's own object runs it and logs its events, the client reading them;
  * - `POST /bench/identity`: the target's baseline, a do-nothing `TransformStream`
  *   proxy (`pipeThrough`) of the upstream body;
  * - `POST /bench/native`: native pass-through, `new Response(upstream.body)`: no
@@ -28,7 +29,7 @@ import bridge, { type Env } from "../../worker/index.ts";
 import { EVENT_STREAM_HEADERS } from "../../worker/http.ts";
 import { OPS, runOp } from "./ops.ts";
 
-export { ResponseStoreObject } from "../../worker/index.ts";
+export { BackgroundRunObject, ResponseStoreObject } from "../../worker/index.ts";
 
 export default {
   async fetch(request: Request, env: Env, ctx: ExecutionContext): Promise<Response> {

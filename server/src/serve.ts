@@ -7,11 +7,12 @@ import { collectModules } from "./modules.ts";
 
 /** wrangler.toml's; test/server checks them against it. */
 export const COMPATIBILITY_DATE = "2026-08-01";
-export const COMPATIBILITY_FLAGS = ["enable_request_signal"];
-/** wrangler.toml's Durable Objects (stored responses; per-key limits and usage), SQLite-backed; test/server checks them against it. */
+export const COMPATIBILITY_FLAGS = ["enable_request_signal", "durable_object_io_tasks_prevent_eviction"];
+/** wrangler.toml's Durable Objects (stored responses; per-key limits and usage; background runs), SQLite-backed; test/server checks them against it. */
 export const DURABLE_OBJECTS = {
   RESPONSES_STORE: { className: "ResponseStoreObject", useSQLite: true },
   KEY_LIMITS: { className: "KeyLimitsObject", useSQLite: true },
+  BACKGROUND_RUNS: { className: "BackgroundRunObject", useSQLite: true },
 };
 
 /** A failure the user can fix (a folder, a port), said in one line. */

@@ -94,7 +94,7 @@ export interface Usage {
 }
 
 /** `cancelled`: the consumer went away before the end (reported to `onEnd` for storage, never streamed). */
-export type ResponseStatus = "in_progress" | "completed" | "incomplete" | "failed" | "cancelled";
+export type ResponseStatus = "queued" | "in_progress" | "completed" | "incomplete" | "failed" | "cancelled";
 
 export interface ResponseError { code: string; message: string }
 

@@ -217,6 +217,27 @@ function openaiError(status: number, message: string, type: string, code: string
   return new Response(JSON.stringify({ error: { message, type, param: null, code } }), { status, headers: { "content-type": "application/json", ...headers } });
 }
 
+/** `n` words `w0 w1 …`, one chunk every `ms`; cancelling it counts in `seen.cancelled`. */
+function pacedStream(model: string, n: number, ms: number, withUsage: boolean): Response {
+  let i = 0;
+  const stream = new ReadableStream<Uint8Array>({
+    async pull(controller) {
+      if (i > 0) await sleep(ms);
+      if (i === 0) controller.enqueue(encoder.encode(chunk(model, { role: "assistant", content: "" })));
+      else if (i <= n) controller.enqueue(encoder.encode(chunk(model, { content: `w${i - 1} ` })));
+      else {
+        controller.enqueue(encoder.encode(chunk(model, {}, "stop") + (withUsage ? usage({ model }) : "") + "data: [DONE]\n\n"));
+        controller.close();
+      }
+      i++;
+    },
+    cancel() {
+      seen.cancelled++;
+    },
+  });
+  return new Response(stream, { headers: { "content-type": "text/event-stream" } });
+}
+
 export async function scriptedUpstream(request: Request): Promise<Response> {
   const url = new URL(request.url);
   const headers: Record<string, string> = {};
@@ -272,6 +293,15 @@ export async function scriptedUpstream(request: Request): Promise<Response> {
   if (unknown) return openaiError(400, `Unrecognized request argument supplied: messages[].${unknown}`, "invalid_request_error", null);
 
   if (!body.stream) return Response.json(completion(body));
+  // `scripted-paced-<n>-<ms>`: n words, one chunk every ms (a long run at its own pace: background runs, readers attaching mid-run).
+  // `scripted-huge-<n>`: one delta of n characters (an event, and a final response, longer than a stored value may be).
+  const huge = /^scripted-huge-(\d+)$/.exec(model);
+  if (huge) {
+    const text = chunk(model, { role: "assistant", content: "" }) + chunk(model, { content: "x".repeat(Number(huge[1])) }) + chunk(model, {}, "stop") + "data: [DONE]\n\n";
+    return new Response(text, { headers: { "content-type": "text/event-stream" } });
+  }
+  const paced = /^scripted-paced-(\d+)-(\d+)$/.exec(model);
+  if (paced) return pacedStream(model, Number(paced[1]), Number(paced[2]), body.stream_options?.include_usage === true);
 
   const steps = script(body);
   const hang = model === "scripted-hang";

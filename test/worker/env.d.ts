@@ -4,6 +4,7 @@ declare namespace Cloudflare {
     /** Bound in wrangler.toml (`[[durable_objects.bindings]]`). */
     RESPONSES_STORE: DurableObjectNamespace<import("../../worker/cloudflare/response-store-object.ts").ResponseStoreObject>;
     KEY_LIMITS: DurableObjectNamespace<import("../../worker/cloudflare/key-limits-object.ts").KeyLimitsObject>;
+    BACKGROUND_RUNS: DurableObjectNamespace<import("../../worker/cloudflare/background-run-object.ts").BackgroundRunObject>;
   }
   interface Exports {
     default: Fetcher;

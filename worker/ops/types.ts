@@ -41,7 +41,7 @@ export interface KeyLedger {
 export interface ResponseLine {
   event: "response";
   response_id: string | null;
-  status: "completed" | "incomplete" | "failed" | "cancelled" | "in_progress";
+  status: "completed" | "incomplete" | "failed" | "cancelled" | "in_progress" | "queued";
   /** The key's name (or a short hash prefix of it for the comma form); null without PROXY_API_KEYS. Never the key. */
   key: string | null;
   /** As the client asked. */

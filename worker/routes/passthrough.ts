@@ -114,16 +114,6 @@ export async function getModels(request: Request, ctx: ClientContext): Promise<R
   return new Response(JSON.stringify({ ...list, data }), { status: upstream.status, headers });
 }
 
-/**
- * A path only a Responses upstream serves here (for now: cancel, the Conversations API): forwarded with
- * UPSTREAM_API=responses, else the router's own unknown-path answer.
- */
-export async function upstreamOnly(request: Request, ctx: ClientContext): Promise<Response> {
-  if (ctx.config.upstreamApi === "responses") return passThrough(request, ctx);
-  const path = new URL(request.url).pathname;
-  throw new ResponsesError(404, { message: `Unknown path ${request.method} ${path}: served only with UPSTREAM_API=responses.`, type: "invalid_request_error", param: null, code: "unknown_url" });
-}
-
 /** With UPSTREAM_API=responses the stored-response paths belong to the upstream: forwarded, not served here. */
 export function upstreamWhenResponses(handler: Handler): Handler {
   return (request, ctx, params) => (ctx.config.upstreamApi === "responses" ? passThrough(request, ctx) : handler(request, ctx, params));

@@ -8,6 +8,7 @@ import { type RefusedState, refusedFor } from "./refused-fields.ts";
 import { redact } from "../upstream.ts";
 
 import { recordEnd } from "./record.ts";
+import { backgroundIds } from "./background.ts";
 import { logResponse } from "../ops/log.ts";
 
 /**
@@ -117,8 +118,10 @@ export async function prepareResponse(request: ResponsesRequest, ctx: ClientCont
   const reasoningRetry = auto && !learned ? everyReasoning : null;
   const headers: Record<string, string> = {};
   if (translation.dropped.length) headers["x-responses-bridge-dropped-tools"] = translation.dropped.join(", ");
-  // A response continuing a chain or run in a conversation takes its shard (and so its object).
-  const ids = store?.ids?.(typeof request.previous_response_id === "string" ? request.previous_response_id : expanded.conversation) ?? createIdGenerator();
+  const run = ctx.backgroundRun;
+  // A background run answers under the id its `create` already gave (its items share that id's shard); a response
+  // continuing a chain or run in a conversation takes its shard (and so its object).
+  const ids = run ? backgroundIds(run.id, store?.ids?.(run.id) ?? createIdGenerator()) : (store?.ids?.(typeof request.previous_response_id === "string" ? request.previous_response_id : expanded.conversation) ?? createIdGenerator());
   const reasoningSealer = wantsEncryptedReasoning(request.include) ? ctx.sealer : null;
   const options: ResponsesReaderOptions = {
     ...config.convert,
