@@ -54,10 +54,10 @@ export async function bodySize(body: string | (() => ReadableStream<Uint8Array>)
   return size;
 }
 
-/** What one failed attempt did, for the error's words: "after 65536 of 20000093 bytes". */
+/** What one failed attempt did, for the error's words: "after sending 65536 of the body's 20000093 bytes" (NaN: the size could not be measured). */
 export function howFar(body: string | (() => ReadableStream<Uint8Array>) | null, sent: Sent, size: number): string {
   if (body === null) return "with no body";
   // A string body is handed to the runtime whole: how much of it left is not known.
   if (typeof body === "string") return `with a body of ${size} bytes`;
-  return `after sending ${sent.bytes} of the body's ${size} bytes`;
+  return Number.isNaN(size) ? `after sending ${sent.bytes} bytes of the body` : `after sending ${sent.bytes} of the body's ${size} bytes`;
 }

@@ -118,6 +118,7 @@ async function deliver(call: UpstreamCall, config: BridgeConfig, fetchUpstream: 
     if (!undelivered(e) || call.clientSignal?.aborted) throw e;
     const second: Sent = { bytes: 0, done: false };
     await sleep(REDELIVER_AFTER_MS);
+    if (call.clientSignal?.aborted) throw e;
     try {
       return await attemptUpstream(call, config, fetchUpstream, second);
     } catch (again) {
