@@ -1,5 +1,7 @@
 import { beforeEach, describe, expect, it } from "vitest";
+import { configFromEnv } from "../../worker/config.ts";
 import type { Fetch } from "../../worker/router.ts";
+import { callUpstream } from "../../worker/upstream.ts";
 import { STREAM_FROM_CHARS } from "../../worker/run/request-body.ts";
 import { events, resetSeen, seen, withEnv } from "./bridge.ts";
 
@@ -137,5 +139,22 @@ describe("a request whose body never reached the upstream", () => {
     const size = new TextEncoder().encode(sent[0]).byteLength;
     expect(size).toBeGreaterThan(sent[0]!.length);
     expect(error.message).toBe(`Upstream http://upstream.test could not be reached: Network connection lost. The request was sent twice and no response byte arrived (attempt 1 of 2: Network connection lost, with a body of ${size} bytes; attempt 2 of 2: Network connection lost, with a body of ${size} bytes).`);
+  });
+
+  it("nor when the client hung up meanwhile, even during the pause before the re-send", async () => {
+    const config = configFromEnv({ UPSTREAM_BASE_URL: "http://upstream.test/v1" });
+    for (const when of ["before", "during the pause"] as const) {
+      const client = new AbortController();
+      let n = 0;
+      const dies: Fetch = async () => {
+        n++;
+        if (when === "before") client.abort();
+        else setTimeout(() => client.abort(), 1);
+        throw lost();
+      };
+      const call = { target: "http://upstream.test/v1/chat/completions", method: "POST", body: "{}", stream: false, auth: null, clientSignal: client.signal };
+      await expect(callUpstream(call, config, dies)).rejects.toMatchObject({ status: 502 });
+      expect(n, when).toBe(1);
+    }
   });
 });
