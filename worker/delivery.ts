@@ -6,12 +6,12 @@
  * Why the retry exists: the runtime (workerd's HTTP client) keeps idle upstream
  * connections for 5 s and takes the most recently used one for the next
  * request. An upstream that closes an idle connection (its keep-alive timeout,
- * Node's is 5 s) while the isolate is busy, e.g. reading and translating a
+ * a restart, a proxy's limit) while the isolate is busy, e.g. parsing and translating a
  * request of many megabytes, has its close noticed only once the isolate yields:
  * the request goes out on the dead connection and fails with "Network
  * connection lost" before the upstream sees a byte of it. A stream body cannot
  * be replayed by the runtime, so the bridge asks again with a fresh stream from
- * the body's factory (docs/stored-responses.md, "Large bodies").
+ * the body's factory (docs/stored-responses.md, "Large request bodies").
  */
 
 /** How far one attempt's body got: bytes the runtime pulled, and whether it pulled them all. */
