@@ -1,5 +1,6 @@
 import { readUpstreamError, ResponsesError } from "../src/index.ts";
 import type { BridgeConfig } from "./config.ts";
+import { bodySize, counted, howFar, REDELIVER_AFTER_MS, type Sent } from "./delivery.ts";
 
 export type Fetch = (input: Request | string | URL, init?: RequestInit) => Promise<Response>;
 
@@ -61,7 +62,7 @@ export async function callUpstream(call: UpstreamCall, config: BridgeConfig, fet
     const last = attempt >= attempts;
     let response: Response;
     try {
-      response = await attemptUpstream(call, config, fetchUpstream);
+      response = await deliver(call, config, fetchUpstream);
     } catch (e) {
       // Only an unreachable upstream (502) is worth another try; a timeout already waited long enough.
       if (last || !(e instanceof ResponsesError) || e.payload.code !== "upstream_unreachable" || call.clientSignal?.aborted) throw e;
@@ -106,10 +107,49 @@ function retryDelay(r: Response, attempt: number, maxWaitMs: number): number | n
 }
 
 /**
+ * One request, delivered: when the connection fails before the upstream answered (no response
+ * headers, so no response byte reached the bridge), it is sent once more with a fresh body, after
+ * a moment in which the runtime drops the other dead connections it pooled (worker/delivery.ts says
+ * why this happens). A second failure says how far the body got on each attempt. A timeout or the
+ * client's own hang-up is not retried; once the upstream has answered, nothing is.
+ */
+async function deliver(call: UpstreamCall, config: BridgeConfig, fetchUpstream: Fetch): Promise<Response> {
+  const first: Sent = { bytes: 0, done: false };
+  try {
+    return await attemptUpstream(call, config, fetchUpstream, first);
+  } catch (e) {
+    if (!undelivered(e) || call.clientSignal?.aborted) throw e;
+    const second: Sent = { bytes: 0, done: false };
+    await sleep(REDELIVER_AFTER_MS);
+    if (call.clientSignal?.aborted) throw e;
+    try {
+      return await attemptUpstream(call, config, fetchUpstream, second);
+    } catch (again) {
+      if (!undelivered(again) || call.clientSignal?.aborted) throw again;
+      throw await deliveryFailed(call, [e.cause, again.cause], [first, second]);
+    }
+  }
+}
+
+/** A connection that failed before any answer (502 `upstream_unreachable`, thrown by `attemptUpstream`). */
+function undelivered(e: unknown): e is ResponsesError & { cause: string } {
+  return e instanceof ResponsesError && e.payload.code === "upstream_unreachable" && typeof e.cause === "string";
+}
+
+/** The 502 after two failed deliveries: what failed, the body's size and how far it got, attempt by attempt. */
+async function deliveryFailed(call: UpstreamCall, causes: string[], sent: Sent[]): Promise<ResponsesError> {
+  const size = await bodySize(call.body, sent[0]!.done ? sent[0]! : sent[1]!).catch(() => NaN);
+  const attempts = causes.map((cause, i) => `attempt ${i + 1} of 2: ${cause.replace(/\.$/, "")}, ${howFar(call.body, sent[i]!, size)}`);
+  const message = `Upstream ${new URL(call.target).origin} could not be reached: ${causes[1]!.replace(/\.?$/, ".")} The request was sent twice and no response byte arrived (${attempts.join("; ")}).`;
+  return new ResponsesError(502, { message, type: "upstream_error", code: "upstream_unreachable" });
+}
+
+/**
  * One request to the upstream. Unreachable → 502, no headers within the
  * timeout → 504 (`ResponsesError`s); HTTP errors come back as responses.
+ * A streamed body is counted into `sent` as the runtime reads it.
  */
-async function attemptUpstream(call: UpstreamCall, config: BridgeConfig, fetchUpstream: Fetch): Promise<Response> {
+async function attemptUpstream(call: UpstreamCall, config: BridgeConfig, fetchUpstream: Fetch, sent: Sent): Promise<Response> {
   const headers: Record<string, string> = {
     accept: call.stream ? "text/event-stream" : "application/json",
     // An uncompressed body can be converted and forwarded chunk by chunk.
@@ -123,7 +163,7 @@ async function attemptUpstream(call: UpstreamCall, config: BridgeConfig, fetchUp
   const onClientAbort = () => controller.abort(clientSignal?.reason);
   clientSignal?.addEventListener("abort", onClientAbort);
   try {
-    const body = typeof call.body === "function" ? call.body() : call.body;
+    const body = typeof call.body === "function" ? counted(call.body(), sent) : call.body;
     return await fetchUpstream(call.target, { method: call.method, headers, body, signal: controller.signal });
   } catch (e) {
     // Nothing left to abort; a retry adds its own listener. (On success it stays: a client abort still cuts the body.)
@@ -131,7 +171,11 @@ async function attemptUpstream(call: UpstreamCall, config: BridgeConfig, fetchUp
     if (controller.signal.aborted && !clientSignal?.aborted) {
       throw new ResponsesError(504, { message: `Upstream did not answer within ${config.timeoutMs} ms.`, type: "upstream_error", code: "upstream_timeout" });
     }
-    throw new ResponsesError(502, { message: `Upstream ${new URL(call.target).origin} could not be reached: ${String((e as Error)?.message ?? e)}`, type: "upstream_error", code: "upstream_unreachable" });
+    const cause = String((e as Error)?.message ?? e);
+    const error = new ResponsesError(502, { message: `Upstream ${new URL(call.target).origin} could not be reached: ${cause}`, type: "upstream_error", code: "upstream_unreachable" });
+    // The runtime's own words, for the message of a second failure.
+    error.cause = cause;
+    throw error;
   } finally {
     // The timeout covers waiting for headers; a long generation streams past it.
     clearTimeout(timer);
