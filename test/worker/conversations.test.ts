@@ -273,6 +273,15 @@ describe("conversation on create", () => {
     expect(textsOf(await allItems(c.id))).toEqual(["start", "long", ANSWER]);
   });
 
+  it("a compaction_trigger in a conversation is a 400 before any upstream call, never a summary of part of it that claims the conversation", async () => {
+    const c = await newConversation({ items: [user("My name is Ada."), assistant("Noted.")] });
+    const refused = await error(await call("POST", "/v1/responses", { model: "scripted-text", input: [user("Go on."), { type: "compaction_trigger" }], conversation: c.id }), 400);
+    expect(refused).toMatchObject({ type: "invalid_request_error", param: "conversation", code: "unsupported_parameter" });
+    expect(refused.message).toMatch(/compaction_trigger/);
+    expect((await seen()).requests).toHaveLength(0);
+    expect(textsOf(await allItems(c.id))).toEqual(["My name is Ada.", "Noted."]);
+  });
+
   it("the WebSocket's response.create runs in a conversation too", async () => {
     const c = await newConversation({ items: [user("Remember 42."), assistant("OK.")] }, null);
     const client = await connectWs();
@@ -414,6 +423,42 @@ describe("long and large conversations", () => {
     const measured = (await seen()).requests[0]!.body as unknown as { messages: Array<{ length: number }> };
     expect(measured.messages.map((m) => m.length)).toEqual([...Array.from({ length: 26 }, () => 400_000), 3]);
     expect((await allItems(c.id)).length).toBe(28);
+  });
+
+  it("a streamed append (a large turn) joins the conversation whole: no reader sees half of it, and one the conversation's deletion overtook writes nothing", async () => {
+    const c = await newConversation({ items: [user("before")] });
+    const [before] = await allItems(c.id);
+    const line = (text: string, n: number) => `${JSON.stringify({ type: "message", role: "user", content: [{ type: "input_text", text }], id: `msg_${shardOf(c.id)}${String(n).padStart(8, "0")}`, status: "completed" })}\n`;
+    const controlled = () => {
+      let controller!: ReadableStreamDefaultController<Uint8Array>;
+      const stream = new ReadableStream<Uint8Array>({ start: (c) => void (controller = c) });
+      return { stream, send: (text: string) => controller.enqueue(new TextEncoder().encode(text)), close: () => controller.close() };
+    };
+    const texts = (answer: unknown) => (answer as string[]).map((json) => textsOf([JSON.parse(json) as ConversationItem])[0]);
+    await runInDurableObject(await objectOf(c.id), async (object: ResponseStoreObject) => {
+      const body = controlled();
+      const appending = object.appendToConversation(c.id, ["msg_a", "msg_b"], body.stream);
+      body.send(line("first half", 1));
+      await new Promise((r) => setTimeout(r, 50));
+      // Half arrived: a turn reading the conversation, a list and an item lookup see only what was there.
+      expect(texts((await object.conversationPage(c.id, 0))!.items)).toEqual(["before"]);
+      const listed = await object.listConversation(c.id, { limit: 20, order: "desc" });
+      expect(listed && "ids" in listed && listed.ids).toEqual([before!.id]);
+      body.send(line("second half", 2));
+      body.close();
+      expect(await appending).toBe(true);
+      expect(texts((await object.conversationPage(c.id, 0))!.items)).toEqual(["before", "first half", "second half"]);
+
+      const late = controlled();
+      const overtaken = object.appendToConversation(c.id, ["msg_c"], late.stream);
+      late.send(line("too late", 3).slice(0, 10));
+      await new Promise((r) => setTimeout(r, 20));
+      expect(await object.deleteConversation(c.id)).toBe(true);
+      late.send(line("too late", 3).slice(10));
+      late.close();
+      expect(await overtaken).toBe(false);
+      expect(await object.stats()).toMatchObject({ items: 0, conversations: 0 });
+    });
   });
 
   it("an item past SQLite's 2 MB value limit is chunked, listed whole and sent upstream whole", async () => {

@@ -33,7 +33,11 @@ export interface RowHost {
   readonly sql: SqlStorage;
   insertRow(turn: string, pos: number, itemId: string | null, json: string): void;
   removeRows(turn: string, pos?: number): void;
+  /** Moves every row (and chunk) of `from` to the turn `to`, positions kept. */
+  moveRows(from: string, to: string): void;
   transaction(run: () => void): void;
+  /** Rows being streamed in (the alarm's orphan sweep leaves them alone). */
+  readonly writing: Set<string>;
 }
 
 /** Keys read per page query: bounds what one page reads, however long the conversation. */
@@ -73,7 +77,11 @@ export class ConversationRows {
   /**
    * Appends items at the end: positions are taken at once (no await between reading and moving
    * `next_pos`), so appends to one conversation never collide. Rows of a stream are written as
-   * they arrive; on failure the taken positions are emptied again: all or none.
+   * they arrive under a staging name no reader looks at, and join the conversation in one
+   * transaction once all are in: a reader (a turn, a list) never sees half an append, and what an
+   * interrupted write (the object reset mid-stream) left behind is an orphan the alarm collects.
+   * On failure the staged rows go again: all or none. False when the conversation is unknown, or
+   * was deleted while the stream arrived.
    */
   async append(id: string, itemIds: ReadonlyArray<string | null>, items: string[] | ReadableStream<Uint8Array>): Promise<boolean> {
     const sql = this.#host.sql;
@@ -88,16 +96,26 @@ export class ConversationRows {
       this.#host.transaction(() => items.forEach((json, n) => this.#host.insertRow(id, base + n, itemIds[n] ?? null, json)));
       return true;
     }
+    const staging = `${id}~${base}`;
     let n = 0;
+    this.#host.writing.add(staging);
     try {
       for await (const json of ndjsonLines(items)) {
-        this.#host.insertRow(id, base + n, itemIds[n] ?? null, json);
+        this.#host.insertRow(staging, base + n, itemIds[n] ?? null, json);
         n++;
       }
       if (n !== itemIds.length) throw new Error(`Conversation ${id}: ${n} items arrived of ${itemIds.length}.`);
+      // Deleted while the stream arrived: nothing to join.
+      if (!this.head(id)) {
+        this.#host.removeRows(staging);
+        return false;
+      }
+      this.#host.transaction(() => this.#host.moveRows(staging, id));
     } catch (e) {
-      for (let k = 0; k < itemIds.length; k++) this.#host.removeRows(id, base + k);
+      this.#host.removeRows(staging);
       throw e;
+    } finally {
+      this.#host.writing.delete(staging);
     }
     return true;
   }

@@ -118,7 +118,9 @@ export class ResponseStoreObject extends DurableObject {
       },
       insertRow: (turn, pos, itemId, json) => this.#insertRow(turn, pos, itemId, json),
       removeRows: (turn, pos) => this.#removeRows(turn, pos),
+      moveRows: (from, to) => this.#moveRows(from, to),
       transaction: (run) => this.ctx.storage.transactionSync(run),
+      writing: this.#writing,
     });
   }
 
@@ -412,6 +414,12 @@ export class ResponseStoreObject extends DurableObject {
   /** Shared envelope fields no turn names any more (once per delete or alarm: a scan of `turns`). */
   #collectShared(): void {
     this.#sql.exec("DELETE FROM shared WHERE hash NOT IN (SELECT shared FROM turns WHERE shared IS NOT NULL)");
+  }
+
+  /** Every row of `from` (and its chunks) becomes a row of `to`, at the same positions. */
+  #moveRows(from: string, to: string): void {
+    this.#sql.exec("UPDATE turn_items SET turn = ? WHERE turn = ?", to, from);
+    if (this.#chunks) this.#sql.exec("UPDATE item_chunks SET turn = ? WHERE turn = ?", to, from);
   }
 
   /** A turn's (or a conversation's) rows, or the one at `pos`. */
