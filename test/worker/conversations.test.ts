@@ -273,6 +273,25 @@ describe("conversation on create", () => {
     expect(textsOf(await allItems(c.id))).toEqual(["start", "long", ANSWER]);
   });
 
+  it("two responses and an items call running in one conversation at once: each turn lands whole, in one piece, once", async () => {
+    const c = await newConversation({ items: [user("start")] });
+    const [a, b] = await Promise.all([
+      call("POST", "/v1/responses", { model: "scripted-text", input: "turn A", conversation: c.id }).then(ok),
+      call("POST", "/v1/responses", { model: "scripted-text", input: "turn B", conversation: c.id, stream: true }).then((r) => r.text()),
+      call("POST", `/v1/conversations/${c.id}/items`, { items: [user("added 1"), user("added 2")] }).then(ok),
+    ]);
+    expect(a).toMatchObject({ status: "completed", conversation: { id: c.id } });
+    expect(events(b as string).at(-1)).toMatchObject({ type: "response.completed", response: { conversation: { id: c.id } } });
+    const items = textsOf(await allItems(c.id));
+    expect(items).toHaveLength(7);
+    expect(items[0]).toBe("start");
+    const at = (text: string) => items.indexOf(text);
+    // Each append is contiguous: a turn's input is followed by its own answer, the two added items stay together.
+    for (const turn of ["turn A", "turn B"]) expect(items[at(turn) + 1]).toBe(ANSWER);
+    expect(at("added 2")).toBe(at("added 1") + 1);
+    expect(new Set((await allItems(c.id)).map((i) => i.id)).size).toBe(7);
+  });
+
   it("a compaction_trigger in a conversation is a 400 before any upstream call, never a summary of part of it that claims the conversation", async () => {
     const c = await newConversation({ items: [user("My name is Ada."), assistant("Noted.")] });
     const refused = await error(await call("POST", "/v1/responses", { model: "scripted-text", input: [user("Go on."), { type: "compaction_trigger" }], conversation: c.id }), 400);
