@@ -383,6 +383,9 @@ describe("living beside stored responses", () => {
       const all = events(await res.text());
       expect(all.filter((e) => e.type === "response.output_text.delta")).toHaveLength(4);
       expect(all.at(-1)).toMatchObject({ type: "response.completed", response: { conversation: null, status: "completed" } });
+      // The stored response says what the terminal event said, not the conversation it never joined.
+      const id = (all.at(-1) as unknown as { response: ResponseResource }).response.id;
+      expect(await ok(await call("GET", `/v1/responses/${id}`))).toMatchObject({ id, conversation: null });
       expect(attempts).toBe(2);
       expect(logged.mock.calls.map((c) => String(c[0])).join("\n")).toMatch(/adding resp_\w+ to conv_\w+ failed \(object reset; then object reset\); the client was told conversation: null/);
     } finally {
