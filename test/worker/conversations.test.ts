@@ -338,6 +338,22 @@ describe("living beside stored responses", () => {
     expect(await messagesSeen(0)).toEqual([["user", "referenced text"]]);
   });
 
+  it("a deployment keeping no conversations: conversation on create is OpenAI's 404 (after its 400s), POST /v1/conversations a 400, the rest 404s", async () => {
+    const config = configFromEnv({ UPSTREAM_BASE_URL: `${UPSTREAM}/v1`, UPSTREAM_API_KEY: "sk-upstream" });
+    const send = (method: string, path: string, body?: unknown) =>
+      handle(new Request(`${BRIDGE}${path}`, { method, headers: { authorization: `Bearer ${KEY_A}` }, ...(body ? { body: JSON.stringify(body) } : {}) }), config, (input, init) => fetch(input, init), {
+        storeFor: (k) => durableStore(env.RESPONSES_STORE, k, config.retentionMs),
+      });
+    const id = `conv_${"1".repeat(40)}`;
+    const gone = { message: `Conversation with id '${id}' not found.`, type: "invalid_request_error", param: null, code: null };
+    expect(await error(await send("POST", "/v1/responses", { model: "scripted-text", input: "hi", conversation: id }), 404)).toEqual(gone);
+    expect(await error(await send("POST", "/v1/responses", { model: "scripted-text", input: "hi", conversation: { id }, stream: true }), 404)).toEqual(gone);
+    expect(await error(await send("POST", "/v1/responses", { model: "scripted-text", input: "hi", conversation: id, previous_response_id: "resp_1" }), 400)).toMatchObject({ code: "mutually_exclusive_parameters" });
+    expect(await error(await send("POST", "/v1/conversations", {}), 400)).toMatchObject({ message: expect.stringMatching(/keeps no conversations/) });
+    expect(await error(await send("GET", `/v1/conversations/${id}`), 404)).toEqual(gone);
+    expect((await seen()).requests).toHaveLength(0);
+  });
+
   it("an append that landed but answered with an error is not retried into a duplicate", async () => {
     const c = await newConversation();
     const config = configFromEnv({ UPSTREAM_BASE_URL: `${UPSTREAM}/v1`, UPSTREAM_API_KEY: "sk-upstream" });
