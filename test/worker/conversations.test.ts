@@ -154,7 +154,14 @@ describe("the Conversations API", () => {
     expect([textsOf(page3.data), page3.has_more]).toEqual([["m4"], false]);
     const before = (await ok(await call("GET", `/v1/conversations/${c.id}/items?order=desc&limit=2&after=${page2.last_id}`))) as { data: ConversationItem[]; has_more: boolean };
     expect([textsOf(before.data), before.has_more]).toEqual([["m2", "m1"], true]);
-    expect(await error(await call("GET", `/v1/conversations/${c.id}/items?limit=101`), 400)).toMatchObject({ param: "limit" });
+    // `limit` and `order` out of bounds: OpenAI's words and codes.
+    const bad = async (query: string) => error(await call("GET", `/v1/conversations/${c.id}/items?${query}`), 400);
+    expect(await bad("limit=101")).toEqual({ message: "Invalid 'limit': integer above maximum value. Expected a value <= 100, but got 101 instead.", type: "invalid_request_error", param: "limit", code: "integer_above_max_value" });
+    expect(await bad("limit=0")).toEqual({ message: "Invalid 'limit': integer below minimum value. Expected a value >= 1, but got 0 instead.", type: "invalid_request_error", param: "limit", code: "integer_below_min_value" });
+    expect(await bad("limit=ten")).toMatchObject({ param: "limit", code: "invalid_type", message: "Invalid type for 'limit': expected an integer, but got a string instead." });
+    expect(await bad("limit=2.5")).toMatchObject({ param: "limit", code: "invalid_type", message: "Invalid type for 'limit': expected an integer, but got a decimal instead." });
+    expect(await bad("order=newest")).toEqual({ message: "Invalid value: 'newest'. Supported values are: 'asc' and 'desc'.", type: "invalid_request_error", param: "order", code: "invalid_value" });
+    expect(await bad("limit=")).toMatchObject({ param: "limit", code: "invalid_type" });
     expect(await error(await call("GET", `/v1/conversations/${c.id}/items?after=msg_unknown`), 400)).toMatchObject({ param: "after", code: "invalid_value" });
 
     const m2 = page2.data[0]!;
