@@ -506,6 +506,25 @@ describe("long and large conversations", () => {
     });
   });
 
+  it("what an interrupted streamed append left is collected by the alarm, even in an object that holds only conversations", async () => {
+    const c = await newConversation();
+    const big = (n: number) => ({ ...user("x".repeat(CHUNK_CHARS + 10)), id: `msg_${shardOf(c.id)}${String(n).padStart(8, "0")}` }) as ConversationItem;
+    // Large enough to be streamed to the object (past one inline RPC page).
+    const store = durableConversations(env.RESPONSES_STORE, KEY_A);
+    expect(await store.append(c.id, Array.from({ length: 17 }, (_, n) => big(n)))).toBe(true);
+    const object = await objectOf(c.id);
+    const rowsBefore = (await object.stats()).items;
+    expect(rowsBefore).toBe(17);
+    await runInDurableObject(object, async (_o, state) => {
+      expect(await state.storage.getAlarm()).not.toBeNull();
+      // As a reset mid-stream would leave them: staged rows of an append that never joined.
+      state.storage.sql.exec("INSERT INTO turn_items (turn, pos, item_id, parts, size, data) VALUES (?, 17, 'msg_orphan', 0, 2, '{}')", `${c.id}~17`);
+    });
+    expect(await runDurableObjectAlarm(object)).toBe(true);
+    expect(await object.stats()).toMatchObject({ items: 17, conversations: 1 });
+    expect((await allItems(c.id)).length).toBe(17);
+  });
+
   it("an item past SQLite's 2 MB value limit is chunked, listed whole and sent upstream whole", async () => {
     const big = "x".repeat(CHUNK_CHARS * 3 + 17);
     const c = await newConversation();

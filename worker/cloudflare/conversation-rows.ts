@@ -38,6 +38,8 @@ export interface RowHost {
   transaction(run: () => void): void;
   /** Rows being streamed in (the alarm's orphan sweep leaves them alone). */
   readonly writing: Set<string>;
+  /** Makes sure the alarm runs some time later (its sweep collects what an interrupted stream left behind). */
+  sweepLater(): Promise<void>;
 }
 
 /** Keys read per page query: bounds what one page reads, however long the conversation. */
@@ -100,6 +102,8 @@ export class ConversationRows {
     let n = 0;
     this.#host.writing.add(staging);
     try {
+      // An object holding only conversations has no alarm of its own: one comes for the rows a reset would leave.
+      await this.#host.sweepLater();
       for await (const json of ndjsonLines(items)) {
         this.#host.insertRow(staging, base + n, itemIds[n] ?? null, json);
         n++;

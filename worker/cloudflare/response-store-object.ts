@@ -94,6 +94,9 @@ const SCHEMA = `
 `;
 const CHUNKS = "CREATE TABLE IF NOT EXISTS item_chunks (turn TEXT NOT NULL, pos INTEGER NOT NULL, n INTEGER NOT NULL, data TEXT NOT NULL, PRIMARY KEY (turn, pos, n))";
 
+/** How long after a streamed conversation append the alarm looks for rows an interrupted one left (in an object with no other alarm). */
+const SWEEP_AFTER_MS = 60 * 60 * 1000;
+
 /** SQLite in Durable Objects limits a string or blob to 2 MB; 500k UTF-16 units are at most 1.5 MB of UTF-8. */
 export const CHUNK_CHARS = 500_000;
 
@@ -121,6 +124,9 @@ export class ResponseStoreObject extends DurableObject {
       moveRows: (from, to) => this.#moveRows(from, to),
       transaction: (run) => this.ctx.storage.transactionSync(run),
       writing: this.#writing,
+      sweepLater: async () => {
+        if ((await this.ctx.storage.getAlarm()) === null) await this.ctx.storage.setAlarm(Date.now() + SWEEP_AFTER_MS);
+      },
     });
   }
 
