@@ -464,6 +464,13 @@ describe("long and large conversations", () => {
     const first = (await object.conversationPage(c.id, 0))!;
     expect(first.next).toBeGreaterThan(0);
     expect(Array.isArray(first.items) && first.items.length).toBeLessThan(26);
+    // A list page stops at one RPC page of characters too (never 100 items of megabytes in the isolate); `has_more` and `after` go on.
+    const listed = (await ok(await call("GET", `/v1/conversations/${c.id}/items?order=asc&limit=100`))) as { data: ConversationItem[]; has_more: boolean; last_id: string };
+    // 8 M characters hold 19 items of 400 000 characters and their JSON.
+    expect([listed.data.length, listed.has_more]).toEqual([19, true]);
+    const rest = (await ok(await call("GET", `/v1/conversations/${c.id}/items?order=asc&limit=100&after=${listed.last_id}`))) as { data: ConversationItem[]; has_more: boolean };
+    expect([rest.data.length, rest.has_more]).toEqual([7, false]);
+    expect([...listed.data, ...rest.data].map((i) => i.id)).toEqual(Array.from({ length: 26 }, (_, n) => piece(n).id));
     await ok(await call("POST", "/v1/responses", { model: "scripted-measure", input: "end", conversation: c.id }));
     const measured = (await seen()).requests[0]!.body as unknown as { messages: Array<{ length: number }> };
     expect(measured.messages.map((m) => m.length)).toEqual([...Array.from({ length: 26 }, () => 400_000), 3]);

@@ -5,7 +5,7 @@
  * gap), so they are chunked, streamed and paged by the same code as a response's items. One small
  * row per conversation in `conversations` says where the next item goes.
  */
-import { type Answer, ndjsonLines, pageOf, type RowKey, sendRows } from "./store-rows.ts";
+import { type Answer, INLINE_CHARS, ndjsonLines, pageOf, type RowKey, sendRows } from "./store-rows.ts";
 
 /** Created with the first conversation (an object that holds none pays no page for it). */
 const CONVERSATIONS = "CREATE TABLE IF NOT EXISTS conversations (id TEXT PRIMARY KEY, created_at INTEGER NOT NULL, metadata TEXT NOT NULL, next_pos INTEGER NOT NULL) WITHOUT ROWID";
@@ -144,8 +144,12 @@ export class ConversationRows {
       from = at.pos;
     }
     const keys = this.#keys(`${KEY} WHERE turn = ? AND pos ${asc ? ">" : "<"} ? AND pos >= 0 ORDER BY pos ${asc ? "ASC" : "DESC"} LIMIT ?`, id, from, options.limit + 1);
-    const page = keys.slice(0, options.limit);
-    return { ids: page.map((k) => k.item_id ?? null), hasMore: keys.length > options.limit, items: sendRows(this.#host.sql, page) };
+    // A page ends before the isolate's memory would (100 items of megabytes each): at most one RPC page of
+    // characters, at least one item; the rest follows by `after`, `has_more` says so.
+    let n = 0;
+    for (let size = 0; n < Math.min(options.limit, keys.length) && (n === 0 || size + keys[n]!.size <= INLINE_CHARS); n++) size += keys[n]!.size;
+    const page = keys.slice(0, n);
+    return { ids: page.map((k) => k.item_id ?? null), hasMore: keys.length > n, items: sendRows(this.#host.sql, page) };
   }
 
   item(id: string, itemId: string): Answer | null | undefined {
