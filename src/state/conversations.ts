@@ -76,7 +76,8 @@ export function conversationOf(request: ResponsesRequest): string | null {
   let id: unknown = value;
   if (isObject(value)) {
     id = value.id;
-    if (typeof id !== "string") throw invalidRequest("Missing required parameter: 'conversation.id'.", "conversation.id", "missing_required_parameter");
+    if (id == null) throw invalidRequest("Missing required parameter: 'conversation.id'.", "conversation.id", "missing_required_parameter");
+    if (typeof id !== "string") throw invalidRequest(`Invalid type for 'conversation.id': expected a string, but got ${typeName(id)} instead.`, "conversation.id", "invalid_type");
   } else if (typeof value !== "string") {
     throw invalidRequest(`Invalid type for 'conversation': expected one of a string or an object, but got ${typeName(value)} instead.`, "conversation", "invalid_type");
   }

@@ -154,7 +154,14 @@ describe("the Conversations API", () => {
     expect([textsOf(page3.data), page3.has_more]).toEqual([["m4"], false]);
     const before = (await ok(await call("GET", `/v1/conversations/${c.id}/items?order=desc&limit=2&after=${page2.last_id}`))) as { data: ConversationItem[]; has_more: boolean };
     expect([textsOf(before.data), before.has_more]).toEqual([["m2", "m1"], true]);
-    expect(await error(await call("GET", `/v1/conversations/${c.id}/items?limit=101`), 400)).toMatchObject({ param: "limit" });
+    // `limit` and `order` out of bounds: OpenAI's words and codes.
+    const bad = async (query: string) => error(await call("GET", `/v1/conversations/${c.id}/items?${query}`), 400);
+    expect(await bad("limit=101")).toEqual({ message: "Invalid 'limit': integer above maximum value. Expected a value <= 100, but got 101 instead.", type: "invalid_request_error", param: "limit", code: "integer_above_max_value" });
+    expect(await bad("limit=0")).toEqual({ message: "Invalid 'limit': integer below minimum value. Expected a value >= 1, but got 0 instead.", type: "invalid_request_error", param: "limit", code: "integer_below_min_value" });
+    expect(await bad("limit=ten")).toMatchObject({ param: "limit", code: "invalid_type", message: "Invalid type for 'limit': expected an integer, but got a string instead." });
+    expect(await bad("limit=2.5")).toMatchObject({ param: "limit", code: "invalid_type", message: "Invalid type for 'limit': expected an integer, but got a decimal instead." });
+    expect(await bad("order=newest")).toEqual({ message: "Invalid value: 'newest'. Supported values are: 'asc' and 'desc'.", type: "invalid_request_error", param: "order", code: "invalid_value" });
+    expect(await bad("limit=")).toMatchObject({ param: "limit", code: "invalid_type" });
     expect(await error(await call("GET", `/v1/conversations/${c.id}/items?after=msg_unknown`), 400)).toMatchObject({ param: "after", code: "invalid_value" });
 
     const m2 = page2.data[0]!;
@@ -273,6 +280,34 @@ describe("conversation on create", () => {
     expect(textsOf(await allItems(c.id))).toEqual(["start", "long", ANSWER]);
   });
 
+  it("two responses and an items call running in one conversation at once: each turn lands whole, in one piece, once", async () => {
+    const c = await newConversation({ items: [user("start")] });
+    const [a, b] = await Promise.all([
+      call("POST", "/v1/responses", { model: "scripted-text", input: "turn A", conversation: c.id }).then(ok),
+      call("POST", "/v1/responses", { model: "scripted-text", input: "turn B", conversation: c.id, stream: true }).then((r) => r.text()),
+      call("POST", `/v1/conversations/${c.id}/items`, { items: [user("added 1"), user("added 2")] }).then(ok),
+    ]);
+    expect(a).toMatchObject({ status: "completed", conversation: { id: c.id } });
+    expect(events(b as string).at(-1)).toMatchObject({ type: "response.completed", response: { conversation: { id: c.id } } });
+    const items = textsOf(await allItems(c.id));
+    expect(items).toHaveLength(7);
+    expect(items[0]).toBe("start");
+    const at = (text: string) => items.indexOf(text);
+    // Each append is contiguous: a turn's input is followed by its own answer, the two added items stay together.
+    for (const turn of ["turn A", "turn B"]) expect(items[at(turn) + 1]).toBe(ANSWER);
+    expect(at("added 2")).toBe(at("added 1") + 1);
+    expect(new Set((await allItems(c.id)).map((i) => i.id)).size).toBe(7);
+  });
+
+  it("a compaction_trigger in a conversation is a 400 before any upstream call, never a summary of part of it that claims the conversation", async () => {
+    const c = await newConversation({ items: [user("My name is Ada."), assistant("Noted.")] });
+    const refused = await error(await call("POST", "/v1/responses", { model: "scripted-text", input: [user("Go on."), { type: "compaction_trigger" }], conversation: c.id }), 400);
+    expect(refused).toMatchObject({ type: "invalid_request_error", param: "conversation", code: "unsupported_parameter" });
+    expect(refused.message).toMatch(/compaction_trigger/);
+    expect((await seen()).requests).toHaveLength(0);
+    expect(textsOf(await allItems(c.id))).toEqual(["My name is Ada.", "Noted."]);
+  });
+
   it("the WebSocket's response.create runs in a conversation too", async () => {
     const c = await newConversation({ items: [user("Remember 42."), assistant("OK.")] }, null);
     const client = await connectWs();
@@ -308,6 +343,22 @@ describe("living beside stored responses", () => {
     const [item] = await allItems(c.id);
     await ok(await call("POST", "/v1/responses", { model: "scripted-text", input: [{ type: "item_reference", id: item!.id }] }));
     expect(await messagesSeen(0)).toEqual([["user", "referenced text"]]);
+  });
+
+  it("a deployment keeping no conversations: conversation on create is OpenAI's 404 (after its 400s), POST /v1/conversations a 400, the rest 404s", async () => {
+    const config = configFromEnv({ UPSTREAM_BASE_URL: `${UPSTREAM}/v1`, UPSTREAM_API_KEY: "sk-upstream" });
+    const send = (method: string, path: string, body?: unknown) =>
+      handle(new Request(`${BRIDGE}${path}`, { method, headers: { authorization: `Bearer ${KEY_A}` }, ...(body ? { body: JSON.stringify(body) } : {}) }), config, (input, init) => fetch(input, init), {
+        storeFor: (k) => durableStore(env.RESPONSES_STORE, k, config.retentionMs),
+      });
+    const id = `conv_${"1".repeat(40)}`;
+    const gone = { message: `Conversation with id '${id}' not found.`, type: "invalid_request_error", param: null, code: null };
+    expect(await error(await send("POST", "/v1/responses", { model: "scripted-text", input: "hi", conversation: id }), 404)).toEqual(gone);
+    expect(await error(await send("POST", "/v1/responses", { model: "scripted-text", input: "hi", conversation: { id }, stream: true }), 404)).toEqual(gone);
+    expect(await error(await send("POST", "/v1/responses", { model: "scripted-text", input: "hi", conversation: id, previous_response_id: "resp_1" }), 400)).toMatchObject({ code: "mutually_exclusive_parameters" });
+    expect(await error(await send("POST", "/v1/conversations", {}), 400)).toMatchObject({ message: expect.stringMatching(/keeps no conversations/) });
+    expect(await error(await send("GET", `/v1/conversations/${id}`), 404)).toEqual(gone);
+    expect((await seen()).requests).toHaveLength(0);
   });
 
   it("an append that landed but answered with an error is not retried into a duplicate", async () => {
@@ -355,6 +406,9 @@ describe("living beside stored responses", () => {
       const all = events(await res.text());
       expect(all.filter((e) => e.type === "response.output_text.delta")).toHaveLength(4);
       expect(all.at(-1)).toMatchObject({ type: "response.completed", response: { conversation: null, status: "completed" } });
+      // The stored response says what the terminal event said, not the conversation it never joined.
+      const id = (all.at(-1) as unknown as { response: ResponseResource }).response.id;
+      expect(await ok(await call("GET", `/v1/responses/${id}`))).toMatchObject({ id, conversation: null });
       expect(attempts).toBe(2);
       expect(logged.mock.calls.map((c) => String(c[0])).join("\n")).toMatch(/adding resp_\w+ to conv_\w+ failed \(object reset; then object reset\); the client was told conversation: null/);
     } finally {
@@ -410,10 +464,72 @@ describe("long and large conversations", () => {
     const first = (await object.conversationPage(c.id, 0))!;
     expect(first.next).toBeGreaterThan(0);
     expect(Array.isArray(first.items) && first.items.length).toBeLessThan(26);
+    // A list page stops at one RPC page of characters too (never 100 items of megabytes in the isolate); `has_more` and `after` go on.
+    const listed = (await ok(await call("GET", `/v1/conversations/${c.id}/items?order=asc&limit=100`))) as { data: ConversationItem[]; has_more: boolean; last_id: string };
+    // 8 M characters hold 19 items of 400 000 characters and their JSON.
+    expect([listed.data.length, listed.has_more]).toEqual([19, true]);
+    const rest = (await ok(await call("GET", `/v1/conversations/${c.id}/items?order=asc&limit=100&after=${listed.last_id}`))) as { data: ConversationItem[]; has_more: boolean };
+    expect([rest.data.length, rest.has_more]).toEqual([7, false]);
+    expect([...listed.data, ...rest.data].map((i) => i.id)).toEqual(Array.from({ length: 26 }, (_, n) => piece(n).id));
     await ok(await call("POST", "/v1/responses", { model: "scripted-measure", input: "end", conversation: c.id }));
     const measured = (await seen()).requests[0]!.body as unknown as { messages: Array<{ length: number }> };
     expect(measured.messages.map((m) => m.length)).toEqual([...Array.from({ length: 26 }, () => 400_000), 3]);
     expect((await allItems(c.id)).length).toBe(28);
+  });
+
+  it("a streamed append (a large turn) joins the conversation whole: no reader sees half of it, and one the conversation's deletion overtook writes nothing", async () => {
+    const c = await newConversation({ items: [user("before")] });
+    const [before] = await allItems(c.id);
+    const line = (text: string, n: number) => `${JSON.stringify({ type: "message", role: "user", content: [{ type: "input_text", text }], id: `msg_${shardOf(c.id)}${String(n).padStart(8, "0")}`, status: "completed" })}\n`;
+    const controlled = () => {
+      let controller!: ReadableStreamDefaultController<Uint8Array>;
+      const stream = new ReadableStream<Uint8Array>({ start: (c) => void (controller = c) });
+      return { stream, send: (text: string) => controller.enqueue(new TextEncoder().encode(text)), close: () => controller.close() };
+    };
+    const texts = (answer: unknown) => (answer as string[]).map((json) => textsOf([JSON.parse(json) as ConversationItem])[0]);
+    await runInDurableObject(await objectOf(c.id), async (object: ResponseStoreObject) => {
+      const body = controlled();
+      const appending = object.appendToConversation(c.id, ["msg_a", "msg_b"], body.stream);
+      body.send(line("first half", 1));
+      await new Promise((r) => setTimeout(r, 50));
+      // Half arrived: a turn reading the conversation, a list and an item lookup see only what was there.
+      expect(texts((await object.conversationPage(c.id, 0))!.items)).toEqual(["before"]);
+      const listed = await object.listConversation(c.id, { limit: 20, order: "desc" });
+      expect(listed && "ids" in listed && listed.ids).toEqual([before!.id]);
+      body.send(line("second half", 2));
+      body.close();
+      expect(await appending).toBe(true);
+      expect(texts((await object.conversationPage(c.id, 0))!.items)).toEqual(["before", "first half", "second half"]);
+
+      const late = controlled();
+      const overtaken = object.appendToConversation(c.id, ["msg_c"], late.stream);
+      late.send(line("too late", 3).slice(0, 10));
+      await new Promise((r) => setTimeout(r, 20));
+      expect(await object.deleteConversation(c.id)).toBe(true);
+      late.send(line("too late", 3).slice(10));
+      late.close();
+      expect(await overtaken).toBe(false);
+      expect(await object.stats()).toMatchObject({ items: 0, conversations: 0 });
+    });
+  });
+
+  it("what an interrupted streamed append left is collected by the alarm, even in an object that holds only conversations", async () => {
+    const c = await newConversation();
+    const big = (n: number) => ({ ...user("x".repeat(CHUNK_CHARS + 10)), id: `msg_${shardOf(c.id)}${String(n).padStart(8, "0")}` }) as ConversationItem;
+    // Large enough to be streamed to the object (past one inline RPC page).
+    const store = durableConversations(env.RESPONSES_STORE, KEY_A);
+    expect(await store.append(c.id, Array.from({ length: 17 }, (_, n) => big(n)))).toBe(true);
+    const object = await objectOf(c.id);
+    const rowsBefore = (await object.stats()).items;
+    expect(rowsBefore).toBe(17);
+    await runInDurableObject(object, async (_o, state) => {
+      expect(await state.storage.getAlarm()).not.toBeNull();
+      // As a reset mid-stream would leave them: staged rows of an append that never joined.
+      state.storage.sql.exec("INSERT INTO turn_items (turn, pos, item_id, parts, size, data) VALUES (?, 17, 'msg_orphan', 0, 2, '{}')", `${c.id}~17`);
+    });
+    expect(await runDurableObjectAlarm(object)).toBe(true);
+    expect(await object.stats()).toMatchObject({ items: 17, conversations: 1 });
+    expect((await allItems(c.id)).length).toBe(17);
   });
 
   it("an item past SQLite's 2 MB value limit is chunked, listed whole and sent upstream whole", async () => {

@@ -5,7 +5,7 @@
  * gap), so they are chunked, streamed and paged by the same code as a response's items. One small
  * row per conversation in `conversations` says where the next item goes.
  */
-import { type Answer, ndjsonLines, pageOf, type RowKey, sendRows } from "./store-rows.ts";
+import { type Answer, INLINE_CHARS, ndjsonLines, pageOf, type RowKey, sendRows } from "./store-rows.ts";
 
 /** Created with the first conversation (an object that holds none pays no page for it). */
 const CONVERSATIONS = "CREATE TABLE IF NOT EXISTS conversations (id TEXT PRIMARY KEY, created_at INTEGER NOT NULL, metadata TEXT NOT NULL, next_pos INTEGER NOT NULL) WITHOUT ROWID";
@@ -33,7 +33,13 @@ export interface RowHost {
   readonly sql: SqlStorage;
   insertRow(turn: string, pos: number, itemId: string | null, json: string): void;
   removeRows(turn: string, pos?: number): void;
+  /** Moves every row (and chunk) of `from` to the turn `to`, positions kept. */
+  moveRows(from: string, to: string): void;
   transaction(run: () => void): void;
+  /** Rows being streamed in (the alarm's orphan sweep leaves them alone). */
+  readonly writing: Set<string>;
+  /** Makes sure the alarm runs some time later (its sweep collects what an interrupted stream left behind). */
+  sweepLater(): Promise<void>;
 }
 
 /** Keys read per page query: bounds what one page reads, however long the conversation. */
@@ -73,7 +79,11 @@ export class ConversationRows {
   /**
    * Appends items at the end: positions are taken at once (no await between reading and moving
    * `next_pos`), so appends to one conversation never collide. Rows of a stream are written as
-   * they arrive; on failure the taken positions are emptied again: all or none.
+   * they arrive under a staging name no reader looks at, and join the conversation in one
+   * transaction once all are in: a reader (a turn, a list) never sees half an append, and what an
+   * interrupted write (the object reset mid-stream) left behind is an orphan the alarm collects.
+   * On failure the staged rows go again: all or none. False when the conversation is unknown, or
+   * was deleted while the stream arrived.
    */
   async append(id: string, itemIds: ReadonlyArray<string | null>, items: string[] | ReadableStream<Uint8Array>): Promise<boolean> {
     const sql = this.#host.sql;
@@ -88,16 +98,28 @@ export class ConversationRows {
       this.#host.transaction(() => items.forEach((json, n) => this.#host.insertRow(id, base + n, itemIds[n] ?? null, json)));
       return true;
     }
+    const staging = `${id}~${base}`;
     let n = 0;
+    this.#host.writing.add(staging);
     try {
+      // An object holding only conversations has no alarm of its own: one comes for the rows a reset would leave.
+      await this.#host.sweepLater();
       for await (const json of ndjsonLines(items)) {
-        this.#host.insertRow(id, base + n, itemIds[n] ?? null, json);
+        this.#host.insertRow(staging, base + n, itemIds[n] ?? null, json);
         n++;
       }
       if (n !== itemIds.length) throw new Error(`Conversation ${id}: ${n} items arrived of ${itemIds.length}.`);
+      // Deleted while the stream arrived: nothing to join.
+      if (!this.head(id)) {
+        this.#host.removeRows(staging);
+        return false;
+      }
+      this.#host.transaction(() => this.#host.moveRows(staging, id));
     } catch (e) {
-      for (let k = 0; k < itemIds.length; k++) this.#host.removeRows(id, base + k);
+      this.#host.removeRows(staging);
       throw e;
+    } finally {
+      this.#host.writing.delete(staging);
     }
     return true;
   }
@@ -122,8 +144,12 @@ export class ConversationRows {
       from = at.pos;
     }
     const keys = this.#keys(`${KEY} WHERE turn = ? AND pos ${asc ? ">" : "<"} ? AND pos >= 0 ORDER BY pos ${asc ? "ASC" : "DESC"} LIMIT ?`, id, from, options.limit + 1);
-    const page = keys.slice(0, options.limit);
-    return { ids: page.map((k) => k.item_id ?? null), hasMore: keys.length > options.limit, items: sendRows(this.#host.sql, page) };
+    // A page ends before the isolate's memory would (100 items of megabytes each): at most one RPC page of
+    // characters, at least one item; the rest follows by `after`, `has_more` says so.
+    let n = 0;
+    for (let size = 0; n < Math.min(options.limit, keys.length) && (n === 0 || size + keys[n]!.size <= INLINE_CHARS); n++) size += keys[n]!.size;
+    const page = keys.slice(0, n);
+    return { ids: page.map((k) => k.item_id ?? null), hasMore: keys.length > n, items: sendRows(this.#host.sql, page) };
   }
 
   item(id: string, itemId: string): Answer | null | undefined {

@@ -94,6 +94,9 @@ const SCHEMA = `
 `;
 const CHUNKS = "CREATE TABLE IF NOT EXISTS item_chunks (turn TEXT NOT NULL, pos INTEGER NOT NULL, n INTEGER NOT NULL, data TEXT NOT NULL, PRIMARY KEY (turn, pos, n))";
 
+/** How long after a streamed conversation append the alarm looks for rows an interrupted one left (in an object with no other alarm). */
+const SWEEP_AFTER_MS = 60 * 60 * 1000;
+
 /** SQLite in Durable Objects limits a string or blob to 2 MB; 500k UTF-16 units are at most 1.5 MB of UTF-8. */
 export const CHUNK_CHARS = 500_000;
 
@@ -118,7 +121,12 @@ export class ResponseStoreObject extends DurableObject {
       },
       insertRow: (turn, pos, itemId, json) => this.#insertRow(turn, pos, itemId, json),
       removeRows: (turn, pos) => this.#removeRows(turn, pos),
+      moveRows: (from, to) => this.#moveRows(from, to),
       transaction: (run) => this.ctx.storage.transactionSync(run),
+      writing: this.#writing,
+      sweepLater: async () => {
+        if ((await this.ctx.storage.getAlarm()) === null) await this.ctx.storage.setAlarm(Date.now() + SWEEP_AFTER_MS);
+      },
     });
   }
 
@@ -412,6 +420,12 @@ export class ResponseStoreObject extends DurableObject {
   /** Shared envelope fields no turn names any more (once per delete or alarm: a scan of `turns`). */
   #collectShared(): void {
     this.#sql.exec("DELETE FROM shared WHERE hash NOT IN (SELECT shared FROM turns WHERE shared IS NOT NULL)");
+  }
+
+  /** Every row of `from` (and its chunks) becomes a row of `to`, at the same positions. */
+  #moveRows(from: string, to: string): void {
+    this.#sql.exec("UPDATE turn_items SET turn = ? WHERE turn = ?", to, from);
+    if (this.#chunks) this.#sql.exec("UPDATE item_chunks SET turn = ? WHERE turn = ?", to, from);
   }
 
   /** A turn's (or a conversation's) rows, or the one at `pos`. */

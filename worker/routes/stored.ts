@@ -30,13 +30,17 @@ export async function deleteResponse(_request: Request, ctx: ClientContext, para
 
 /** The API's pagination parameters: `limit` 1–100 (default 20), `order` asc/desc (default desc), `after`. */
 export function listOptions(query: URLSearchParams): ListOptions {
+  // OpenAI's words for each (`integer_above_max_value` and the rest, as its API answers a body's integers).
   const rawLimit = query.get("limit");
-  const limit = rawLimit === null ? 20 : Number(rawLimit);
-  if (!Number.isInteger(limit) || limit < 1 || limit > 100) {
-    throw invalidRequest(`Invalid 'limit': integer between 1 and 100 expected, got '${rawLimit}'.`, "limit", "invalid_value");
+  const limit = rawLimit === null ? 20 : rawLimit.trim() === "" ? NaN : Number(rawLimit);
+  if (!Number.isInteger(limit)) {
+    const got = Number.isFinite(limit) ? "a decimal" : "a string";
+    throw invalidRequest(`Invalid type for 'limit': expected an integer, but got ${got} instead.`, "limit", "invalid_type");
   }
+  if (limit < 1) throw invalidRequest(`Invalid 'limit': integer below minimum value. Expected a value >= 1, but got ${limit} instead.`, "limit", "integer_below_min_value");
+  if (limit > 100) throw invalidRequest(`Invalid 'limit': integer above maximum value. Expected a value <= 100, but got ${limit} instead.`, "limit", "integer_above_max_value");
   const order = query.get("order") ?? "desc";
-  if (order !== "asc" && order !== "desc") throw invalidRequest(`Invalid 'order': 'asc' or 'desc' expected, got '${order}'.`, "order", "invalid_value");
+  if (order !== "asc" && order !== "desc") throw invalidRequest(`Invalid value: '${order}'. Supported values are: 'asc' and 'desc'.`, "order", "invalid_value");
   return { limit, order, after: query.get("after") ?? undefined };
 }
 

@@ -1,5 +1,5 @@
 // Internal: remote compaction, a `/v1/responses` request (HTTP or WebSocket) whose input ends with `{"type":"compaction_trigger"}`.
-import { createResponsesReader, DEFAULT_KEEP_ALIVE_MS, DONE_FRAME, type EventSink, ResponsesError, type ResponseResource, type ResponsesRequest } from "../../src/index.ts";
+import { createResponsesReader, DEFAULT_KEEP_ALIVE_MS, DONE_FRAME, type EventSink, invalidRequest, ResponsesError, type ResponseResource, type ResponsesRequest } from "../../src/index.ts";
 import { compactionItem, compactionResponse, compactionTriggered, type ConversationItem, keptUserMessages, requireSealer, type Sealer, summaryRequest } from "../../src/server.ts";
 import type { ClientContext } from "../context.ts";
 
@@ -42,6 +42,15 @@ export interface PreparedCompaction {
 export async function prepareCompaction(request: ResponsesRequest, ctx: ClientContext): Promise<PreparedCompaction | null> {
   const history = compactionTriggered(request.input);
   if (!history) return null;
+  // The summary covers the input and its `previous_response_id` chain, and a conversation keeps every item it holds:
+  // compacting one would summarise part of it and add nothing to it while the response said `conversation: { id }`.
+  if (request.conversation != null) {
+    throw invalidRequest(
+      "A compaction_trigger cannot be used with 'conversation': the bridge compacts the items a request carries (its input and previous_response_id chain), not a stored conversation. Send the items to compact in 'input' instead.",
+      "conversation",
+      "unsupported_parameter",
+    );
+  }
   const sealer = requireSealer(ctx.sealer);
   const summary = await prepareResponse({ ...summaryRequest(request, history), previous_response_id: request.previous_response_id ?? null }, ctx);
   // The envelope echoes the client's request; the summary run itself is neither stored nor remembered.

@@ -1,5 +1,5 @@
 import { type ChatRequestTranslation, checkToolPairing, createIdGenerator, type PendingEvents, type ResponseResource, type ResponsesInputItem, type ResponsesReaderOptions, type ResponsesRequest, toChatRequest } from "../../src/index.ts";
-import { type ConversationItem, type ExpandedInput, expandInput, fromLatestCompaction, reasoningExpander, type Sealer, sealReasoningEvents, wantsEncryptedReasoning, compactionExpander } from "../../src/server.ts";
+import { type ConversationItem, conversationNotFound, conversationOf, type ExpandedInput, expandInput, fromLatestCompaction, reasoningExpander, type Sealer, sealReasoningEvents, wantsEncryptedReasoning, compactionExpander } from "../../src/server.ts";
 import type { ModelRoute } from "../config.ts";
 import type { ClientContext } from "../context.ts";
 import { hasAskedForReasoning, withReasoningContentEverywhere } from "./reasoning-retry.ts";
@@ -98,6 +98,9 @@ export function upstreamIdentity(route: ModelRoute): string {
  */
 export async function prepareResponse(request: ResponsesRequest, ctx: ClientContext): Promise<PreparedResponse> {
   const { config, store } = ctx;
+  // A deployment keeping no conversations knows none: OpenAI's 404, as its Conversations routes answer (after the same 400s).
+  const unknownConversation = ctx.conversations ? null : conversationOf(request);
+  if (unknownConversation !== null) throw conversationNotFound(unknownConversation);
   // Sealed reasoning and compaction summaries open for every transport.
   const expanders = [reasoningExpander(ctx.sealer), compactionExpander(ctx.sealer)];
   const expanded = fromCompaction(await expandInput(request, { resolver: ctx.resolver, expanders, conversations: ctx.conversations }));

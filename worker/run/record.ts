@@ -20,7 +20,9 @@ export function recordEnd(request: ResponsesRequest, expanded: ExpandedInput, re
   const appended = persist ? appendToConversation(expanded.conversation, fresh, response, ids, ctx) : Promise.resolve();
   const store = ctx.store;
   if (!persist || !store || request.store === false || response.store === false) return appended.then(() => true);
-  const written = putWithRetry(store, { response, previous: expanded.previous, input: fresh }, whole, ctx);
+  // After the append settles: a response that could not join its conversation is stored saying `conversation: null`, as its terminal event does.
+  const put = () => putWithRetry(store, { response, previous: expanded.previous, input: fresh }, whole, ctx);
+  const written = appended.then(put, put);
   ctx.waitUntil(written);
   return Promise.all([written, appended]).then(([stored]) => stored);
 }

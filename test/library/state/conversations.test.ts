@@ -55,6 +55,13 @@ describe("OpenAI's checks", () => {
     });
     expect(thrown(() => conversationOf({ conversation: 3 })).payload).toMatchObject({ param: "conversation", code: "invalid_type", message: "Invalid type for 'conversation': expected one of a string or an object, but got an integer instead." });
     expect(thrown(() => conversationOf({ conversation: {} })).payload).toMatchObject({ param: "conversation.id", code: "missing_required_parameter" });
+    // An id of the wrong type is not a missing one.
+    expect(thrown(() => conversationOf({ conversation: { id: 7 } })).payload).toEqual({
+      message: "Invalid type for 'conversation.id': expected a string, but got an integer instead.",
+      type: "invalid_request_error",
+      param: "conversation.id",
+      code: "invalid_type",
+    });
     expect(thrown(() => conversationOf({ conversation: "thread_1" })).payload).toMatchObject({ param: "conversation", code: "invalid_value" });
   });
 
