@@ -1,10 +1,12 @@
-import type { ChatCompletionChunk, ChatDelta, ChatLogprob, ChatTopLogprob, ChatUrlCitation } from "../types/chat.ts";
+import type { ChatCompletionChunk, ChatDelta, ChatExtraContent, ChatLogprob, ChatReasoningDetail, ChatTopLogprob, ChatUrlCitation } from "../types/chat.ts";
 import { type ErrorPayload, normalizeUpstreamError } from "../errors.ts";
 import { createIdGenerator, type IdGenerator } from "../ids.ts";
 import { convertUsage, createEnvelope } from "./envelope.ts";
 import type { ItemStatus, Logprob, ResponseResource, ResponseStreamEvent, ResponsesRequest, TopLogprob } from "../types/responses.ts";
 import { markReasoningId, type ReasoningField, upstreamTag } from "./reasoning-origin.ts";
 import { ThinkTagSplitter, type ThinkSegment } from "./think-tags.ts";
+import { keepCallState, mergeDetail, type ProviderState, stateFor } from "./provider-state.ts";
+import { isObject } from "../internal/is-object.ts";
 import { Emitter } from "./emitter.ts";
 import { MessageWriter } from "./message.ts";
 import { createObfuscator, type ObfuscationOption } from "./obfuscation.ts";
@@ -115,6 +117,8 @@ export function createConverterCore(options: ConvertOptions = {}, wire = true): 
   const calls = new ToolCalls(out, ids, options.tools, abort);
 
   let response: ResponseResource | null = null;
+  /** Gemini call state that came while a call was still streaming: carried by a reasoning item at the end. */
+  let trailing: ProviderState | null = null;
   let ended = false;
   let finishReason: string | null = null;
 
@@ -138,10 +142,36 @@ export function createConverterCore(options: ConvertOptions = {}, wire = true): 
 
   // ---- content routing: each kind to its item, opening a new one when the kind changes ----
 
+  function reasoningWriter(field: ReasoningField): ReasoningWriter {
+    return out.open instanceof ReasoningWriter ? out.open : new ReasoningWriter(out, markReasoningId(ids("rs"), { field, upstream }), rawReasoning);
+  }
+
   function reasoning(text: string, field: ReasoningField): void {
-    if (!text) return;
-    const o = out.open instanceof ReasoningWriter ? out.open : new ReasoningWriter(out, markReasoningId(ids("rs"), { field, upstream }), rawReasoning);
-    o.append(text);
+    if (text) reasoningWriter(field).append(text);
+  }
+
+  // ---- provider state (see provider-state.ts): kept beside the turn's reasoning item, never on it ----
+
+  /** OpenRouter's entries join the open reasoning item (one with no text when they carry none, as encrypted ones). */
+  function keepDetails(list: readonly ChatReasoningDetail[], field: ReasoningField): void {
+    let state: ProviderState | null = null;
+    for (const d of list) if (isObject(d)) mergeDetail((state ??= stateFor(reasoningWriter(field).item, upstream)), d);
+  }
+
+  /**
+   * Gemini's signature on a call: kept by the open reasoning item, or by one opened for it before the call (it
+   * closes when the call opens); while another call's arguments still stream, by a reasoning item at the end.
+   */
+  function keepCall(callId: string, extra: ChatExtraContent): void {
+    if (!(out.open instanceof ReasoningWriter) && calls.midCall) return keepCallState((trailing ??= { upstream }), callId, extra);
+    keepCallState(stateFor(reasoningWriter("reasoning_details").item, upstream), callId, extra);
+  }
+
+  function closeTrailing(status: ItemStatus): void {
+    if (!trailing) return;
+    Object.assign(stateFor(reasoningWriter("reasoning_details").item, upstream), trailing);
+    trailing = null;
+    out.closeOpen(status);
   }
 
   function message(): MessageWriter {
@@ -174,15 +204,17 @@ export function createConverterCore(options: ConvertOptions = {}, wire = true): 
   }
 
   function onDelta(delta: ChatDelta, logprobs: Logprob[] | null): void {
+    const details = delta.reasoning_details;
     if (typeof delta.reasoning_content === "string") reasoning(delta.reasoning_content, "reasoning_content");
     else if (typeof delta.reasoning === "string") reasoning(delta.reasoning, "reasoning");
-    // OpenRouter sends `reasoning` and `reasoning_details` together; the details only count alone.
-    else if (Array.isArray(delta.reasoning_details)) {
-      for (const d of delta.reasoning_details) {
+    // OpenRouter sends `reasoning` and `reasoning_details` together; the details' text only counts alone.
+    else if (Array.isArray(details)) {
+      for (const d of details) {
         if (d?.type === "reasoning.text" && typeof d.text === "string") reasoning(d.text, "reasoning_details");
         else if (d?.type === "reasoning.summary" && typeof d.summary === "string") reasoning(d.summary, "reasoning_details");
       }
     }
+    if (Array.isArray(details) && details.length) keepDetails(details, typeof delta.reasoning === "string" ? "reasoning" : "reasoning_details");
     if (typeof delta.content === "string") {
       if (think) {
         segments.length = 0;
@@ -195,7 +227,9 @@ export function createConverterCore(options: ConvertOptions = {}, wire = true): 
     if (Array.isArray(delta.tool_calls)) {
       for (const tc of delta.tool_calls) {
         if (ended) return;
-        if (tc) calls.push(tc);
+        if (!tc) continue;
+        if (isObject(tc.extra_content) && typeof tc.id === "string" && tc.id) keepCall(tc.id, tc.extra_content);
+        calls.push(tc);
       }
     }
   }
@@ -222,6 +256,7 @@ export function createConverterCore(options: ConvertOptions = {}, wire = true): 
   function closeAll(status: ItemStatus): void {
     out.closeOpen(status);
     calls.releaseAll(status);
+    closeTrailing(status);
   }
 
   // ---- endings ----

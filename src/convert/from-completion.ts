@@ -38,7 +38,10 @@ export function completionToChunk(completion: ChatCompletion): ChatCompletionChu
   const tool_calls: ChatToolCallDelta[] | undefined = Array.isArray(m.tool_calls)
     ? m.tool_calls.filter(isObject).map((t, index) => {
         const fn: Record<string, unknown> = isObject(t.function) ? t.function : {};
-        return { index, id: typeof t.id === "string" ? t.id : undefined, type: "function", function: { name: str(fn["name"]), arguments: args(fn["arguments"]) } };
+        const call: ChatToolCallDelta = { index, id: typeof t.id === "string" ? t.id : undefined, type: "function", function: { name: str(fn["name"]), arguments: args(fn["arguments"]) } };
+        // Gemini's thought signature (see provider-state.ts).
+        if (isObject(t.extra_content)) call.extra_content = t.extra_content;
+        return call;
       })
     : undefined;
   return {
