@@ -129,6 +129,30 @@ for (const stream of [true, false]) {
   });
 }
 
+describe("item_reference (the AI SDK's way with store: true)", () => {
+  it("references to the stored reasoning item and call bring the signature back", async () => {
+    const gemini = scriptedGemini();
+    const store = new MemoryResponseStore();
+    const sdk = client(gemini.handler, { storeFor: () => store });
+    const first = await sdk.responses.create({ model: "gemini-3-pro-preview", tools, input: "Weather in Paris?" });
+    const refs = first.output.map((o) => ({ type: "item_reference" as const, id: o.id! }));
+    const call = first.output.find((o) => o.type === "function_call")!;
+    const second = await sdk.responses.create({ model: "gemini-3-pro-preview", tools, input: [{ role: "user", content: "Weather in Paris?" }, ...refs, { type: "function_call_output", call_id: call.call_id, output: "18C" }] });
+    expect(gemini.refusals).toEqual([]);
+    expect(second.output_text).toBe("The tool said: 18C");
+    expect(assistants(gemini.requests[1]!)[0]!.tool_calls![0]!.extra_content?.google?.thought_signature).toMatch(/^gemini-sig-1-/);
+  });
+});
+
+describe("the scripted Gemini's field refusal", () => {
+  it("answers an OpenAI-only field with Google's array-wrapped 400", async () => {
+    const gemini = scriptedGemini({ refuseFields: true });
+    const res = await gemini.handler(new Request("http://g.test/v1beta/openai/chat/completions", { method: "POST", body: JSON.stringify({ model: "gemini-3-pro-preview", messages: [], prompt_cache_key: "k" }) }));
+    expect(res.status).toBe(400);
+    expect(await res.json()).toEqual([{ error: { code: 400, message: 'Invalid JSON payload received. Unknown name "prompt_cache_key": Cannot find field.', status: "INVALID_ARGUMENT" } }]);
+  });
+});
+
 describe("state never crosses to another upstream", () => {
   it("a Gemini turn continued on OpenRouter carries no extra_content, and the reverse no reasoning_details", async () => {
     const gemini = scriptedGemini();
