@@ -59,6 +59,24 @@ describe("Gemini 3: thought signatures on tool calls", () => {
     expect(toolCalls.map((c) => c.extra_content)).toEqual([{ google: { thought_signature: GEMINI_SIGNATURE } }, undefined]);
   });
 
+  it("a signature arriving while another call's arguments still stream is carried by a reasoning item at the end", async () => {
+    const chunk = (tool_calls: unknown[], finish_reason: string | null = null) => ({ id: "g", choices: [{ index: 0, delta: { tool_calls }, finish_reason }] });
+    const r = run(
+      [
+        chunk([{ index: 0, id: "a", type: "function", function: { name: "get_weather", arguments: '{"ci' } }]),
+        chunk([{ index: 1, id: "b", type: "function", function: { name: "get_weather", arguments: '{"city":"Rome"}' }, extra_content: { google: { thought_signature: "sig-b" } } }]),
+        chunk([{ index: 0, function: { arguments: 'ty":"Paris"}' } }], "tool_calls"),
+      ],
+      GEMINI,
+    );
+    expect(r.output.map((i) => i.type)).toEqual(["function_call", "function_call", "reasoning"]);
+    expect(r.output.map((i) => (i as FunctionCallItem).arguments)).toEqual(['{"city":"Paris"}', '{"city":"Rome"}', undefined]);
+    expect(providerStateOf(r.output[2]!)?.calls).toEqual({ b: { google: { thought_signature: "sig-b" } } });
+    await sealReasoningItems(r.output, sealer, false);
+    const assistant = nextTurn(await sentBack(r.output), GEMINI).messages.find((m) => m.role === "assistant");
+    expect(assistant?.role === "assistant" && assistant.tool_calls!.map((c) => c.extra_content)).toEqual([undefined, { google: { thought_signature: "sig-b" } }]);
+  });
+
   it("a non-streamed completion keeps the signature alike", async () => {
     const completion = {
       id: "gem-2",
