@@ -356,6 +356,14 @@ for (const [name, ns] of reverseRows) console.log(`| ${name} | ${us(ns)} µs | $
 const rc = (n: string) => `${reverseCpu[n]!.toFixed(0)} µs (${(reverseCpu[n]! / reverseCpu["reverse-limit"]!).toFixed(2)}× limit)`;
 console.log(`\nreverse, CPU time per answer (best of 7 batches of 10): pull ${rc("reverse-pull")}, pipe ${rc("reverse-pipe")}, limit ${rc("reverse-limit")}, naive ${rc("reverse-naive")}`);
 console.log(`\npeer / this library: ${(results["peer"]! / ours).toFixed(2)}× (target ≥ 2.5); this library / limit: ${(ours / results["limit"]!).toFixed(2)} (≤ 1.1); / naive: ${(ours / results["naive"]!).toFixed(2)} (≤ 0.65); / the limit with shared blocks: ${(ours / results["limit-blocks"]!).toFixed(2)}`);
+// The forward ratios again by CPU time (best of 7 batches of 10, three alternating passes): on a loaded machine wall time swings.
+const forwardCpu: Record<string, number> = {};
+for (let r = 0; r < 3; r++) {
+  for (const name of ["limit", "naive", "pull", "pipe"]) forwardCpu[name] = Math.min(forwardCpu[name] ?? Infinity, await cpuTime(cases.find(([n]) => n === name)![1]));
+}
+const fc = (n: string) => `${(forwardCpu[n]! / TOKENS).toFixed(2)} µs/token (${(forwardCpu[n]! / forwardCpu["limit"]!).toFixed(2)}× limit, ${(forwardCpu[n]! / forwardCpu["naive"]!).toFixed(2)}× naive)`;
+console.log(`\nforward, CPU time per answer (best of 7 batches of 10, 3 passes): pull ${fc("pull")}, pipe ${fc("pipe")}, limit ${fc("limit")}, naive ${fc("naive")}`);
+
 // Provider state, by CPU time (best of 7 batches of 10, three alternating passes): steadier than wall time on a loaded machine.
 const stateCpu: Record<string, number> = {};
 for (let r = 0; r < 3; r++) {

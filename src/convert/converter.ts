@@ -152,10 +152,17 @@ export function createConverterCore(options: ConvertOptions = {}, wire = true): 
 
   // ---- provider state (see provider-state.ts): kept beside the turn's reasoning item, never on it ----
 
+  /** The open reasoning item's state, for its `reasoning_details` (looked up once per item, not per delta). */
+  let details: { writer: ReasoningWriter; state: ProviderState } | null = null;
+
   /** OpenRouter's entries join the open reasoning item (one with no text when they carry none, as encrypted ones). */
   function keepDetails(list: readonly ChatReasoningDetail[], field: ReasoningField): void {
-    let state: ProviderState | null = null;
-    for (const d of list) if (isObject(d)) mergeDetail((state ??= stateFor(reasoningWriter(field).item, upstream)), d);
+    for (const d of list) {
+      if (!isObject(d)) continue;
+      const writer = reasoningWriter(field);
+      if (details?.writer !== writer) details = { writer, state: stateFor(writer.item, upstream) };
+      mergeDetail(details.state, d);
+    }
   }
 
   /**
@@ -204,17 +211,17 @@ export function createConverterCore(options: ConvertOptions = {}, wire = true): 
   }
 
   function onDelta(delta: ChatDelta, logprobs: Logprob[] | null): void {
-    const details = delta.reasoning_details;
+    const entries = delta.reasoning_details;
     if (typeof delta.reasoning_content === "string") reasoning(delta.reasoning_content, "reasoning_content");
     else if (typeof delta.reasoning === "string") reasoning(delta.reasoning, "reasoning");
     // OpenRouter sends `reasoning` and `reasoning_details` together; the details' text only counts alone.
-    else if (Array.isArray(details)) {
-      for (const d of details) {
+    else if (Array.isArray(entries)) {
+      for (const d of entries) {
         if (d?.type === "reasoning.text" && typeof d.text === "string") reasoning(d.text, "reasoning_details");
         else if (d?.type === "reasoning.summary" && typeof d.summary === "string") reasoning(d.summary, "reasoning_details");
       }
     }
-    if (Array.isArray(details) && details.length) keepDetails(details, typeof delta.reasoning === "string" ? "reasoning" : "reasoning_details");
+    if (Array.isArray(entries) && entries.length) keepDetails(entries, typeof delta.reasoning === "string" ? "reasoning" : "reasoning_details");
     if (typeof delta.content === "string") {
       if (think) {
         segments.length = 0;

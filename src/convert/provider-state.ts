@@ -60,13 +60,18 @@ export function stateFor(item: ReasoningItem, upstream: string): ProviderState {
  */
 export function mergeDetail(state: ProviderState, piece: ChatReasoningDetail): void {
   const details = (state.details ??= []);
-  const i = typeof piece.index === "number" ? details.findIndex((d) => d.index === piece.index) : -1;
+  const index = piece.index;
+  // The entry streaming now is the last one: looked at first, the rest only when it is not.
+  const last = details.length - 1;
+  const i = typeof index !== "number" ? -1 : last >= 0 && details[last]!.index === index ? last : details.findIndex((d) => d.index === index);
   if (i < 0) {
     details.push({ ...piece });
     return;
   }
   const held = details[i] as Record<string, unknown>;
-  for (const [k, v] of Object.entries(piece)) {
+  const p = piece as Record<string, unknown>;
+  for (const k in p) {
+    const v = p[k];
     if ((k === "text" || k === "summary" || k === "data") && typeof v === "string" && typeof held[k] === "string") held[k] = (held[k] as string) + v;
     else if (v !== null && v !== undefined) held[k] = v;
   }
