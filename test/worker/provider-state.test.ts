@@ -54,7 +54,7 @@ for (const stream of [true, false]) {
   describe(`Gemini 3 thought signatures (${how})`, () => {
     for (const mode of ["stateful", "stateless"] as const) {
       it(`the openai SDK's ${mode} tool loop completes, each signature back on its call, unchanged`, async () => {
-        const gemini = scriptedGemini();
+        const gemini = scriptedGemini({ refuseFields: true });
         const store = new MemoryResponseStore();
         const text = await toolLoop(client(gemini.handler, { storeFor: () => store }), "gemini-3-pro-preview", mode, stream);
         expect(gemini.refusals).toEqual([]);
@@ -67,14 +67,14 @@ for (const stream of [true, false]) {
     }
 
     it("parallel calls: the signature goes back on the first call only, as it came", async () => {
-      const gemini = scriptedGemini();
+      const gemini = scriptedGemini({ refuseFields: true });
       expect(await toolLoop(client(gemini.handler), "gemini-3-pro-preview-parallel", "stateless", stream)).toBe("The tool said: 18C in Paris");
       const calls = assistants(gemini.requests[1]!)[0]!.tool_calls!;
       expect(calls.map((c) => typeof c.extra_content?.google?.thought_signature)).toEqual(["string", "undefined"]);
     });
 
     it("a history without its signatures (a client that drops reasoning items) gets Google's stand-in after Google asks, once per upstream", async () => {
-      const gemini = scriptedGemini();
+      const gemini = scriptedGemini({ refuseFields: true });
       const model = `gemini-3-flash-preview-unsigned-${how}`;
       const sdk = client(gemini.handler);
       expect(await toolLoop(sdk, model, "stateless", stream, (i) => i.type !== "reasoning")).toBe("The tool said: 18C in Paris");
@@ -131,7 +131,7 @@ for (const stream of [true, false]) {
 
 describe("item_reference (the AI SDK's way with store: true)", () => {
   it("references to the stored reasoning item and call bring the signature back", async () => {
-    const gemini = scriptedGemini();
+    const gemini = scriptedGemini({ refuseFields: true });
     const store = new MemoryResponseStore();
     const sdk = client(gemini.handler, { storeFor: () => store });
     const first = await sdk.responses.create({ model: "gemini-3-pro-preview", tools, input: "Weather in Paris?" });
@@ -155,7 +155,7 @@ describe("the scripted Gemini's field refusal", () => {
 
 describe("state never crosses to another upstream", () => {
   it("a Gemini turn continued on OpenRouter carries no extra_content, and the reverse no reasoning_details", async () => {
-    const gemini = scriptedGemini();
+    const gemini = scriptedGemini({ refuseFields: true });
     const openrouter = scriptedOpenRouter();
     const store = new MemoryResponseStore();
     const both = (r: Request) => r.clone().json().then((b) => ((b as ChatBodyIn).model?.startsWith("anthropic/") ? openrouter.handler(r) : gemini.handler(r)));
