@@ -73,6 +73,21 @@ for (const p of providers) {
   });
 }
 
+describe("codex exec with the provider's own model name (no built-in model metadata in Codex)", () => {
+  it("carries the sealed state back all the same", async () => {
+    const before = gemini.requests.length;
+    const refusedBefore = gemini.refusals.length;
+    const run = await runCodex({ config: codexConfig({ baseURL: geminiStack.baseURL, model: "gemini-3-pro-preview@exec_command" }), prompt: "Run a command" });
+    await run.cleanup();
+    const refusals = gemini.refusals.slice(refusedBefore);
+    expect(run.exitCode, explain(run, geminiStack, refusals)).toBe(0);
+    expect(refusals).toEqual([]);
+    expect(run.items.at(-1)!.text).toMatch(/^The tool said: [\s\S]*bridged/);
+    const step = assistantsOf(gemini.requests.slice(before).at(-1)).at(-1)!;
+    expect(step.tool_calls![0]!.extra_content?.google?.thought_signature).toMatch(/^gemini-sig-/);
+  });
+});
+
 describe("@openai/agents on Gemini 3", () => {
   it("run(): the tool loop to the final output, the signature back on the call", async () => {
     const calls: string[] = [];
