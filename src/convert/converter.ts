@@ -117,7 +117,7 @@ export function createConverterCore(options: ConvertOptions = {}, wire = true): 
   const calls = new ToolCalls(out, ids, options.tools, abort);
 
   let response: ResponseResource | null = null;
-  /** Gemini call state that came while a call was still streaming: carried by a reasoning item at the end. */
+  /** Gemini state that has no item to join when it comes (a call's while another call streams, the answer's own): carried by a reasoning item at the end. */
   let trailing: ProviderState | null = null;
   let ended = false;
   let finishReason: string | null = null;
@@ -231,6 +231,8 @@ export function createConverterCore(options: ConvertOptions = {}, wire = true): 
     } else if (logprobs) text("", logprobs);
     if (typeof delta.refusal === "string") refusal(delta.refusal);
     if (Array.isArray(delta.annotations)) annotate(delta.annotations);
+    // Gemini signs a text answer on a last chunk: the item that carries it follows the message it belongs to.
+    if (isObject(delta.extra_content)) (trailing ??= { upstream }).message = delta.extra_content;
     if (Array.isArray(delta.tool_calls)) {
       for (const tc of delta.tool_calls) {
         if (ended) return;

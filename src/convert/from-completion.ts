@@ -60,6 +60,7 @@ export function completionToChunk(completion: ChatCompletion): ChatCompletionChu
           content: m.content,
           refusal: m.refusal,
           annotations: m.annotations,
+          extra_content: m.extra_content,
           tool_calls,
         },
         logprobs: choice.logprobs,

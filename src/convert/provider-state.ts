@@ -12,8 +12,10 @@ import { isObject } from "../internal/is-object.ts";
  *   message that made the tool call (else Anthropic answers `Expected
  *   'thinking' or 'redacted_thinking', but found 'tool_use'`).
  * - Gemini 3 (Google's OpenAI endpoint): a tool call's `extra_content`
- *   (`{"google": {"thought_signature": "…"}}`), back on that call (else
- *   `Function call is missing a thought_signature in functionCall parts`).
+ *   (`{"google": {"thought_signature": "…"}}`; Vertex AI's endpoint names it
+ *   `vertex`), back on that call (else `Function call is missing a
+ *   thought_signature in functionCall parts`); and a text answer's, on the
+ *   message (`delta.extra_content` on a last chunk; recommended, not enforced).
  *
  * The converter keeps it beside the `reasoning` item of the turn (a reasoning
  * item with no text when the turn had none), in a side table, never on the
@@ -29,6 +31,8 @@ export interface ProviderState {
   details?: ChatReasoningDetail[];
   /** Gemini: `extra_content` by upstream tool call id. */
   calls?: Record<string, ChatExtraContent>;
+  /** Gemini: the answer's own `extra_content`, back on the assistant message the item follows. */
+  message?: ChatExtraContent;
 }
 
 /**
@@ -86,5 +90,6 @@ export function keepCallState(state: ProviderState, callId: string, extra: ChatE
 export function isProviderState(v: unknown): v is ProviderState {
   if (!isObject(v) || typeof v.upstream !== "string") return false;
   if (v.details !== undefined && !(Array.isArray(v.details) && v.details.every(isObject))) return false;
+  if (v.message !== undefined && !isObject(v.message)) return false;
   return v.calls === undefined || (isObject(v.calls) && Object.values(v.calls).every(isObject));
 }

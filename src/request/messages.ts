@@ -93,10 +93,14 @@ export function convertInput(body: ResponsesRequest, options: ToChatOptions, add
       case "tool_search_output":
         assistant = toolSearch(raw, param, messages, assistant ?? (type === "tool_search_call" ? newAssistant(null) : null), addTools);
         return;
-      case "reasoning":
+      case "reasoning": {
+        // Gemini's signature of the answer before it (see provider-state.ts), back on that message.
+        const signedAnswer = stateFrom(raw, here)?.message;
+        if (signedAnswer && assistant) assistant.extra_content = signedAnswer;
         // Reasoning between an answer and its calls starts a new assistant turn, as it did upstream.
         if (reasoning.add(raw)) assistant = null;
         return;
+      }
       case "additional_tools":
         // Codex 0.169 (gpt-5.6 and later) declares its tools here instead of in `tools`: offered alike.
         addTools(raw.tools, `${param}.tools`);

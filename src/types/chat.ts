@@ -72,6 +72,8 @@ export interface ChatDelta {
   reasoning_details?: ChatReasoningDetail[] | null;
   tool_calls?: ChatToolCallDelta[] | null;
   annotations?: ChatUrlCitation[] | null;
+  /** Gemini: a text answer's thought signature, on a last chunk with no content (recommended back, not required). */
+  extra_content?: ChatExtraContent | null;
 }
 
 export type ChatFinishReason = "stop" | "length" | "tool_calls" | "content_filter" | "function_call" | "error" | (string & {});
@@ -138,6 +140,8 @@ export interface ChatCompletionMessage {
   reasoning_details?: ChatReasoningDetail[] | null;
   tool_calls?: ChatToolCall[] | null;
   annotations?: ChatUrlCitation[] | null;
+  /** Gemini: a text answer's thought signature. */
+  extra_content?: ChatExtraContent | null;
 }
 
 export interface ChatCompletion {
@@ -178,6 +182,8 @@ export type ChatMessage =
       reasoning?: string;
       /** OpenRouter: the reasoning entries of this turn, whole and unchanged (Anthropic's signed thinking). */
       reasoning_details?: ChatReasoningDetail[];
+      /** Gemini: a text answer's thought signature, sent back as it came. */
+      extra_content?: ChatExtraContent;
     }
   | { role: "tool"; tool_call_id: string; content: string | ChatTextPart[] };
 

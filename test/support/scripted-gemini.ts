@@ -4,7 +4,10 @@
  *
  * - each tool call streams whole in one chunk, with an `id` and no `index`;
  *   the first call of each step carries `extra_content.google.thought_signature`
- *   (in the non-streamed message, on that `tool_calls` entry alike);
+ *   (in the non-streamed message, on that `tool_calls` entry alike); a text
+ *   answer is signed too, in `delta.extra_content` of a last chunk with no
+ *   content (`message.extra_content` when not streamed), which Google asks back
+ *   but does not enforce;
  * - a request whose current turn (after the last user message) holds a step
  *   whose first call lacks its signature is refused with Google's 400, as a
  *   JSON array; a signature it never issued, likewise. Google's documented
@@ -84,15 +87,17 @@ export function scriptedGemini(options: { refuseFields?: boolean } = {}): Script
             return call;
           })
         : null;
+    const textSignature = { google: { thought_signature: `gemini-text-sig-${n}` } };
     if (!body.stream) {
-      const message = calls ? { role: "assistant", content: null, tool_calls: calls } : { role: "assistant", content: (p as { text: string }).text };
+      const message = calls ? { role: "assistant", content: null, tool_calls: calls } : { role: "assistant", content: (p as { text: string }).text, extra_content: textSignature };
       return Response.json({ ...base, object: "chat.completion", choices: [{ index: 0, message, finish_reason: calls ? "tool_calls" : "stop" }], usage: USAGE });
     }
     const chunks: unknown[] = calls
       ? calls.map((c, i) => ({ ...base, choices: [{ index: 0, delta: { role: "assistant", tool_calls: [c] }, ...(i === calls.length - 1 ? { finish_reason: "tool_calls" } : {}) }] }))
       : [
           { ...base, choices: [{ index: 0, delta: { role: "assistant", content: (p as { text: string }).text.slice(0, 8) } }] },
-          { ...base, choices: [{ index: 0, delta: { role: "assistant", content: (p as { text: string }).text.slice(8) }, finish_reason: "stop" }] },
+          { ...base, choices: [{ index: 0, delta: { role: "assistant", content: (p as { text: string }).text.slice(8) } }] },
+          { ...base, choices: [{ index: 0, delta: { role: "assistant", extra_content: textSignature }, finish_reason: "stop" }] },
         ];
     if (body.stream_options?.include_usage) chunks.push({ ...base, choices: [], usage: USAGE });
     return sseResponse(chunks);

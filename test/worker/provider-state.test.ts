@@ -66,6 +66,16 @@ for (const stream of [true, false]) {
       });
     }
 
+    it("a signed text answer: its signature back on that assistant message in the next turn", async () => {
+      const gemini = scriptedGemini({ refuseFields: true });
+      const sdk = client(gemini.handler);
+      const first = await create(sdk, { model: "gemini-3-pro-preview", input: "Hello", store: false }, stream);
+      expect(first.output.map((o) => o.type)).toEqual(["message", "reasoning"]);
+      expect(JSON.stringify(first)).not.toContain("gemini-text-sig");
+      await create(sdk, { model: "gemini-3-pro-preview", store: false, input: [{ role: "user", content: "Hello" }, ...(first.output as Input[]), { role: "user", content: "Again" }] }, stream);
+      expect(assistants(gemini.requests[1]!)).toEqual([{ role: "assistant", content: "Hello from the scripted provider.", extra_content: { google: { thought_signature: "gemini-text-sig-1" } } }]);
+    });
+
     it("parallel calls: the signature goes back on the first call only, as it came", async () => {
       const gemini = scriptedGemini({ refuseFields: true });
       expect(await toolLoop(client(gemini.handler), "gemini-3-pro-preview-parallel", "stateless", stream)).toBe("The tool said: 18C in Paris");
@@ -199,5 +209,8 @@ describe("Gemini's words and Google's stand-in", () => {
     ]);
     const calls = out.flatMap((m) => (m.role === "assistant" ? m.tool_calls! : []));
     expect(calls.map((c) => c.extra_content?.["google"])).toEqual([{ thought_signature: "real" }, undefined, { thought_signature: STAND_IN_SIGNATURE }, undefined]);
+    // Vertex AI's name for the same signature counts as signed.
+    const vertex = withStandInSignatures([{ role: "assistant", content: null, tool_calls: [{ ...bare("e"), extra_content: { vertex: { thought_signature: "v" } } }] }]);
+    expect(vertex[0]).toEqual({ role: "assistant", content: null, tool_calls: [{ ...bare("e"), extra_content: { vertex: { thought_signature: "v" } } }] });
   });
 });

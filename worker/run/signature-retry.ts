@@ -25,9 +25,9 @@ export function isGoogleEndpoint(baseUrl: string): boolean {
   return /^https:\/\/[^/]*(generativelanguage|aiplatform)\.googleapis\.com\//.test(baseUrl);
 }
 
+/** Whether a call carries a signature, under Google's name or Vertex AI's (`extra_content.vertex`). */
 function signed(call: { extra_content?: Record<string, unknown> }): boolean {
-  const google = call.extra_content?.["google"];
-  return typeof google === "object" && google !== null && typeof (google as Record<string, unknown>)["thought_signature"] === "string";
+  return Object.values(call.extra_content ?? {}).some((v) => typeof v === "object" && v !== null && typeof (v as Record<string, unknown>)["thought_signature"] === "string");
 }
 
 /** Each assistant message whose calls carry no signature gets the stand-in on its first call (the messages are copied, not changed). */

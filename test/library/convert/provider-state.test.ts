@@ -91,6 +91,25 @@ describe("Gemini 3: thought signatures on tool calls", () => {
     expect(assistant?.role === "assistant" && assistant.tool_calls?.[0]?.extra_content).toEqual({ google: { thought_signature: "sig-9" } });
   });
 
+  it("a text answer's signature (streamed on a last chunk with no content) rides a reasoning item after the message, and goes back on that message", async () => {
+    const r = run(
+      [
+        { id: "g", choices: [{ index: 0, delta: { role: "assistant", content: "Hi there." } }] },
+        { id: "g", choices: [{ index: 0, delta: { role: "assistant", extra_content: { google: { thought_signature: "text-sig" } } }, finish_reason: "stop" }] },
+      ],
+      GEMINI,
+    );
+    expect(r.output.map((i) => i.type)).toEqual(["message", "reasoning"]);
+    await sealReasoningItems(r.output, sealer, false);
+    const history = await sentBack(r.output);
+    const request = toChatRequest({ model: "m", input: [{ role: "user", content: "Hi" }, ...history, { role: "user", content: "Again" }] as never }, { upstream: GEMINI }).request;
+    expect(request.messages).toEqual([
+      { role: "user", content: "Hi" },
+      { role: "assistant", content: "Hi there.", extra_content: { google: { thought_signature: "text-sig" } } },
+      { role: "user", content: "Again" },
+    ]);
+  });
+
   it("never to another upstream, nor from a token another sealer made", async () => {
     const r = run(geminiChunks(), GEMINI);
     await sealReasoningItems(r.output, sealer, false);
