@@ -1,4 +1,6 @@
+import { createOpenAI } from "@ai-sdk/openai";
 import { Agent, OpenAIProvider, Runner, tool } from "@openai/agents";
+import { generateText, stepCountIs, tool as aiTool } from "ai";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { z } from "zod";
 import { type Recorded, recordingProxy } from "../support/recording-proxy.ts";
@@ -118,4 +120,20 @@ describe("@openai/agents on Gemini 3", () => {
     expect(steps).toHaveLength(2);
     for (const s of steps) expect(assistantsOf(s)[0]!.tool_calls![0]!.extra_content?.google?.thought_signature).toMatch(/^gemini-sig-/);
   });
+});
+
+describe("ai + @ai-sdk/openai on Gemini 3", () => {
+  const weather = aiTool({ description: "Weather for a city", inputSchema: z.object({ city: z.string() }), execute: async ({ city }) => `18C and sunny in ${city}` });
+  for (const store of [true, false]) {
+    it(`generateText's tool loop (store: ${store}), the signature back on the call`, async () => {
+      const openai = createOpenAI({ baseURL: geminiStack.baseURL, apiKey: "sk-ai-sdk-client" });
+      const before = gemini.requests.length;
+      const refusedBefore = gemini.refusals.length;
+      const result = await generateText({ model: openai.responses("gemini-3-pro-preview"), prompt: "Weather in Paris?", tools: { get_weather: weather }, stopWhen: stepCountIs(4), providerOptions: { openai: { store } } });
+      expect(gemini.refusals.slice(refusedBefore)).toEqual([]);
+      expect(result.text).toBe("The tool said: 18C and sunny in Paris");
+      const step = gemini.requests.slice(before).find((r) => r.messages?.at(-1)?.role === "tool");
+      expect(assistantsOf(step)[0]!.tool_calls![0]!.extra_content?.google?.thought_signature).toMatch(/^gemini-sig-/);
+    });
+  }
 });
