@@ -35,14 +35,17 @@ export interface ChatBodyIn {
 export type Plan = { text: string } | { calls: Array<{ name: string; arguments: string }> };
 
 /**
- * The turn to play: after a tool result, an answer quoting it; else, with tools offered, a call of the
+ * The turn to play: after a tool result, an answer quoting it (a `…twice…` model calls again first, once); else, with tools offered, a call of the
  * tool named after `@` in the model (`gemini-3-pro-preview@exec_command`), or the first (two, for a
  * `…parallel…` model); else a greeting.
  */
 export function plan(body: ChatBodyIn): Plan {
   const model = body.model ?? "";
   const last = body.messages?.at(-1);
-  if (last?.role === "tool") return { text: `The tool said: ${typeof last.content === "string" ? last.content : JSON.stringify(last.content)}` };
+  // A `…twice…` model takes two steps of tool calls in a turn before it answers.
+  const steps = currentTurn(body.messages ?? []).filter((m) => m.role === "assistant" && m.tool_calls?.length).length;
+  const more = model.includes("twice") && steps < 2;
+  if (last?.role === "tool" && !more) return { text: `The tool said: ${typeof last.content === "string" ? last.content : JSON.stringify(last.content)}` };
   const tools = body.tools ?? [];
   if (tools.length && body.tool_choice !== "none") {
     const wanted = model.split("@")[1];

@@ -76,6 +76,18 @@ for (const stream of [true, false]) {
       expect(assistants(gemini.requests[1]!)).toEqual([{ role: "assistant", content: "Hello from the scripted provider.", extra_content: { google: { thought_signature: "gemini-text-sig-1" } } }]);
     });
 
+    for (const mode of ["stateful", "stateless"] as const) {
+      it(`two steps in one turn (${mode}): each step's signature back on its own call`, async () => {
+        const gemini = scriptedGemini({ refuseFields: true });
+        const store = new MemoryResponseStore();
+        expect(await toolLoop(client(gemini.handler, { storeFor: () => store }), "gemini-3-pro-preview-twice", mode, stream)).toBe("The tool said: 18C in Paris");
+        expect(gemini.refusals).toEqual([]);
+        expect(gemini.requests).toHaveLength(3);
+        const signatures = assistants(gemini.requests[2]!).map((m) => m.tool_calls![0]!.extra_content?.google?.thought_signature);
+        expect(signatures).toEqual([expect.stringMatching(/^gemini-sig-1-/), expect.stringMatching(/^gemini-sig-2-/)]);
+      });
+    }
+
     it("parallel calls: the signature goes back on the first call only, as it came", async () => {
       const gemini = scriptedGemini({ refuseFields: true });
       expect(await toolLoop(client(gemini.handler), "gemini-3-pro-preview-parallel", "stateless", stream)).toBe("The tool said: 18C in Paris");
