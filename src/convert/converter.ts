@@ -155,14 +155,29 @@ export function createConverterCore(options: ConvertOptions = {}, wire = true): 
   /** The open reasoning item's state, for its `reasoning_details` (looked up once per item, not per delta). */
   let details: { writer: ReasoningWriter; state: ProviderState } | null = null;
 
-  /** OpenRouter's entries join the open reasoning item (one with no text when they carry none, as encrypted ones). */
+  /**
+   * OpenRouter's entries join the open reasoning item (one opened for them at the start of an answer, with no
+   * text when they carry none, as encrypted ones). Entries that come once the answer's text or calls have begun
+   * (OpenRouter's Gemini signatures ride with the calls) belong to that answer: a reasoning item at the end carries them.
+   */
   function keepDetails(list: readonly ChatReasoningDetail[], field: ReasoningField): void {
     for (const d of list) {
       if (!isObject(d)) continue;
+      if (out.open !== null && !(out.open instanceof ReasoningWriter)) {
+        mergeDetail(after(), d);
+        continue;
+      }
       const writer = reasoningWriter(field);
       if (details?.writer !== writer) details = { writer, state: stateFor(writer.item, upstream) };
       mergeDetail(details.state, d);
     }
+  }
+
+  /** The state a reasoning item at the end carries for the answer before it. */
+  function after(): ProviderState {
+    const t = (trailing ??= { upstream });
+    t.after = true;
+    return t;
   }
 
   /**
@@ -232,7 +247,7 @@ export function createConverterCore(options: ConvertOptions = {}, wire = true): 
     if (typeof delta.refusal === "string") refusal(delta.refusal);
     if (Array.isArray(delta.annotations)) annotate(delta.annotations);
     // Gemini signs a text answer on a last chunk: the item that carries it follows the message it belongs to.
-    if (isObject(delta.extra_content)) (trailing ??= { upstream }).message = delta.extra_content;
+    if (isObject(delta.extra_content)) after().message = delta.extra_content;
     if (Array.isArray(delta.tool_calls)) {
       for (const tc of delta.tool_calls) {
         if (ended) return;

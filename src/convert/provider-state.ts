@@ -33,6 +33,11 @@ export interface ProviderState {
   calls?: Record<string, ChatExtraContent>;
   /** Gemini: the answer's own `extra_content`, back on the assistant message the item follows. */
   message?: ChatExtraContent;
+  /**
+   * The item comes after the answer it belongs to (its state arrived once the answer's text or calls had
+   * started): its `details` and `message` go back on the assistant message before it, not the next one.
+   */
+  after?: boolean;
 }
 
 /**
@@ -90,6 +95,6 @@ export function keepCallState(state: ProviderState, callId: string, extra: ChatE
 export function isProviderState(v: unknown): v is ProviderState {
   if (!isObject(v) || typeof v.upstream !== "string") return false;
   if (v.details !== undefined && !(Array.isArray(v.details) && v.details.every(isObject))) return false;
-  if (v.message !== undefined && !isObject(v.message)) return false;
+  if ((v.message !== undefined && !isObject(v.message)) || (v.after !== undefined && typeof v.after !== "boolean")) return false;
   return v.calls === undefined || (isObject(v.calls) && Object.values(v.calls).every(isObject));
 }

@@ -94,9 +94,16 @@ export function convertInput(body: ResponsesRequest, options: ToChatOptions, add
         assistant = toolSearch(raw, param, messages, assistant ?? (type === "tool_search_call" ? newAssistant(null) : null), addTools);
         return;
       case "reasoning": {
-        // Gemini's signature of the answer before it (see provider-state.ts), back on that message.
-        const signedAnswer = stateFrom(raw, here)?.message;
-        if (signedAnswer && assistant) assistant.extra_content = signedAnswer;
+        // State that came after the answer began (see provider-state.ts) goes back on that answer's message.
+        const state = stateFrom(raw, here);
+        if (state?.after) {
+          if (assistant && state.message) assistant.extra_content = state.message;
+          if (assistant && state.details) {
+            assistant.reasoning_details = [...(assistant.reasoning_details ?? []), ...state.details];
+            delete assistant.reasoning;
+          }
+          return;
+        }
         // Reasoning between an answer and its calls starts a new assistant turn, as it did upstream.
         if (reasoning.add(raw)) assistant = null;
         return;

@@ -141,6 +141,24 @@ describe("OpenRouter: signed reasoning_details", () => {
     expect(assistant).not.toHaveProperty("reasoning");
   });
 
+  it("entries that come with the calls (OpenRouter's Gemini signatures) stay with that answer: carried at the end, back on its one message", async () => {
+    const sig = { type: "reasoning.encrypted", data: "gemini-sig", id: "tool_1", format: "google-gemini-v1", index: 0 };
+    const chunk = (delta: Record<string, unknown>, finish_reason: string | null = null) => ({ id: "g", choices: [{ index: 0, delta, finish_reason }] });
+    const r = run(
+      [
+        chunk({ content: "Checking." }),
+        chunk({ tool_calls: [{ index: 0, id: "tool_1", type: "function", function: { name: "get_weather", arguments: '{"city":"Paris"}' } }], reasoning_details: [sig] }),
+        chunk({ tool_calls: [{ index: 1, id: "tool_2", type: "function", function: { name: "get_weather", arguments: '{"city":"Rome"}' } }] }, "tool_calls"),
+      ],
+      OPENROUTER,
+    );
+    expect(r.output.map((i) => i.type)).toEqual(["message", "function_call", "function_call", "reasoning"]);
+    await sealReasoningItems(r.output, sealer, false);
+    const request = nextTurn(await sentBack(r.output), OPENROUTER);
+    expect(request.messages.map((m) => m.role)).toEqual(["user", "assistant", "tool", "tool"]);
+    expect(request.messages[1]).toMatchObject({ content: "Checking.", reasoning_details: [sig], tool_calls: [{ id: "tool_1" }, { id: "tool_2" }] });
+  });
+
   it("a turn whose only reasoning is an encrypted entry still has an item to carry it", async () => {
     const r = run([{ id: "g", choices: [{ index: 0, delta: { reasoning_details: [{ type: "reasoning.encrypted", data: "xyz", format: "anthropic-claude-v1", index: 0 }] } }] }, { id: "g", choices: [{ index: 0, delta: { content: "Hi" }, finish_reason: "stop" }] }], OPENROUTER);
     expect(r.output.map((i) => i.type)).toEqual(["reasoning", "message"]);
