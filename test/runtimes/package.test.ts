@@ -13,9 +13,9 @@ import { DENO, denoEnv, NODE, ROOT, run, userProject } from "./harness.ts";
  * Then +25,618 / +6,781 bytes (71,068 / 22,079): the reverse direction (Responses → Chat Completions: its converter, stream
  * shells, delta memo and request translation, ~20 KB of it), strict chat template shaping (~1.8 KB), tool-call pairing
  * (~1.3 KB) and tool search. A page that needs one direction tree-shakes the other (the stream-only budget below holds).
- * Then +2,265 / +848 bytes (70,911 / 22,077 measured before → 73,176 / 22,925): provider state (Gemini's thought
+ * Then +2,540 / +918 bytes (70,911 / 22,077 measured before → 73,451 / 22,995): provider state (Gemini's thought
  * signatures, OpenRouter's reasoning_details: kept by the converter beside the turn's reasoning item, put back by the
- * request side), of which +1,399 / +493 in the stream alone (31,571 / 10,837 → 32,970 / 11,330).
+ * request side), of which +1,503 / +526 in the stream alone (31,571 / 10,837 → 33,074 / 11,363).
  */
 const BUDGET = { minified: 72 * 1024, gzipped: 23 * 1024 };
 /** The same for an app that imports only the stream (the package is `sideEffects: false`). */
