@@ -136,6 +136,18 @@ for (const stream of [true, false]) {
       expect(openrouter.requests[2]).not.toHaveProperty("reasoning_effort");
     });
 
+    it("the client is told when a request went without thinking", async () => {
+      const openrouter = scriptedOpenRouter();
+      const sdk = client(openrouter.handler);
+      const first = await sdk.responses.create({ model: "anthropic/claude-sonnet-4.5", tools, input: "Weather?", store: false, reasoning: { effort: "high" } });
+      const call = first.output.find((o) => o.type === "function_call")!;
+      const body = { model: "anthropic/claude-sonnet-4.5", tools, store: false, stream, reasoning: { effort: "high" as const }, input: [{ role: "user" as const, content: "Weather?" }, call, { type: "function_call_output" as const, call_id: call.call_id, output: "18C" }] };
+      const { response } = await (stream ? sdk.responses.create({ ...body, stream: true }) : sdk.responses.create({ ...body, stream: false })).withResponse();
+      expect(response.headers.get("x-responses-bridge-thinking")).toMatch(/^off: /);
+      expect(openrouter.requests[0]!.reasoning_effort).toBe("high");
+      expect(openrouter.requests.at(-1)).not.toHaveProperty("reasoning_effort");
+    });
+
     it("reasoning_details changed on the way are refused by the provider, never retried into a success", async () => {
       const openrouter = scriptedOpenRouter();
       const sdk = client(openrouter.handler);

@@ -33,7 +33,11 @@ export async function openUpstream(prepared: PreparedResponse, ctx: ClientContex
     if (signatures || thinking) {
       // A history without the provider state a provider needs: what that provider documents for the case (see each file).
       if (signatures) rememberAskedForSignatures(identity);
-      else disableThinking(prepared);
+      else {
+        disableThinking(prepared);
+        // The client asked for reasoning and this request goes without: said so, not done silently.
+        prepared.headers["x-responses-bridge-thinking"] = "off: the tool call in progress came back without its thinking blocks";
+      }
       await upstream.body?.cancel().catch(() => undefined);
       return openUpstream(prepared, ctx, stream);
     }
