@@ -30,6 +30,7 @@ import {
   ResponsesToChatStream,
   responsesToChatSse,
 } from "../src/index.ts";
+import { createSealer, sealReasoningEvents } from "../src/server.ts";
 
 const TOKENS = 4_000;
 const BUDGET_MS = Number(process.env.BENCH_BUDGET_MS ?? 10);
@@ -222,6 +223,33 @@ function reverseNaive(stream: ReadableStream<Uint8Array>): ReadableStream<Uint8A
     .pipeThrough(new TextEncoderStream());
 }
 
+// ---- provider state (src/convert/provider-state.ts) ----
+
+/** The Worker's hook on every stream now: seal what carries provider state (here: nothing, a plain answer). */
+const stateHook = sealReasoningEvents(createSealer("bench"), false);
+
+/**
+ * A reasoning answer as OpenRouter streams an Anthropic model's: each token in `reasoning` and, with
+ * `details`, again as a `reasoning_details` piece of entry 0 (the signature on the last piece), kept whole
+ * for the next request; then a signed Gemini-style tool call. Without `details`, the same bytes minus that field.
+ */
+function reasoningFramesOf(n: number, details: boolean): Uint8Array[] {
+  const enc = new TextEncoder();
+  const piece = (text: string, extra: Record<string, unknown> = {}) => ({ type: "reasoning.text", text, format: "anthropic-claude-v1", index: 0, ...extra });
+  const chunk = (delta: Record<string, unknown>, finish: string | null = null) => ({ ...base, choices: [{ index: 0, delta, logprobs: null, finish_reason: finish }] });
+  const chunks = [
+    chunk({ role: "assistant", content: "" }),
+    ...Array.from({ length: n }, (_, i) => chunk(details ? { reasoning: ` tok${i}`, reasoning_details: [piece(` tok${i}`)] } : { reasoning: ` tok${i}` })),
+    chunk(details ? { reasoning: "", reasoning_details: [piece("", { signature: "ErUBCkYICBgCIkB3c2lnbmVk".repeat(20) })] } : { reasoning: "" }),
+    chunk({ tool_calls: [{ id: "function-call-1", type: "function", function: { name: "get_weather", arguments: '{"city":"Paris"}' }, ...(details ? { extra_content: { google: { thought_signature: "CpwCAdHtim9e".repeat(40) } } } : {}) }] }),
+    chunk({}, "tool_calls"),
+    usage,
+  ];
+  return [...chunks.map((c) => enc.encode(`data: ${JSON.stringify(c)}\n\n`)), enc.encode("data: [DONE]\n\n")];
+}
+const withState = reasoningFramesOf(TOKENS, true);
+const withoutState = reasoningFramesOf(TOKENS, false);
+
 const us = (ns: number) => (ns / 1000).toFixed(0);
 const perToken = (ns: number) => (ns / TOKENS / 1000).toFixed(2);
 
@@ -236,6 +264,9 @@ const cases: Array<[string, () => Promise<number>]> = [
   ["pull", () => drain(chatToResponsesSse(source()))],
   ["pull-plain", () => drain(chatToResponsesSse(source(), { obfuscation: false }))],
   ["pipe", () => drain(source().pipeThrough(new ChatToResponsesStream()))],
+  ["pull-state-hook", () => drain(chatToResponsesSse(source(), { beforeFlush: stateHook }))],
+  ["reasoning", () => drain(chatToResponsesSse(source(withoutState), { beforeFlush: stateHook }))],
+  ["reasoning-details", () => drain(chatToResponsesSse(source(withState), { beforeFlush: stateHook }))],
   ["reverse-limit", () => drain(source(reverseFrames).pipeThrough(new ReverseLimitStream()))],
   ["reverse-naive", () => drain(reverseNaive(source(reverseFrames)))],
   ["reverse-pull", () => drain(responsesToChatSse(source(reverseFrames), { includeUsage: true }))],
@@ -325,6 +356,26 @@ for (const [name, ns] of reverseRows) console.log(`| ${name} | ${us(ns)} µs | $
 const rc = (n: string) => `${reverseCpu[n]!.toFixed(0)} µs (${(reverseCpu[n]! / reverseCpu["reverse-limit"]!).toFixed(2)}× limit)`;
 console.log(`\nreverse, CPU time per answer (best of 7 batches of 10): pull ${rc("reverse-pull")}, pipe ${rc("reverse-pipe")}, limit ${rc("reverse-limit")}, naive ${rc("reverse-naive")}`);
 console.log(`\npeer / this library: ${(results["peer"]! / ours).toFixed(2)}× (target ≥ 2.5); this library / limit: ${(ours / results["limit"]!).toFixed(2)} (≤ 1.1); / naive: ${(ours / results["naive"]!).toFixed(2)} (≤ 0.65); / the limit with shared blocks: ${(ours / results["limit-blocks"]!).toFixed(2)}`);
+// The forward ratios again by CPU time (best of 7 batches of 10, three alternating passes): on a loaded machine wall time swings.
+const forwardCpu: Record<string, number> = {};
+for (let r = 0; r < 3; r++) {
+  for (const name of ["limit", "naive", "pull", "pipe"]) forwardCpu[name] = Math.min(forwardCpu[name] ?? Infinity, await cpuTime(cases.find(([n]) => n === name)![1]));
+}
+const fc = (n: string) => `${(forwardCpu[n]! / TOKENS).toFixed(2)} µs/token (${(forwardCpu[n]! / forwardCpu["limit"]!).toFixed(2)}× limit, ${(forwardCpu[n]! / forwardCpu["naive"]!).toFixed(2)}× naive)`;
+console.log(`\nforward, CPU time per answer (best of 7 batches of 10, 3 passes): pull ${fc("pull")}, pipe ${fc("pipe")}, limit ${fc("limit")}, naive ${fc("naive")}`);
+
+// Provider state, by CPU time (best of 7 batches of 10, three alternating passes): steadier than wall time on a loaded machine.
+const stateCpu: Record<string, number> = {};
+for (let r = 0; r < 3; r++) {
+  for (const name of ["pull", "pull-state-hook", "reasoning", "reasoning-details"]) stateCpu[name] = Math.min(stateCpu[name] ?? Infinity, await cpuTime(cases.find(([n]) => n === name)![1]));
+}
+const pt = (name: string) => `${(stateCpu[name]! / TOKENS).toFixed(2)} µs/token`;
+const stateBytes = withState.reduce((n, f) => n + f.byteLength, 0) / withoutState.reduce((n, f) => n + f.byteLength, 0);
+console.log(
+  `provider state, CPU time: a plain answer ${pt("pull")}, with the Worker's sealing hook ${pt("pull-state-hook")} (${(stateCpu["pull-state-hook"]! / stateCpu["pull"]!).toFixed(2)}×); ` +
+    `a ${TOKENS}-token reasoning answer and a tool call, \`reasoning\` only ${pt("reasoning")}, with OpenRouter's reasoning_details pieces and a Gemini signature ${pt("reasoning-details")} ` +
+    `(${(stateCpu["reasoning-details"]! / stateCpu["reasoning"]!).toFixed(2)}×, ${stateBytes.toFixed(2)}× the bytes)`,
+);
 console.log(`added latency per chunk: median ${(lat[lat.length >> 1]! * 1000).toFixed(0)} µs, p99 ${(lat[Math.floor(lat.length * 0.99)]! * 1000).toFixed(0)} µs`);
 console.log(`converter alone, 500-chunk text answer: ${us(conv.avg)} µs (${(conv.avg / 500).toFixed(0)} ns/chunk)`);
 console.log(`heap kept after a 20,000-chunk answer${gc ? "" : " (run with --expose-gc for a clean figure)"}: ${(grown / 1024).toFixed(0)} KiB (its text alone: ${((20_000 * 8) / 1024).toFixed(0)} KiB)`);

@@ -1,10 +1,12 @@
-import type { ChatCompletionChunk, ChatDelta, ChatLogprob, ChatTopLogprob, ChatUrlCitation } from "../types/chat.ts";
+import type { ChatCompletionChunk, ChatDelta, ChatExtraContent, ChatLogprob, ChatReasoningDetail, ChatTopLogprob, ChatUrlCitation } from "../types/chat.ts";
 import { type ErrorPayload, normalizeUpstreamError } from "../errors.ts";
 import { createIdGenerator, type IdGenerator } from "../ids.ts";
 import { convertUsage, createEnvelope } from "./envelope.ts";
 import type { ItemStatus, Logprob, OutputItem, ResponseResource, ResponseStreamEvent, ResponsesRequest, TopLogprob } from "../types/responses.ts";
 import { markReasoningId, type ReasoningField, upstreamTag } from "./reasoning-origin.ts";
 import { ThinkTagSplitter, type ThinkSegment } from "./think-tags.ts";
+import { keepCallState, mergeDetail, type ProviderState, stateFor } from "./provider-state.ts";
+import { isObject } from "../internal/is-object.ts";
 import { Emitter } from "./emitter.ts";
 import { MessageWriter } from "./message.ts";
 import { createObfuscator, type ObfuscationOption } from "./obfuscation.ts";
@@ -121,6 +123,8 @@ export function createConverterCore(options: ConvertOptions = {}, wire = true): 
   const calls = new ToolCalls(out, ids, options.tools, abort);
 
   let response: ResponseResource | null = null;
+  /** Gemini state that has no item to join when it comes (a call's while another call streams, the answer's own): carried by a reasoning item at the end. */
+  let trailing: ProviderState | null = null;
   let ended = false;
   let finishReason: string | null = null;
 
@@ -149,10 +153,58 @@ export function createConverterCore(options: ConvertOptions = {}, wire = true): 
 
   // ---- content routing: each kind to its item, opening a new one when the kind changes ----
 
+  function reasoningWriter(field: ReasoningField): ReasoningWriter {
+    return out.open instanceof ReasoningWriter ? out.open : new ReasoningWriter(out, markReasoningId(ids("rs"), { field, upstream }), rawReasoning);
+  }
+
   function reasoning(text: string, field: ReasoningField): void {
-    if (!text) return;
-    const o = out.open instanceof ReasoningWriter ? out.open : new ReasoningWriter(out, markReasoningId(ids("rs"), { field, upstream }), rawReasoning);
-    o.append(text);
+    if (text) reasoningWriter(field).append(text);
+  }
+
+  // ---- provider state (see provider-state.ts): kept beside the turn's reasoning item, never on it ----
+
+  /** The open reasoning item's state, for its `reasoning_details` (looked up once per item, not per delta). */
+  let details: { writer: ReasoningWriter; state: ProviderState } | null = null;
+
+  /**
+   * OpenRouter's entries join the open reasoning item (one opened for them at the start of an answer, with no
+   * text when they carry none, as encrypted ones). Entries that come once the answer's text or calls have begun
+   * (OpenRouter's Gemini signatures ride with the calls) belong to that answer: a reasoning item at the end carries them.
+   */
+  function keepDetails(list: readonly ChatReasoningDetail[], field: ReasoningField): void {
+    for (const d of list) {
+      if (!isObject(d)) continue;
+      if (out.open !== null && !(out.open instanceof ReasoningWriter)) {
+        mergeDetail(after(), d);
+        continue;
+      }
+      const writer = reasoningWriter(field);
+      if (details?.writer !== writer) details = { writer, state: stateFor(writer.item, upstream) };
+      mergeDetail(details.state, d);
+    }
+  }
+
+  /** The state a reasoning item at the end carries for the answer before it. */
+  function after(): ProviderState {
+    const t = (trailing ??= { upstream });
+    t.after = true;
+    return t;
+  }
+
+  /**
+   * Gemini's signature on a call: kept by the open reasoning item, or by one opened for it before the call (it
+   * closes when the call opens); while another call's arguments still stream, by a reasoning item at the end.
+   */
+  function keepCall(callId: string, extra: ChatExtraContent): void {
+    if (!(out.open instanceof ReasoningWriter) && calls.midCall) return keepCallState((trailing ??= { upstream }), callId, extra);
+    keepCallState(stateFor(reasoningWriter("reasoning_details").item, upstream), callId, extra);
+  }
+
+  function closeTrailing(status: ItemStatus): void {
+    if (!trailing) return;
+    Object.assign(stateFor(reasoningWriter("reasoning_details").item, upstream), trailing);
+    trailing = null;
+    out.closeOpen(status);
   }
 
   function message(): MessageWriter {
@@ -185,15 +237,17 @@ export function createConverterCore(options: ConvertOptions = {}, wire = true): 
   }
 
   function onDelta(delta: ChatDelta, logprobs: Logprob[] | null): void {
+    const entries = delta.reasoning_details;
     if (typeof delta.reasoning_content === "string") reasoning(delta.reasoning_content, "reasoning_content");
     else if (typeof delta.reasoning === "string") reasoning(delta.reasoning, "reasoning");
-    // OpenRouter sends `reasoning` and `reasoning_details` together; the details only count alone.
-    else if (Array.isArray(delta.reasoning_details)) {
-      for (const d of delta.reasoning_details) {
+    // OpenRouter sends `reasoning` and `reasoning_details` together; the details' text only counts alone.
+    else if (Array.isArray(entries)) {
+      for (const d of entries) {
         if (d?.type === "reasoning.text" && typeof d.text === "string") reasoning(d.text, "reasoning_details");
         else if (d?.type === "reasoning.summary" && typeof d.summary === "string") reasoning(d.summary, "reasoning_details");
       }
     }
+    if (Array.isArray(entries) && entries.length) keepDetails(entries, typeof delta.reasoning === "string" ? "reasoning" : "reasoning_details");
     if (typeof delta.content === "string") {
       if (think) {
         segments.length = 0;
@@ -203,10 +257,14 @@ export function createConverterCore(options: ConvertOptions = {}, wire = true): 
     } else if (logprobs) text("", logprobs);
     if (typeof delta.refusal === "string") refusal(delta.refusal);
     if (Array.isArray(delta.annotations)) annotate(delta.annotations);
+    // Gemini signs a text answer on a last chunk: the item that carries it follows the message it belongs to.
+    if (isObject(delta.extra_content)) after().message = delta.extra_content;
     if (Array.isArray(delta.tool_calls)) {
       for (const tc of delta.tool_calls) {
         if (ended) return;
-        if (tc) calls.push(tc);
+        if (!tc) continue;
+        if (isObject(tc.extra_content) && typeof tc.id === "string" && tc.id) keepCall(tc.id, tc.extra_content);
+        calls.push(tc);
       }
     }
   }
@@ -233,6 +291,7 @@ export function createConverterCore(options: ConvertOptions = {}, wire = true): 
   function closeAll(status: ItemStatus): void {
     out.closeOpen(status);
     calls.releaseAll(status);
+    closeTrailing(status);
   }
 
   // ---- endings ----

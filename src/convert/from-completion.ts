@@ -38,7 +38,10 @@ export function completionToChunk(completion: ChatCompletion): ChatCompletionChu
   const tool_calls: ChatToolCallDelta[] | undefined = Array.isArray(m.tool_calls)
     ? m.tool_calls.filter(isObject).map((t, index) => {
         const fn: Record<string, unknown> = isObject(t.function) ? t.function : {};
-        return { index, id: typeof t.id === "string" ? t.id : undefined, type: "function", function: { name: str(fn["name"]), arguments: args(fn["arguments"]) } };
+        const call: ChatToolCallDelta = { index, id: typeof t.id === "string" ? t.id : undefined, type: "function", function: { name: str(fn["name"]), arguments: args(fn["arguments"]) } };
+        // Gemini's thought signature (see provider-state.ts).
+        if (isObject(t.extra_content)) call.extra_content = t.extra_content;
+        return call;
       })
     : undefined;
   return {
@@ -57,6 +60,7 @@ export function completionToChunk(completion: ChatCompletion): ChatCompletionChu
           content: m.content,
           refusal: m.refusal,
           annotations: m.annotations,
+          extra_content: m.extra_content,
           tool_calls,
         },
         logprobs: choice.logprobs,

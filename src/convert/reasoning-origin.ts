@@ -57,11 +57,6 @@ export function reasoningOrigin(id: unknown): ReasoningOrigin | undefined {
   return m ? { field: FIELDS[m[1]!]!, upstream: m[2]! } : undefined;
 }
 
-/**
- * The fields a chat upstream reads reasoning back from. `reasoning_details`
- * (OpenRouter) carries signatures this bridge does not keep, and `<think>`
- * text was never a field: both stay behind.
- */
 /** A reasoning item's text: its raw `reasoning_text` content when the client kept it, else its summary; "" when neither has text. */
 export function reasoningText(item: { content?: unknown; summary?: unknown }): string {
   return partsText(item.content) || partsText(item.summary);
@@ -71,6 +66,11 @@ function partsText(parts: unknown): string {
   return Array.isArray(parts) ? parts.map((p) => (typeof p?.text === "string" ? p.text : "")).join("") : "";
 }
 
+/**
+ * The fields a chat upstream reads reasoning text back from. `reasoning_details`
+ * (OpenRouter) go back whole as provider state instead (`provider-state.ts`),
+ * and `<think>` text was never a field: neither comes back as text.
+ */
 export type ReasoningReturnField = "reasoning_content" | "reasoning";
 
 export function returnField(field: ReasoningField): ReasoningReturnField | undefined {

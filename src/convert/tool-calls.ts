@@ -160,6 +160,12 @@ export class ToolCalls {
     this.advance();
   }
 
+  /** Whether a call is open with arguments not yet whole (nothing else may open before it closes). */
+  get midCall(): boolean {
+    const open = this.out.open;
+    return open instanceof Call && !open.json.complete;
+  }
+
   /** Opens held calls in order while the one before them has whole arguments. */
   private advance(): void {
     while (this.held.length) {

@@ -6,6 +6,8 @@ import { isObject } from "../internal/is-object.ts";
 import { reasoningOrigin, type ReasoningReturnField, reasoningText, returnField, upstreamTag } from "../convert/reasoning-origin.ts";
 import type { ResponsesRequest } from "../types/responses.ts";
 import type { ToChatOptions } from "./options.ts";
+import { callStates, stateFrom } from "./provider-state.ts";
+import type { ChatReasoningDetail } from "../types/chat.ts";
 
 // Input items → chat messages (`toChatRequest`'s history half).
 
@@ -24,7 +26,10 @@ export function convertInput(body: ResponsesRequest, options: ToChatOptions, add
 
   // The assistant message the next function_call joins, if nothing came in between.
   let assistant: AssistantMessage | null = null;
-  const reasoning = reasoningCollector(options, typeof body.model === "string" ? body.model : "");
+  const here = upstreamTag(options.upstream ?? (typeof body.model === "string" ? body.model : ""));
+  const reasoning = reasoningCollector(options, here);
+  // Gemini's thought signatures, back on the calls they came with (only those this upstream made).
+  const signed = callStates(input, here);
   let toolImages: ChatContentPart[] = [];
   const flushToolImages = () => {
     if (!toolImages.length) return;
@@ -68,6 +73,8 @@ export function convertInput(body: ResponsesRequest, options: ToChatOptions, add
         }
         const args = type === "function_call" ? (typeof raw.arguments === "string" ? raw.arguments : JSON.stringify(raw.arguments ?? {})) : JSON.stringify({ input: String(raw.input ?? "") });
         const call: ChatToolCall = { id: raw.call_id, type: "function", function: { name: upstreamName(raw.name, raw.namespace), arguments: args } };
+        const extra = signed.get(raw.call_id);
+        if (extra) call.extra_content = extra;
         const target: AssistantMessage = assistant ?? newAssistant(null);
         (target.tool_calls ??= []).push(call);
         assistant = target;
@@ -86,10 +93,21 @@ export function convertInput(body: ResponsesRequest, options: ToChatOptions, add
       case "tool_search_output":
         assistant = toolSearch(raw, param, messages, assistant ?? (type === "tool_search_call" ? newAssistant(null) : null), addTools);
         return;
-      case "reasoning":
+      case "reasoning": {
+        // State that came after the answer began (see provider-state.ts) goes back on that answer's message.
+        const state = stateFrom(raw, here);
+        if (state?.after) {
+          if (assistant && state.message) assistant.extra_content = state.message;
+          if (assistant && state.details) {
+            assistant.reasoning_details = [...(assistant.reasoning_details ?? []), ...state.details];
+            delete assistant.reasoning;
+          }
+          return;
+        }
         // Reasoning between an answer and its calls starts a new assistant turn, as it did upstream.
         if (reasoning.add(raw)) assistant = null;
         return;
+      }
       case "additional_tools":
         // Codex 0.169 (gpt-5.6 and later) declares its tools here instead of in `tools`, the AI SDK 7 tools loaded mid-conversation: offered alike.
         if (raw.role != null && raw.role !== "developer") throw invalidRequest(`Invalid value for '${param}.role': '${String(raw.role)}'. Supported: developer.`, `${param}.role`, "invalid_value");
@@ -133,33 +151,44 @@ function toolSearch(raw: Record<string, unknown>, param: string, messages: ChatM
 
 /**
  * Reasoning items, held until the assistant message they preceded: the text
- * of each goes into the field the policy picks for it (see `ReasoningHistory`).
+ * of each goes into the field the policy picks for it (see `ReasoningHistory`);
+ * OpenRouter's `reasoning_details` from this upstream go back whole, in place
+ * of the text they repeat.
  */
-function reasoningCollector(options: ToChatOptions, model: string) {
+function reasoningCollector(options: ToChatOptions, here: string) {
   const policy = options.reasoningHistory ?? "auto";
-  const here = upstreamTag(options.upstream ?? model);
   const pending: Partial<Record<ReasoningReturnField, string>> = {};
+  let details: ChatReasoningDetail[] = [];
   const fieldFor = (item: Record<string, unknown>): ReasoningReturnField | undefined => {
     if (policy === "drop") return undefined;
     if (policy !== "auto") return policy;
     const origin = reasoningOrigin(item.id);
     return origin && origin.upstream === here ? returnField(origin.field) : undefined;
   };
+  const addText = (item: Record<string, unknown>): boolean => {
+    const field = fieldFor(item);
+    if (!field) return false;
+    const text = reasoningText(item);
+    if (!text) return false;
+    pending[field] = (pending[field] ?? "") + text;
+    return true;
+  };
   return {
-    /** Holds the item's text for the next assistant message; true when it is kept. */
+    /** Holds the item's text (and this upstream's reasoning_details) for the next assistant message; true when any is kept. */
     add(item: Record<string, unknown>): boolean {
-      const field = fieldFor(item);
-      if (!field) return false;
-      const text = reasoningText(item);
-      if (!text) return false;
-      pending[field] = (pending[field] ?? "") + text;
-      return true;
+      const kept = stateFrom(item, here)?.details;
+      if (kept?.length) details = details.concat(kept);
+      return addText(item) || Boolean(kept?.length);
     },
     attach(message: AssistantMessage): void {
       for (const field of ["reasoning_content", "reasoning"] as const) {
         if (pending[field]) message[field] = pending[field];
         delete pending[field];
       }
+      if (!details.length) return;
+      message.reasoning_details = details;
+      delete message.reasoning;
+      details = [];
     },
   };
 }

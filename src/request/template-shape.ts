@@ -118,5 +118,6 @@ function joinAssistants(a: Assistant, b: Assistant): Assistant {
     const joined = (a[k] ?? "") + (b[k] ?? "");
     if (a[k] !== undefined || b[k] !== undefined) out[k] = joined;
   }
+  if (a.reasoning_details || b.reasoning_details) out.reasoning_details = [...(a.reasoning_details ?? []), ...(b.reasoning_details ?? [])];
   return out;
 }

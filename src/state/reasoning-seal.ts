@@ -5,6 +5,7 @@ import { isReasoningField, markReasoningId, type ReasoningField, reasoningOrigin
 import type { OutputItem, ReasoningItem } from "../types/responses.ts";
 import type { PendingEvents } from "../convert/emitter.ts";
 import type { Sealer } from "./seal.ts";
+import { isProviderState, PROVIDER_STATE, type ProviderState, providerStateOf } from "../convert/provider-state.ts";
 
 /**
  * Reasoning carried by the client as `encrypted_content`, for `store: false`
@@ -14,16 +15,23 @@ import type { Sealer } from "./seal.ts";
  * from, so a later request restores both; a token this bridge did not make
  * (OpenAI's own, another deployment's, a forged one) is dropped quietly and
  * never sent upstream.
+ *
+ * Provider state (Gemini's thought signatures, OpenRouter's signed
+ * `reasoning_details`; see `src/convert/provider-state.ts`) rides in the same
+ * token, and is sealed whether or not the client asked for `encrypted_content`:
+ * it is the only way it comes back, stored (`previous_response_id`,
+ * `item_reference`, a conversation) or carried by the client.
  */
 interface SealedReasoning {
   text: string;
   field: ReasoningField;
   /** `upstreamTag` of the upstream that produced it. */
   upstream: string;
+  state?: ProviderState;
 }
 
 function isSealedReasoning(v: unknown): v is SealedReasoning {
-  return isObject(v) && typeof v.text === "string" && isReasoningField(v.field) && typeof v.upstream === "string";
+  return isObject(v) && typeof v.text === "string" && isReasoningField(v.field) && typeof v.upstream === "string" && (v.state === undefined || isProviderState(v.state));
 }
 
 /** Did the request ask for `encrypted_content` on reasoning items? */
@@ -31,13 +39,23 @@ export function wantsEncryptedReasoning(include: unknown): boolean {
   return Array.isArray(include) && include.includes("reasoning.encrypted_content");
 }
 
-/** Sets `encrypted_content` on each reasoning item this bridge produced (its id carries the origin); others are left alone. */
-export async function sealReasoningItems(items: readonly OutputItem[], sealer: Sealer): Promise<void> {
+/** Whether `item` is a reasoning item to seal: every one this bridge made when the client asked (`everything`), else those with provider state. */
+function toSeal(item: OutputItem, everything: boolean): item is ReasoningItem {
+  return item.type === "reasoning" && !item.encrypted_content && (everything || providerStateOf(item) !== undefined);
+}
+
+/**
+ * Sets `encrypted_content` on reasoning items this bridge produced (the id carries the origin): on all of
+ * them with `everything` (the client asked for `reasoning.encrypted_content`), else on those that carry
+ * provider state. Others are left alone.
+ */
+export async function sealReasoningItems(items: readonly OutputItem[], sealer: Sealer, everything = true): Promise<void> {
   for (const item of items) {
-    if (item.type !== "reasoning" || item.encrypted_content) continue;
+    if (!toSeal(item, everything)) continue;
     const origin = reasoningOrigin(item.id);
     if (!origin) continue;
-    const value: SealedReasoning = { text: reasoningText(item), ...origin };
+    const state = providerStateOf(item);
+    const value: SealedReasoning = { text: reasoningText(item), ...origin, ...(state ? { state } : {}) };
     item.encrypted_content = await sealer.seal("reasoning", value);
   }
 }
@@ -49,11 +67,12 @@ export async function sealReasoningItems(items: readonly OutputItem[], sealer: S
  * `onEnd` stores) carries the same token. Strings in the batch are hot deltas,
  * already serialized, never an item's end.
  */
-export function sealReasoningEvents(sealer: Sealer): (pending: PendingEvents) => Promise<void> {
-  return async (pending) => {
-    const done: OutputItem[] = [];
-    for (const e of pending) if (typeof e !== "string" && e.type === "response.output_item.done") done.push(e.item);
-    if (done.length) await sealReasoningItems(done, sealer);
+export function sealReasoningEvents(sealer: Sealer, everything = true): (pending: PendingEvents) => Promise<void> | undefined {
+  // No promise for a batch with nothing to seal: a stream without provider state pays one scan of its batch.
+  return (pending) => {
+    let done: OutputItem[] | null = null;
+    for (const e of pending) if (typeof e !== "string" && e.type === "response.output_item.done" && toSeal(e.item, everything)) (done ??= []).push(e.item);
+    return done ? sealReasoningItems(done, sealer, everything) : undefined;
   };
 }
 
@@ -71,6 +90,7 @@ export function reasoningExpander(sealer: Sealer | null): ItemExpander {
     if (!isSealedReasoning(value)) return [rest as ConversationItem];
     const id = markReasoningId(unmarkedId(typeof rest.id === "string" && rest.id.startsWith("rs_") ? rest.id : "rs_sealed"), { field: value.field, upstream: value.upstream });
     const restored: ReasoningItem = { type: "reasoning", id, summary: [], content: [{ type: "reasoning_text", text: value.text }], status: "completed" };
+    if (value.state) (restored as unknown as Record<string, unknown>)[PROVIDER_STATE] = value.state;
     return [restored];
   };
 }

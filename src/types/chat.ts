@@ -34,11 +34,21 @@ export interface ChatUrlCitation {
   };
 }
 
-/** OpenRouter's structured reasoning blocks. */
+/**
+ * OpenRouter's structured reasoning blocks. Streamed as pieces of one entry per
+ * `index` (text in several deltas, the `signature` on the last); OpenRouter asks
+ * for the whole entries back, unchanged, on the assistant message of a tool call.
+ */
 export type ChatReasoningDetail =
-  | { type: "reasoning.text"; text?: string; signature?: string | null; format?: string; index?: number }
-  | { type: "reasoning.summary"; summary?: string; format?: string; index?: number }
-  | { type: "reasoning.encrypted"; data?: string; format?: string; index?: number };
+  | { type: "reasoning.text"; text?: string; signature?: string | null; id?: string | null; format?: string; index?: number }
+  | { type: "reasoning.summary"; summary?: string; id?: string | null; format?: string; index?: number }
+  | { type: "reasoning.encrypted"; data?: string; id?: string | null; format?: string; index?: number };
+
+/**
+ * Gemini's OpenAI endpoint: what a tool call carries for Google (`{"google": {"thought_signature": "…"}}`
+ * on the first call of each step), to be sent back unchanged on that call.
+ */
+export type ChatExtraContent = Record<string, unknown>;
 
 export interface ChatToolCallDelta {
   /** Absent on Gemini's OpenAI endpoint, which sends each call whole. */
@@ -46,6 +56,8 @@ export interface ChatToolCallDelta {
   id?: string | null;
   type?: "function" | null;
   function?: { name?: string | null; arguments?: string | null } | null;
+  /** Gemini (Google's OpenAI endpoint): the call's thought signature, in the delta that names the call. */
+  extra_content?: ChatExtraContent | null;
 }
 
 export interface ChatDelta {
@@ -60,6 +72,8 @@ export interface ChatDelta {
   reasoning_details?: ChatReasoningDetail[] | null;
   tool_calls?: ChatToolCallDelta[] | null;
   annotations?: ChatUrlCitation[] | null;
+  /** Gemini: a text answer's thought signature, on a last chunk with no content (recommended back, not required). */
+  extra_content?: ChatExtraContent | null;
 }
 
 export type ChatFinishReason = "stop" | "length" | "tool_calls" | "content_filter" | "function_call" | "error" | (string & {});
@@ -113,6 +127,8 @@ export interface ChatToolCall {
   id: string;
   type: "function";
   function: { name: string; arguments: string };
+  /** Gemini: sent back as it came (see `ChatToolCallDelta.extra_content`). */
+  extra_content?: ChatExtraContent;
 }
 
 export interface ChatCompletionMessage {
@@ -124,6 +140,8 @@ export interface ChatCompletionMessage {
   reasoning_details?: ChatReasoningDetail[] | null;
   tool_calls?: ChatToolCall[] | null;
   annotations?: ChatUrlCitation[] | null;
+  /** Gemini: a text answer's thought signature. */
+  extra_content?: ChatExtraContent | null;
 }
 
 export interface ChatCompletion {
@@ -162,6 +180,10 @@ export type ChatMessage =
       reasoning_content?: string;
       /** vLLM, Groq, OpenRouter, Ollama: the same under their name. */
       reasoning?: string;
+      /** OpenRouter: the reasoning entries of this turn, whole and unchanged (Anthropic's signed thinking). */
+      reasoning_details?: ChatReasoningDetail[];
+      /** Gemini: a text answer's thought signature, sent back as it came. */
+      extra_content?: ChatExtraContent;
     }
   | { role: "tool"; tool_call_id: string; content: string | ChatTextPart[] };
 

@@ -13,10 +13,13 @@ import { DENO, denoEnv, NODE, ROOT, run, userProject } from "./harness.ts";
  * Then +25,618 / +6,781 bytes (71,068 / 22,079): the reverse direction (Responses → Chat Completions: its converter, stream
  * shells, delta memo and request translation, ~20 KB of it), strict chat template shaping (~1.8 KB), tool-call pairing
  * (~1.3 KB) and tool search. A page that needs one direction tree-shakes the other (the stream-only budget below holds).
+ * Then +2,540 / +918 bytes (70,911 / 22,077 measured before → 73,451 / 22,995): provider state (Gemini's thought
+ * signatures, OpenRouter's reasoning_details: kept by the converter beside the turn's reasoning item, put back by the
+ * request side), of which +1,503 / +526 in the stream alone (31,571 / 10,837 → 33,074 / 11,363).
  */
-const BUDGET = { minified: 71_680, gzipped: 22_528 };
+const BUDGET = { minified: 72 * 1024, gzipped: 23 * 1024 };
 /** The same for an app that imports only the stream (the package is `sideEffects: false`). */
-const STREAM_BUDGET = { minified: 32 * 1024, gzipped: 11 * 1024 };
+const STREAM_BUDGET = { minified: 33 * 1024, gzipped: 11.5 * 1024 };
 
 const pkg = JSON.parse(readFileSync(join(ROOT, "package.json"), "utf8")) as { version: string; dependencies: Record<string, string> };
 const deno = JSON.parse(readFileSync(join(ROOT, "deno.json"), "utf8")) as { version: string; exports: Record<string, string>; imports: Record<string, string> };

@@ -56,7 +56,8 @@ export const EXEC_JS = 'const r = await tools.exec_command({ cmd: "echo bridged"
 /** The `input` of a freeform tool's stand-in, by tool. */
 const FREEFORM_INPUT: Record<string, string> = { apply_patch: PATCH, exec: EXEC_JS };
 
-function argsFor(tool: NonNullable<ChatBody["tools"]>[number]): string {
+/** Arguments a model would write for `tool`: its required parameters, filled by type (shared with the provider scripts). */
+export function argsFor(tool: NonNullable<ChatBody["tools"]>[number]): string {
   const props = tool.function.parameters?.properties ?? {};
   const args: Record<string, unknown> = {};
   for (const name of tool.function.parameters?.required ?? Object.keys(props).slice(0, 1)) {

@@ -56,7 +56,7 @@ export async function completeResponse(prepared: PreparedResponse, ctx: ClientCo
   }
   // Sealed first, then recorded: the stored response is the one the client gets.
   const response = fromChatCompletion(completion, { ...prepared.options, onEnd: undefined });
-  if (prepared.reasoningSealer) await sealReasoningItems(response.output, prepared.reasoningSealer);
+  if (ctx.sealer) await sealReasoningItems(response.output, ctx.sealer, prepared.reasoningSealer !== null);
   if (!(await prepared.record(response))) response.store = false;
   return response;
 }

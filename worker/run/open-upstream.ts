@@ -5,6 +5,8 @@ import { callWithFallback } from "../ops/fallback.ts";
 import { shapeMessages } from "../../src/index.ts";
 import { retryTemplate } from "./template-retry.ts";
 import { retryWithoutRefused, asUpstreamTakesIt } from "./refused-fields.ts";
+import { asksForThinkingBlocks, disableThinking, thinkingDisabled, withoutThinking } from "./thinking-retry.ts";
+import { asksForThoughtSignature, rememberAskedForSignatures, wantsStandInSignatures, withStandInSignatures } from "./signature-retry.ts";
 
 import { type PreparedResponse, upstreamIdentity } from "./prepare.ts";
 import { requestBody } from "./request-body.ts";
@@ -18,13 +20,31 @@ export async function openUpstream(prepared: PreparedResponse, ctx: ClientContex
   const body = () => {
     const { stream: _stream, stream_options: _options, ...rest } = prepared.translation.request;
     rest.messages = shapeMessages(rest.messages, prepared.template.shape);
-    return requestBody((sent = asUpstreamTakesIt(stream ? { ...rest, stream: true, stream_options: { include_usage: true } } : rest, prepared.refused)));
+    if (wantsStandInSignatures(upstreamIdentity(prepared.route), prepared.route.baseUrl)) rest.messages = withStandInSignatures(rest.messages);
+    const out = thinkingDisabled(prepared) ? withoutThinking(rest) : rest;
+    return requestBody((sent = asUpstreamTakesIt(stream ? { ...out, stream: true, stream_options: { include_usage: true } } : out, prepared.refused)));
   };
   // The key's limits, then the route and its MODEL_MAP fallbacks (worker/ops/fallback.ts).
   const upstream = await callWithFallback(prepared, ctx, stream, body);
   Object.assign(prepared.headers, forwardedHeaders(upstream.headers));
   if (ctx.ops) ctx.ops.trace.dropped = prepared.refused.dropped;
   if (!upstream.ok) {
+    // Gemini's words are read from the body itself: it comes as a JSON array, whatever the error parser makes of it.
+    const raw = upstream.status === 400 ? await upstream.clone().text().catch(() => "") : "";
+    const identity = upstreamIdentity(prepared.route);
+    const signatures = asksForThoughtSignature(upstream.status, raw) && !wantsStandInSignatures(identity, prepared.route.baseUrl);
+    const thinking = !signatures && asksForThinkingBlocks(upstream.status, raw) && !thinkingDisabled(prepared);
+    if (signatures || thinking) {
+      // A history without the provider state a provider needs: what that provider documents for the case (see each file).
+      if (signatures) rememberAskedForSignatures(identity);
+      else {
+        disableThinking(prepared);
+        // The client asked for reasoning and this request goes without: said so, not done silently.
+        prepared.headers["x-responses-bridge-thinking"] = "off: the tool call in progress came back without its thinking blocks";
+      }
+      await upstream.body?.cancel().catch(() => undefined);
+      return openUpstream(prepared, ctx, stream);
+    }
     const error = await upstreamError(upstream, prepared.headers, ctx.config);
     // Reasoning whose origin is unknown (or a turn without any) was held back; this upstream says it needs it.
     const retry = prepared.reasoningRetry;

@@ -57,16 +57,17 @@ export interface PreparedResponse {
  * before it can continue from the id. The write started before the event left, as before; waiting for
  * it costs the terminal event one object write (see docs/stored-responses.md), never a delta.
  */
-function terminalWaitsForStore(seal: ((pending: PendingEvents) => Promise<void>) | null, record: (response: ResponseResource) => Promise<boolean>) {
+function terminalWaitsForStore(seal: ((pending: PendingEvents) => Promise<void> | undefined) | null, record: (response: ResponseResource) => Promise<boolean>) {
   const store = async (e: { response: ResponseResource }) => {
     if (!(await record(e.response))) e.response.store = false;
   };
-  // Synchronous for every batch but the last (no promise, no await on the hot path) unless sealing; the terminal event ends its batch.
+  // Synchronous for every batch but the last (no promise, no await on the hot path) unless a batch has an item to seal; the terminal event ends its batch.
   return (pending: PendingEvents): Promise<void> | undefined => {
     const last = pending.at(-1);
     const terminal = last !== undefined && typeof last !== "string" && (last.type === "response.completed" || last.type === "response.incomplete" || last.type === "response.failed") ? last : null;
-    if (!seal) return terminal ? store(terminal) : undefined;
-    return seal(pending).then(() => (terminal ? store(terminal) : undefined));
+    const sealing = seal?.(pending);
+    if (!sealing) return terminal ? store(terminal) : undefined;
+    return sealing.then(() => (terminal ? store(terminal) : undefined));
   };
 }
 
@@ -146,7 +147,8 @@ export async function prepareResponse(request: ResponsesRequest, ctx: ClientCont
     if (ctx.ops) logResponse(ctx.ops, response, request.stream === true);
     return (recorded = recordEnd(request, expanded, response, ids, ctx, persist));
   };
-  options.beforeFlush = terminalWaitsForStore(reasoningSealer && sealReasoningEvents(reasoningSealer), record);
+  // Reasoning is sealed when the client asked; provider state (Gemini's signatures, OpenRouter's reasoning_details) always, being its only way back.
+  options.beforeFlush = terminalWaitsForStore(ctx.sealer && sealReasoningEvents(ctx.sealer, reasoningSealer !== null), record);
   const template = templateFor(route, upstream);
   const refused = refusedFor(route, upstream);
   return { request, route, translation, options, reasoningSealer, reasoningRetry, template, refused, headers, input: expanded.input, record };

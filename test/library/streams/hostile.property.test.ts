@@ -11,6 +11,7 @@ const toolCall = fc.record(
     id: maybe(fc.oneof(fc.constantFrom("call_a", "call_b", "call_c"), fc.constant(null))),
     type: maybe(fc.constant("function")),
     function: maybe(fc.oneof(fc.record({ name: maybe(fc.constantFrom("f", "g", "")), arguments: maybe(str) }, { requiredKeys: [] }), fc.constant(null))),
+    extra_content: maybe(fc.oneof(fc.constant({ google: { thought_signature: "sig" } }), fc.constant(null), fc.constant("x"), fc.constant([]))),
   },
   { requiredKeys: [] },
 );
@@ -21,7 +22,17 @@ const delta = fc.record(
     refusal: maybe(fc.oneof(str, fc.constant(null))),
     reasoning_content: maybe(str),
     reasoning: maybe(str),
-    reasoning_details: maybe(fc.array(fc.record({ type: fc.constantFrom("reasoning.text", "reasoning.summary", "reasoning.encrypted", "x"), text: maybe(str), summary: maybe(str) }), { maxLength: 2 })),
+    reasoning_details: maybe(
+      fc.array(
+        fc.oneof(
+          fc.record({ type: fc.constantFrom("reasoning.text", "reasoning.summary", "reasoning.encrypted", "x"), text: maybe(str), summary: maybe(str), data: maybe(str), signature: maybe(str), index: maybe(fc.oneof(fc.nat(2), fc.constant(null))) }),
+          fc.constant(null),
+          fc.constant("x"),
+        ),
+        { maxLength: 2 },
+      ),
+    ),
+    extra_content: maybe(fc.oneof(fc.constant({ google: { thought_signature: "text-sig" } }), fc.constant(null), fc.constant(7))),
     tool_calls: maybe(fc.oneof(fc.array(toolCall, { maxLength: 3 }), fc.constant(null))),
     annotations: maybe(fc.array(fc.oneof(fc.constant({ type: "url_citation", url_citation: { url: "https://x", title: "t", start_index: 0, end_index: 1 } }), fc.constant(null), fc.constant({ type: "file" })), { maxLength: 2 })),
   },
