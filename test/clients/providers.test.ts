@@ -4,7 +4,7 @@ import { generateText, stepCountIs, tool as aiTool } from "ai";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { z } from "zod";
 import { type Recorded, recordingProxy } from "../support/recording-proxy.ts";
-import { scriptedGemini } from "../support/scripted-gemini.ts";
+import { scriptedGemini, UNKNOWN_TO_GOOGLE } from "../support/scripted-gemini.ts";
 import { scriptedOpenRouter } from "../support/scripted-openrouter.ts";
 import type { ChatBodyIn } from "../support/scripted-provider.ts";
 import { type Stack, startStack, startTogether } from "../support/stack.ts";
@@ -42,6 +42,13 @@ function explain(run: CodexRun, stack: Stack, refusals: string[], requests: Reco
   return `codex exit ${run.exitCode}\nrefused: ${JSON.stringify(refusals)}\n${JSON.stringify(requests)}\n${JSON.stringify(run.events, null, 1)}\n${run.stderr}\n${stack.output()}`;
 }
 
+/**
+ * Refusals a run may meet: only Google's "Unknown name" for an OpenAI-only field the bridge may leave out (learned then, per
+ * upstream model); never a refusal of the provider state the run is about.
+ */
+const onlyLearnedFields = (refusals: string[]) =>
+  refusals.filter((r) => !UNKNOWN_TO_GOOGLE.some((f) => r === `Invalid JSON payload received. Unknown name "${f}": Cannot find field.`));
+
 const assistantsOf = (body: ChatBodyIn | undefined) => (body?.messages ?? []).filter((m) => m.role === "assistant" && m.tool_calls?.length);
 
 const providers = [
@@ -63,7 +70,7 @@ for (const p of providers) {
         const recorded = proxy.requests.slice(recordedBefore).filter((r) => /\/responses/.test(r.path));
         const refusals = p.scripted.refusals.slice(refusedBefore);
         expect(run.exitCode, explain(run, p.stack(), refusals, recorded)).toBe(0);
-        expect(refusals).toEqual([]);
+        expect(onlyLearnedFields(refusals)).toEqual([]);
         expect(run.items.find((i) => i.type === "command_execution"), explain(run, p.stack(), refusals)).toMatchObject({ status: "completed", exit_code: 0, aggregated_output: "bridged\n" });
         expect(run.items.at(-1)!.text).toMatch(/^The tool said: [\s\S]*bridged/);
         if (ws) expect(recorded.length > 0 && recorded.every((r) => r.method === "GET" && r.upgrade === "websocket"), explain(run, p.stack(), refusals, recorded)).toBe(true);
@@ -84,7 +91,7 @@ describe("codex exec with the provider's own model name (no built-in model metad
     await run.cleanup();
     const refusals = gemini.refusals.slice(refusedBefore);
     expect(run.exitCode, explain(run, geminiStack, refusals)).toBe(0);
-    expect(refusals).toEqual([]);
+    expect(onlyLearnedFields(refusals)).toEqual([]);
     expect(run.items.at(-1)!.text).toMatch(/^The tool said: [\s\S]*bridged/);
     const step = assistantsOf(gemini.requests.slice(before).at(-1)).at(-1)!;
     expect(step.tool_calls![0]!.extra_content?.google?.thought_signature).toMatch(/^gemini-sig-/);
@@ -137,4 +144,20 @@ describe("ai + @ai-sdk/openai on Gemini 3", () => {
       expect(assistantsOf(step)[0]!.tool_calls![0]!.extra_content?.google?.thought_signature).toMatch(/^gemini-sig-/);
     });
   }
+});
+
+describe("fields Gemini refuses", () => {
+  it("each is refused once per model and never sent to that model again (the upstream's requests counted)", () => {
+    // After every run above: Codex sends prompt_cache_key on each request, the AI SDK and the Agents SDK their own fields.
+    // The scripted Gemini refuses the first unknown field of a request; once refused, a field never reaches that model again.
+    expect(gemini.refusals.length).toBeGreaterThan(0);
+    for (const model of new Set(gemini.requests.map((r) => r.model))) {
+      const refused = new Set<string>();
+      for (const [i, body] of gemini.requests.filter((r) => r.model === model).entries()) {
+        for (const field of refused) expect(field in body, `request ${i} to ${model} carries ${field}, refused before`).toBe(false);
+        const first = UNKNOWN_TO_GOOGLE.find((f) => f in body);
+        if (first) refused.add(first);
+      }
+    }
+  });
 });

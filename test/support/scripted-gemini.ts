@@ -21,7 +21,7 @@ import { type ChatBodyIn, currentTurn, plan, readBody, sseResponse, USAGE } from
 export const GEMINI_STAND_INS = ["skip_thought_signature_validator", "context_engineering_is_the_way_to_go"];
 
 /** Fields Google's OpenAI endpoint does not know (it answers 400 naming the first). */
-const UNKNOWN_TO_GOOGLE = ["prompt_cache_key", "prompt_cache_retention", "safety_identifier", "service_tier", "store", "metadata", "verbosity"];
+export const UNKNOWN_TO_GOOGLE = ["prompt_cache_key", "prompt_cache_retention", "safety_identifier", "service_tier", "store", "metadata", "verbosity"];
 
 export interface ScriptedGemini {
   handler(request: Request): Promise<Response>;
