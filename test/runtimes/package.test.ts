@@ -16,10 +16,14 @@ import { DENO, denoEnv, NODE, ROOT, run, userProject } from "./harness.ts";
  * Then +2,540 / +918 bytes (70,911 / 22,077 measured before → 73,451 / 22,995): provider state (Gemini's thought
  * signatures, OpenRouter's reasoning_details: kept by the converter beside the turn's reasoning item, put back by the
  * request side), of which +1,503 / +526 in the stream alone (31,571 / 10,837 → 33,074 / 11,363).
+ * Then, merged with the rest of that round, 78,674 / 24,448 (stream alone 34,860 / 12,077): upstream error bodies read in
+ * their own shapes (`readUpstreamError`: Google's array, OpenRouter's `metadata.raw`, FastAPI's `detail`, HTML; used
+ * mid-stream too, so in the stream alone: about +1,800 / +700), the AI SDK 7's request shapes (`configuration_update`,
+ * `allowed_tools`, `prompt_cache_options`, ~2.5 KB) and `conversation` on create.
  */
-const BUDGET = { minified: 72 * 1024, gzipped: 23 * 1024 };
+const BUDGET = { minified: 80 * 1024, gzipped: 25 * 1024 };
 /** The same for an app that imports only the stream (the package is `sideEffects: false`). */
-const STREAM_BUDGET = { minified: 33 * 1024, gzipped: 11.5 * 1024 };
+const STREAM_BUDGET = { minified: 36 * 1024, gzipped: 12.5 * 1024 };
 
 const pkg = JSON.parse(readFileSync(join(ROOT, "package.json"), "utf8")) as { version: string; dependencies: Record<string, string> };
 const deno = JSON.parse(readFileSync(join(ROOT, "deno.json"), "utf8")) as { version: string; exports: Record<string, string>; imports: Record<string, string> };
