@@ -1,6 +1,8 @@
 import { beforeEach, describe, expect, it } from "vitest";
 import { COMPACTION_INSTRUCTIONS } from "../../src/server.ts";
 import { checkInvariants } from "../support/invariants.ts";
+import { SCRIPTED_KEY } from "../support/scripted-upstream.ts";
+import type { Fetch } from "../../worker/router.ts";
 import { events, post, resetSeen, seen, withEnv } from "./bridge.ts";
 import { connectWs } from "./ws-client.ts";
 
@@ -184,4 +186,41 @@ describe("context_management compaction", () => {
     expect(((await res.json()) as { error: { code: string } }).error.code).toBe("compaction_unavailable");
     expect(await upstream()).toHaveLength(0);
   });
+
+  describe("an upstream that fails the summary call: a typed error, never a turn on a lost history", () => {
+    /** The scripted upstream, but the summary request (COMPACTION_INSTRUCTIONS' system message) gets `answer`. */
+    const failing = (answer: () => Response): Fetch => async (input, init) => {
+      const body = JSON.parse(String(init?.body ?? "{}")) as Up;
+      if (body.messages?.[0]?.content === COMPACTION_INSTRUCTIONS) return answer();
+      return fetch(input, init);
+    };
+    const cases: Array<[string, () => Response, number, string | null]> = [
+      ["a 500 with OpenAI's error", () => Response.json({ error: { message: "The server had an error while processing your request.", type: "server_error", param: null, code: null } }, { status: 500 }), 500, null],
+      ["a 200 without choices", () => Response.json({ id: "chatcmpl-x", object: "chat.completion", created: 1, model: "m", choices: [] }), 502, "server_error"],
+      ["a 200 with an empty summary", () => Response.json({ id: "chatcmpl-x", object: "chat.completion", created: 1, model: "m", choices: [{ index: 0, message: { role: "assistant", content: "" }, finish_reason: "stop" }] }), 502, "compaction_failed"],
+      ["a 200 that is not JSON", () => new Response("<html>oops</html>", { headers: { "content-type": "text/html" } }), 502, "compaction_failed"],
+    ];
+    for (const [what, answer, status, code] of cases) {
+      it(`${what}: the request's own error over SSE, JSON and the WebSocket; the turn never runs`, async () => {
+        const call = withEnv({ UPSTREAM_API_KEY: SCRIPTED_KEY }, failing(answer));
+        for (const stream of [true, false]) {
+          await resetSeen();
+          const res = await call("/v1/responses", { method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify({ model: "scripted-count", input: [...HISTORY, ASK], context_management: CM(100), stream }) });
+          expect(res.status).toBe(status);
+          const error = ((await res.json()) as { error: { type: string; code: string | null; message: string } }).error;
+          expect(error.message).toBeTruthy();
+          if (code) expect(error).toMatchObject({ type: "upstream_error", code });
+          // Only the exact count reached the scripted upstream (the summary was answered above): no turn ran.
+          expect((await upstream()).map((c) => c.max_tokens)).toEqual([1]);
+        }
+        const client = await connectWs((init) => call("/v1/responses", init));
+        client.create({ model: "scripted-count", input: [...HISTORY, ASK], context_management: CM(100) });
+        const frames = await client.turn();
+        expect(frames.map((f) => f.type)).toEqual(["error"]);
+        expect(frames[0]).toMatchObject({ status, ...(code ? { error: { code } } : {}) });
+        client.ws.close();
+      });
+    }
+  });
 });
+

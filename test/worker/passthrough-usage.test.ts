@@ -83,6 +83,18 @@ describe("POST /v1/responses forwarded to a Responses upstream", () => {
   });
 });
 
+describe("POST /v1/responses/compact forwarded to a Responses upstream", () => {
+  it("its usage counts toward the key's, as OpenAI bills it", async () => {
+    const compacted = { id: "resp_cmp1", object: "response.compaction", created_at: 1, output: [{ type: "compaction", id: "cmp_1", encrypted_content: "gAAA" }], usage: { input_tokens: 120, output_tokens: 30, total_tokens: 150, input_tokens_details: { cached_tokens: 0 }, output_tokens_details: { reasoning_tokens: 0 } } };
+    const fetchUpstream: Fetch = async () => Response.json(compacted);
+    const b = bridge({ alice: ALICE, bob: BOB }, { UPSTREAM_API: "responses" }, fetchUpstream);
+    const res = await b.send(ALICE, "/v1/responses/compact", { model: "gpt-5", input: "a long conversation" });
+    expect(await res.json()).toEqual(compacted);
+    expect(await b.usage(ALICE)).toEqual([expect.objectContaining({ model: "gpt-5", requests: 1, input_tokens: 120, output_tokens: 30 })]);
+    expect(await b.usage(BOB)).toEqual([]);
+  });
+});
+
 describe("GET /v1/models", () => {
   it("lists only the models a key's globs allow; a key without globs sees the upstream's whole list", async () => {
     const b = bridge({ alice: { key: ALICE, models: ["scripted-te?t"] }, bob: BOB });
