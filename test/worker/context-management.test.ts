@@ -1,3 +1,4 @@
+import { exports } from "cloudflare:workers";
 import { beforeEach, describe, expect, it } from "vitest";
 import { COMPACTION_INSTRUCTIONS } from "../../src/server.ts";
 import { checkInvariants } from "../support/invariants.ts";
@@ -144,6 +145,33 @@ describe("context_management compaction", () => {
     const third = (await upstream()).at(-1)!;
     expect(third.messages.map((m) => m.role)).toEqual(["user"]);
     expect(text(third.messages[0]!.content)).toMatch(/^Summary of this conversation up to the current turn.*What is the code word\?\n\nThird\?$/s);
+  });
+
+  it("stored and in a conversation, the turn keeps what the client sent: its own items, then the output (one compaction item)", async () => {
+    const get = async (path: string) => (await exports.default.fetch(`http://bridge.test${path}`)).json() as Promise<{ data: Item[] }>;
+    // Stored: input_items lists the request's input, not the compaction item that stood in for it upstream.
+    const first = (await (await post("/v1/responses", { model: "scripted-count", input: [...HISTORY, ASK], context_management: CM(100) })).json()) as Resp;
+    expectItemFirst(first.output);
+    const listed = (await get(`/v1/responses/${first.id}/input_items?order=asc`)).data;
+    expect(listed.map((i) => [i.type, i.role])).toEqual([["message", "user"], ["message", "assistant"], ["message", "user"], ["message", "assistant"], ["message", "user"]]);
+    expect(JSON.stringify(listed.at(-1))).toContain("What is the code word?");
+    // A conversation gains the user's message and the output: the compaction item once.
+    const conv = (await (await post("/v1/conversations", { items: HISTORY })).json()) as { id: string };
+    await resetSeen();
+    const turn = (await (await post("/v1/responses", { model: "scripted-count", conversation: conv.id, input: "What is the code word?", context_management: CM(100) })).json()) as Resp;
+    expectItemFirst(turn.output);
+    const items = (await get(`/v1/conversations/${conv.id}/items?order=asc`)).data;
+    expect(items.map((i) => i.type)).toEqual(["message", "message", "message", "message", "message", "compaction", "message"]);
+    expect(JSON.stringify(items[4])).toContain("What is the code word?");
+    expect(new Set(items.map((i) => i.id)).size).toBe(items.length);
+    expect(items[5]!.id).toBe(turn.output[0]!.id);
+    // The next turn in the conversation runs on the summary, the turn it kept, the answer and the new message.
+    await resetSeen();
+    expect((await post("/v1/responses", { model: "scripted-count", conversation: conv.id, input: "And the next step?", context_management: CM(100) })).status).toBe(200);
+    const next = (await upstream()).at(-1)!;
+    expect(next.messages.map((m) => m.role)).toEqual(["user", "assistant", "user"]);
+    expect(text(next.messages[0]!.content)).toMatch(/^Summary of this conversation up to the current turn.*What is the code word\?$/s);
+    expect(JSON.stringify(next)).not.toMatch(/alpha|gamma/);
   });
 
   it("WebSocket: the item first in the frames and the response; the next frame continues on it", async () => {

@@ -38,6 +38,10 @@ export interface PreparedResponse {
   headers: Record<string, string>;
   /** The whole conversation the upstream sees (after expansion). */
   input: ConversationItem[];
+  /** The expansion `record` keeps (the store's and a conversation's items): this request's, or the `keep` it was prepared with. */
+  kept: ExpandedInput;
+  /** Set when prepared with `keep` (server-side compaction): a fallback that prepares the run anew keeps it too. */
+  keep?: ExpandedInput;
   /**
    * Hands the finished response to the context's `onRecord` and, with `persist` (default) unless
    * `store: false`, to the store; once per response, however often called. Resolves false when
@@ -92,7 +96,7 @@ export function upstreamIdentity(route: ModelRoute): string {
  * `item_reference`, and sealed reasoning and compaction items), and the response is
  * stored when it ends, however it ends. Throws `ResponsesError` (400) on bad input.
  */
-export async function prepareResponse(request: ResponsesRequest, ctx: ClientContext): Promise<PreparedResponse> {
+export async function prepareResponse(request: ResponsesRequest, ctx: ClientContext, keep?: ExpandedInput): Promise<PreparedResponse> {
   const { config, store } = ctx;
   // Sealed reasoning and compaction summaries open for every transport.
   const expanders = [reasoningExpander(ctx.sealer), compactionExpander(ctx.sealer)];
@@ -135,10 +139,10 @@ export async function prepareResponse(request: ResponsesRequest, ctx: ClientCont
     if (recorded) return recorded;
     // The response's log line (and its tokens into the key's usage), whatever carried it.
     if (ctx.ops) logResponse(ctx.ops, response, request.stream === true);
-    return (recorded = recordEnd(request, expanded, response, ids, ctx, persist));
+    return (recorded = recordEnd(request, keep ?? expanded, response, ids, ctx, persist));
   };
   options.beforeFlush = terminalWaitsForStore(reasoningSealer && sealReasoningEvents(reasoningSealer), record);
   const template = templateFor(route, upstream);
-  return { request, route, translation, options, reasoningSealer, reasoningRetry, template, headers, input: expanded.input, record };
+  return { request, route, translation, options, reasoningSealer, reasoningRetry, template, headers, input: expanded.input, kept: keep ?? expanded, ...(keep ? { keep } : {}), record };
 }
 
