@@ -50,42 +50,51 @@ const TERMINAL = /^response\.(completed|incomplete|failed)$/;
 const EVENT_END = /\r\n\r\n|\n\n|\r\r/;
 const AFTER_EVENT_END = /(?<=\r\n\r\n|\n\n|\r\r)/;
 
-/** Where the last complete event in `text` ends (after its blank line), looking only at `text` from `from` on; -1 for none. */
-function lastEventEnd(text: string, from: number): number {
+/** Where the last complete event in `text` ends (after its blank line); -1 for none. */
+function lastEventEnd(text: string): number {
   // The common case first: a chunk that ends with its event (most upstreams flush one event per write).
   if (text.endsWith("\n\n") || text.endsWith("\r\r") || text.endsWith("\r\n\r\n")) return text.length;
-  const tail = from > 0 ? text.slice(from) : text;
-  const lf = tail.lastIndexOf("\n\n");
-  const crlf = tail.lastIndexOf("\r\n\r\n");
-  const cr = tail.lastIndexOf("\r\r");
-  const end = Math.max(lf < 0 ? -1 : lf + 2, crlf < 0 ? -1 : crlf + 4, cr < 0 ? -1 : cr + 2);
-  return end < 0 ? -1 : from + end;
+  const lf = text.lastIndexOf("\n\n");
+  const crlf = text.lastIndexOf("\r\n\r\n");
+  const cr = text.lastIndexOf("\r\r");
+  return Math.max(lf < 0 ? -1 : lf + 2, crlf < 0 ? -1 : crlf + 4, cr < 0 ? -1 : cr + 2);
 }
 
 /**
  * An SSE byte stream cut into complete events as cheaply as it can be: each chunk decoded once, and only
- * the text it completes handed back (the event still arriving is kept for the next chunk). The caller
- * searches that text once for what it wants, so each byte is searched once and the events without it are
- * never split into lines or parsed.
+ * the text it completes handed back (the event still arriving is kept for the next chunk). Only the new
+ * text (and the 3 characters before it) is searched for the end of an event, so a long event arriving in
+ * many chunks costs no more than its length. The caller searches the completed text once for what it
+ * wants: each byte is searched once, and the events without it are never split into lines or parsed.
  */
 function sseText() {
   const decoder = new TextDecoder();
+  /** The event still arriving (it holds no complete event), and its last 3 characters. */
   let carry = "";
+  let last3 = "";
   return {
     /** The events this chunk completes, as text ("" when it completes none). */
     feed(chunk: Uint8Array): string {
-      const from = Math.max(0, carry.length - 3);
-      const text = carry + decoder.decode(chunk, { stream: true });
-      const end = lastEventEnd(text, from);
-      carry = end < 0 ? text : text.slice(end);
-      return end < 0 ? "" : text.slice(0, end);
+      const fresh = decoder.decode(chunk, { stream: true });
+      const probe = last3 + fresh;
+      const end = lastEventEnd(probe);
+      if (end < 0) {
+        carry += fresh;
+        last3 = probe.slice(-3);
+        return "";
+      }
+      const text = carry + fresh;
+      const cut = text.length - probe.length + end;
+      carry = text.slice(cut);
+      last3 = carry.slice(-3);
+      return text.slice(0, cut);
     },
     /** Whether part of an event is held (only the hiding chat stream holds bytes back). */
     held: () => carry !== "",
     /** What was left when the stream ended (an event without its blank line). */
     end(): string {
       const rest = carry + decoder.decode();
-      carry = "";
+      carry = last3 = "";
       return rest;
     },
   };
