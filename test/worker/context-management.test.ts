@@ -215,6 +215,31 @@ describe("context_management compaction", () => {
     expect(await upstream()).toHaveLength(0);
   });
 
+  it("an input the model refuses to count because it exceeds its context is compacted, not refused", async () => {
+    // As vLLM answers a prompt longer than the model's window (OpenAI's own words and code are recognised too).
+    const tooLong = Response.json({ object: "error", message: "This model's maximum context length is 200 tokens. However, you requested 260 tokens (259 in the messages, 1 in the completion).", type: "BadRequestError", param: null, code: 400 }, { status: 400 });
+    const fetchUpstream: Fetch = async (input, init) => {
+      const body = JSON.parse(String(init?.body ?? "{}")) as Up;
+      // The whole conversation is too long for this model; the summary request and the compacted turn fit.
+      if (JSON.stringify(body.messages).includes("gamma") && body.messages[0]?.content !== COMPACTION_INSTRUCTIONS) return tooLong.clone();
+      return fetch(input, init);
+    };
+    const call = withEnv({ UPSTREAM_API_KEY: SCRIPTED_KEY }, fetchUpstream);
+    const res = await call("/v1/responses", { method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify({ model: "scripted-count", input: [...HISTORY, ASK], context_management: CM(180), store: false }) });
+    expect(res.status).toBe(200);
+    expectItemFirst(((await res.json()) as Resp).output);
+    // The refused count never reached the scripted upstream; the summary and the compacted turn did.
+    const calls = await upstream();
+    expect(calls.map((c) => c.messages[0]!.content === COMPACTION_INSTRUCTIONS)).toEqual([true, false]);
+    expect(JSON.stringify(calls[1])).not.toMatch(/alpha|gamma/);
+    // Any other refusal of the count is the client's error, as it would be for the turn.
+    await resetSeen();
+    const refusing = withEnv({ UPSTREAM_API_KEY: SCRIPTED_KEY }, async () => Response.json({ error: { message: "Invalid value for 'temperature'.", type: "invalid_request_error", param: "temperature", code: null } }, { status: 400 }));
+    const refused = await refusing("/v1/responses", { method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify({ model: "scripted-count", input: [...HISTORY, ASK], context_management: CM(180) }) });
+    expect(refused.status).toBe(400);
+    expect(((await refused.json()) as { error: { message: string } }).error.message).toContain("temperature");
+  });
+
   describe("an upstream that fails the summary call: a typed error, never a turn on a lost history", () => {
     /** The scripted upstream, but the summary request (COMPACTION_INSTRUCTIONS' system message) gets `answer`. */
     const failing = (answer: () => Response): Fetch => async (input, init) => {

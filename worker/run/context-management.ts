@@ -21,7 +21,8 @@ import { type PreparedResponse, prepareResponse } from "./prepare.ts";
  * message for the chat template's own tokens and 1,000 per image, file or audio part (a high-detail image is
  * 765–1,105 tokens at OpenAI). At or under the threshold, nothing else happens: no extra upstream call.
  * Over it, the upstream counts the prepared request exactly (one call with one output token, as
- * `/v1/responses/input_tokens` does), and only a count above the threshold compacts.
+ * `/v1/responses/input_tokens` does), and only a count above the threshold compacts; so does an upstream
+ * that refuses to count it because it exceeds the model's context (a threshold set near the window).
  */
 export async function prepareTurn(request: ResponsesRequest, ctx: ClientContext): Promise<PreparedResponse> {
   const threshold = compactThreshold(request.context_management);
@@ -32,10 +33,28 @@ export async function prepareTurn(request: ResponsesRequest, ctx: ClientContext)
   if (start <= 0 || estimate(prepared.translation.request) <= threshold) return prepared;
   // No key to seal a summary with: said before any upstream call.
   const sealer = requireSealer(ctx.sealer);
-  const counted = await countPrepared(prepared, ctx);
-  countExtra(ctx, counted.prompt_tokens, counted.completion_tokens);
-  if (counted.prompt_tokens <= threshold) return prepared;
+  const counted = await countPrepared(prepared, ctx).catch((e: unknown) => {
+    // Too long for the model to count at all: over any threshold, and what compaction is for.
+    if (tooLongForModel(e)) return null;
+    throw e;
+  });
+  if (counted) {
+    countExtra(ctx, counted.prompt_tokens, counted.completion_tokens);
+    if (counted.prompt_tokens <= threshold) return prepared;
+  }
   return compacted(request, prepared, start, sealer, ctx);
+}
+
+/**
+ * An upstream's 400 (or 413) saying the prompt exceeds the model's context, in the words providers use:
+ * OpenAI, DeepSeek and vLLM's "maximum context length is N tokens" (OpenAI's and Groq's code
+ * `context_length_exceeded`), vLLM's "longer than the maximum model length", llama.cpp's
+ * `exceed_context_size_error`, Anthropic's "prompt is too long", Mistral's "too large for model".
+ */
+function tooLongForModel(e: unknown): boolean {
+  if (!(e instanceof ResponsesError) || (e.status !== 400 && e.status !== 413)) return false;
+  if (e.code === "context_length_exceeded" || e.type === "exceed_context_size_error") return true;
+  return /context (length|size|window)|maximum model length|exceeds the available context|prompt is too long|too large for model/i.test(e.message);
 }
 
 /** The threshold of the request's compaction entry; null without one. Anything else in `context_management` is OpenAI's 400. */
