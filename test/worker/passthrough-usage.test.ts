@@ -160,6 +160,16 @@ describe("usage read from a forwarded stream, however the upstream writes it", (
     }
   });
 
+  it("a last content chunk that carries the usage and 30 KB of logprobs is counted", async () => {
+    const logprobs = { content: Array.from({ length: 300 }, (_, i) => ({ token: `t${i}`, logprob: -0.5, bytes: [116], top_logprobs: Array.from({ length: 3 }, () => ({ token: "x", logprob: -2, bytes: [120] })) })) };
+    const last = { ...chatChunk({ content: "end" }, usageOf(77, 300)), choices: [{ index: 0, delta: { content: "end" }, logprobs, finish_reason: "stop" }] };
+    const sse = `data: ${JSON.stringify(chatChunk({ content: "a" }))}\n\ndata: ${JSON.stringify(last)}\n\ndata: [DONE]\n\n`;
+    expect(sse.length).toBeGreaterThan(30_000);
+    const b = bridge({ alice: ALICE }, {}, sseUpstream(sse, 1000).fetchUpstream);
+    expect(await (await b.send(ALICE, "/v1/chat/completions", { ...ask, stream_options: { include_usage: true } })).text()).toBe(sse);
+    expect(await b.usage(ALICE)).toEqual([expect.objectContaining({ requests: 1, input_tokens: 77, output_tokens: 300 })]);
+  });
+
   it("a Responses stream without event: lines, spaced, in 5-byte pieces: its id is the key's and its usage counted", async () => {
     const response = (status: string, usage: unknown) => ({ id: "resp_spaced1", object: "response", status, model: "gpt-5", output: [], usage });
     const sse = [

@@ -179,8 +179,8 @@ function chatChunk(data: string): { id: string | null; usage: object; usageOnly:
   }
 }
 
-/** How much of a chat stream's end is kept to find its usage in: many times a usage chunk (~300 bytes). */
-const TAIL_BYTES = 16 * 1024;
+/** How much of a chat stream's end is kept to find its usage in: many times a usage chunk (~300 bytes), room for a last content chunk that carries usage and long logprobs. */
+const TAIL_BYTES = 64 * 1024;
 
 /** The last `TAIL_BYTES` (or a little more) of a byte stream, as the chunks that hold them: no copy per chunk. */
 function byteTail() {
