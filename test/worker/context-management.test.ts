@@ -193,6 +193,24 @@ describe("context_management compaction", () => {
     client.ws.close();
   });
 
+  it("a running turn that alone is over the threshold, on an already compacted history: no count, no summary of the summary", async () => {
+    const first = (await (await post("/v1/responses", { model: "scripted-count", input: [...HISTORY, ASK], context_management: CM(100), store: false })).json()) as Resp;
+    expectItemFirst(first.output);
+    await resetSeen();
+    // The same turn goes on with a tool's long output, the history before the item dropped as OpenAI suggests.
+    const tools = [{ type: "function", name: "lookup", parameters: { type: "object", properties: {} } }];
+    const call = { type: "function_call", call_id: "call_1", name: "lookup", arguments: "{}" };
+    const output = { type: "function_call_output", call_id: "call_1", output: words(200, "omega") };
+    const next = await post("/v1/responses", { model: "scripted-count", input: [first.output[0], call, output], tools, context_management: CM(100), store: false });
+    expect(next.status).toBe(200);
+    expect(((await next.json()) as Resp).output.map((i) => i.type)).not.toContain("compaction");
+    // The turn alone: the history before it is one summary already, so there is nothing to compact.
+    const calls = await upstream();
+    expect(calls.map((c) => c.max_tokens)).toEqual([undefined]);
+    expect(calls[0]!.messages[0]!.content).not.toBe(COMPACTION_INSTRUCTIONS);
+    expect(JSON.stringify(calls[0])).toContain("omega");
+  });
+
   it("bad context_management is OpenAI's 400 naming the field, before any upstream call", async () => {
     for (const [cm, param] of [
       [{ type: "compaction" }, "context_management"],

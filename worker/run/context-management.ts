@@ -1,6 +1,6 @@
 // Internal: server-side compaction, a create request's `context_management: [{ type: "compaction", compact_threshold }]`.
 import { type ChatCompletion, fromChatCompletion, invalidRequest, ResponsesError, type ResponsesInputItem, type ResponsesRequest } from "../../src/index.ts";
-import { type ConversationItem, contextCompactionItem, currentTurnStart, requireSealer, type Sealer, summaryRequest } from "../../src/server.ts";
+import { contextCompactionItem, currentTurnStart, isContextSummary, requireSealer, type Sealer, summaryRequest } from "../../src/server.ts";
 import type { ClientContext } from "../context.ts";
 import { countPrepared } from "./count-tokens.ts";
 import { openUpstream } from "./open-upstream.ts";
@@ -30,7 +30,10 @@ export async function prepareTurn(request: ResponsesRequest, ctx: ClientContext)
   const prepared = await prepareResponse(threshold === null ? request : rest, ctx);
   if (threshold === null) return prepared;
   const start = currentTurnStart(prepared.input);
-  if (start <= 0 || estimate(prepared.translation.request) <= threshold) return prepared;
+  // Nothing before the running turn, or only an earlier compaction's summary (a long tool loop over the
+  // threshold by itself): nothing a summary could shrink, so no count and no summary of the summary.
+  if (start <= 0 || (start === 1 && isContextSummary(prepared.input[0]!))) return prepared;
+  if (estimate(prepared.translation.request) <= threshold) return prepared;
   // No key to seal a summary with: said before any upstream call.
   const sealer = requireSealer(ctx.sealer);
   const counted = await countPrepared(prepared, ctx).catch((e: unknown) => {
