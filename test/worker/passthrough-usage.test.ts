@@ -2,6 +2,7 @@ import { env } from "cloudflare:workers";
 import { beforeEach, describe, expect, it } from "vitest";
 import { keyLedger } from "../../worker/cloudflare/key-limits-object.ts";
 import type { Env } from "../../worker/env.ts";
+import type { ResponseLine } from "../../worker/ops/types.ts";
 import type { Fetch, Platform } from "../../worker/router.ts";
 import { SCRIPTED_KEY } from "../support/scripted-upstream.ts";
 import { resetSeen, seen, withEnv } from "./bridge.ts";
@@ -18,12 +19,14 @@ beforeEach(resetSeen);
 function bridge(keys: Record<string, unknown>, vars: Partial<Env> = {}, fetchUpstream?: Fetch) {
   const run = crypto.randomUUID();
   const later: Array<Promise<unknown>> = [];
-  const platform: Platform = { waitUntil: (p) => void later.push(p), ledgerFor: (name) => keyLedger(env.KEY_LIMITS, `${run}:${name}`) };
+  const lines: ResponseLine[] = [];
+  const platform: Platform = { waitUntil: (p) => void later.push(p), ledgerFor: (name) => keyLedger(env.KEY_LIMITS, `${run}:${name}`), analytics: (line) => void lines.push(line) };
   const call = withEnv({ UPSTREAM_API_KEY: SCRIPTED_KEY, PROXY_API_KEYS: JSON.stringify(keys), ...vars }, fetchUpstream, platform);
   const send = (key: string, path: string, body?: unknown) =>
     call(path, { method: body === undefined ? "GET" : "POST", headers: { authorization: `Bearer ${key}`, "content-type": "application/json" }, ...(body === undefined ? {} : { body: JSON.stringify(body) }) });
   return {
     send,
+    lines,
     usage: async (key: string) => {
       while (later.length) await Promise.all(later.splice(0));
       return ((await (await send(key, "/v1/usage")).json()) as { data: Row[] }).data;
@@ -45,6 +48,8 @@ describe("chat completions passed through to a chat upstream", () => {
     expect(text.split("\n\n").filter(Boolean).every((f) => f.startsWith("data: "))).toBe(true);
     expect((await seen()).requests[0]!.body).toMatchObject({ stream: true, stream_options: { include_usage: true } });
     expect(await b.usage(ALICE)).toEqual([expect.objectContaining({ model: "scripted-text", requests: 1, input_tokens: 11, output_tokens: 7 })]);
+    // Its line says what was asked.
+    expect(b.lines).toEqual([expect.objectContaining({ key: "alice", endpoint: "chat_completions", model: "scripted-text", input_tokens: 11, output_tokens: 7 })]);
   });
 
   it("a stream with include_usage keeps its usage chunk; a JSON answer is counted too; the body is otherwise unchanged", async () => {
