@@ -175,6 +175,22 @@ describe("usage read from a forwarded stream, however the upstream writes it", (
     expect(await b.usage(ALICE)).toEqual([expect.objectContaining({ requests: 1, input_tokens: 77, output_tokens: 300 })]);
   });
 
+  it("a stream far longer than the tail it keeps: the usage at its end is counted, whatever the pieces' size", async () => {
+    // Each chunk carries a running usage (as some servers send it), so only the tail in its true order counts 600.
+    const content = Array.from({ length: 600 }, (_, i) => `data: ${JSON.stringify(chatChunk({ content: `${i} `.padEnd(200, "x") }, usageOf(5, i)))}\n\n`).join("");
+    const end = content + `data: ${JSON.stringify(chatChunk({}, usageOf(5, 600), false))}\n\ndata: [DONE]\n\n`;
+    // An SSE comment first, so that the ring wraps 100 bytes before the end: the final usage chunk straddles it.
+    const sse = `: ${"p".repeat((65_536 - ((end.length + 4 - 100) % 65_536)) % 65_536)}\n\n` + end;
+    expect(sse.length % 65_536).toBe(100);
+    expect(sse.length).toBeGreaterThan(150_000);
+    // Pieces that straddle the end of the 64 KiB ring, and pieces larger than the ring.
+    for (const size of [777, 100_000]) {
+      const b = bridge({ alice: ALICE }, {}, sseUpstream(sse, size).fetchUpstream);
+      expect(await (await b.send(ALICE, "/v1/chat/completions", { ...ask, stream_options: { include_usage: true } })).text()).toBe(sse);
+      expect(await b.usage(ALICE)).toEqual([expect.objectContaining({ requests: 1, input_tokens: 5, output_tokens: 600 })]);
+    }
+  });
+
   it("a Responses stream without event: lines, spaced, in 5-byte pieces: its id is the key's and its usage counted", async () => {
     const response = (status: string, usage: unknown) => ({ id: "resp_spaced1", object: "response", status, model: "gpt-5", output: [], usage });
     const sse = [

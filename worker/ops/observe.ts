@@ -182,29 +182,36 @@ function chatChunk(data: string): { id: string | null; usage: object; usageOnly:
 /** How much of a chat stream's end is kept to find its usage in: many times a usage chunk (~300 bytes), room for a last content chunk that carries usage and long logprobs. */
 const TAIL_BYTES = 64 * 1024;
 
-/** The last `TAIL_BYTES` (or a little more) of a byte stream, as the chunks that hold them: no copy per chunk. */
+/**
+ * The last `TAIL_BYTES` of a byte stream, copied into one ring as the chunks go by (a chunk handed on
+ * belongs to its reader, which may transfer or reuse its buffer, so none is kept): one copy per chunk,
+ * no allocation after the first.
+ */
 function byteTail() {
-  let chunks: Uint8Array[] = [];
-  let size = 0;
-  const join = (parts: Uint8Array[], total: number) => {
-    const out = new Uint8Array(total);
-    let at = 0;
-    for (const p of parts) out.set(p, at), (at += p.length);
-    return out;
-  };
+  let ring: Uint8Array | null = null;
+  let total = 0;
   return {
     push(chunk: Uint8Array): void {
-      chunks.push(chunk);
-      size += chunk.length;
-      while (chunks.length > 1 && size - chunks[0]!.length >= TAIL_BYTES) size -= chunks.shift()!.length;
-      // Tiny chunks (a proxy that re-chunks by bytes): merged, so the list stays short.
-      if (chunks.length > 1024) {
-        const all = join(chunks, size);
-        chunks = [all.subarray(Math.max(0, all.length - TAIL_BYTES))];
-        size = chunks[0]!.length;
-      }
+      ring ??= new Uint8Array(TAIL_BYTES);
+      const part = chunk.length > TAIL_BYTES ? chunk.subarray(chunk.length - TAIL_BYTES) : chunk;
+      total += chunk.length - part.length;
+      const at = total % TAIL_BYTES;
+      total += part.length;
+      // Most chunks fit before the ring's end: one copy, no view made.
+      if (at + part.length <= TAIL_BYTES) return ring.set(part, at);
+      const first = TAIL_BYTES - at;
+      ring.set(part.subarray(0, first), at);
+      ring.set(part.subarray(first), 0);
     },
-    text: () => new TextDecoder().decode(join(chunks, size)),
+    text(): string {
+      if (!ring) return "";
+      if (total <= TAIL_BYTES) return new TextDecoder().decode(ring.subarray(0, total));
+      const at = total % TAIL_BYTES;
+      const ordered = new Uint8Array(TAIL_BYTES);
+      ordered.set(ring.subarray(at));
+      ordered.set(ring.subarray(0, at), TAIL_BYTES - at);
+      return new TextDecoder().decode(ordered);
+    },
   };
 }
 
