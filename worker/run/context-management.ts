@@ -1,6 +1,6 @@
 // Internal: server-side compaction, a create request's `context_management: [{ type: "compaction", compact_threshold }]`.
 import { type ChatCompletion, fromChatCompletion, invalidRequest, ResponsesError, type ResponsesInputItem, type ResponsesRequest } from "../../src/index.ts";
-import { contextCompactionItem, currentTurnStart, isContextSummary, requireSealer, type Sealer, summaryRequest } from "../../src/server.ts";
+import { type ConversationItem, contextCompactionItem, currentTurnStart, expandInput, isContextSummary, requireSealer, type Sealer, summaryRequest } from "../../src/server.ts";
 import type { ClientContext } from "../context.ts";
 import { countPrepared } from "./count-tokens.ts";
 import { openUpstream } from "./open-upstream.ts";
@@ -45,7 +45,7 @@ export async function prepareTurn(request: ResponsesRequest, ctx: ClientContext)
     countExtra(ctx, counted.prompt_tokens, counted.completion_tokens);
     if (counted.prompt_tokens <= threshold) return prepared;
   }
-  return compacted(request, prepared, start, sealer, ctx);
+  return compacted(request, prepared.input, start, sealer, ctx);
 }
 
 /**
@@ -118,9 +118,9 @@ function countExtra(ctx: ClientContext, input: number, output: number): void {
 }
 
 /** The summary written upstream, the compaction item sealed, and the turn prepared on it with the item as its first output. */
-async function compacted(request: ResponsesRequest, whole: PreparedResponse, start: number, sealer: Sealer, ctx: ClientContext): Promise<PreparedResponse> {
-  const history = whole.input.slice(0, start);
-  const turn = whole.input.slice(start);
+async function compacted(request: ResponsesRequest, input: ConversationItem[], start: number, sealer: Sealer, ctx: ClientContext): Promise<PreparedResponse> {
+  const history = input.slice(0, start);
+  const turn = input.slice(start);
   const summaryRun = await prepareResponse(summaryRequest(request, history as ResponsesInputItem[]), ctx);
   const upstream = await openUpstream(summaryRun, ctx, false);
   const text = await upstream.text();
@@ -138,10 +138,14 @@ async function compacted(request: ResponsesRequest, whole: PreparedResponse, sta
   // `conversation` is kept (its earlier items are dropped again at the item, and this turn is added to it).
   const { context_management: _cm, previous_response_id: _p, ...rest } = request;
   // What is kept (the stored response's input, the items a conversation gains) is what the client sent, as
-  // sent (nothing opened), with the output after it: the compaction item once, standing for what came before.
-  // A new chain: no previous response, and only this request's own items when it has to be stored whole.
-  const own = whole.kept;
-  const next = await prepareResponse({ ...rest, input: [item] }, ctx, { ...own, previous: null, resolved: own.fresh });
+  // sent (references resolved, nothing opened), with the output after it: the compaction item once, standing
+  // for what came before. A new chain: no previous response, and only this request's own items when it has to
+  // be stored whole. (Read once more from the store: only a compacting turn pays it.)
+  const { context_management: _c, ...sent } = request;
+  const own = await expandInput(sent, { resolver: ctx.resolver, conversations: ctx.conversations });
+  const keep = { ...own, previous: null, resolved: own.fresh };
+  const next = await prepareResponse({ ...rest, input: [item] }, ctx, keep);
+  next.keep = keep;
   item.id = next.options.ids!("cmp");
   // The envelope echoes the client's request; a fallback that prepares the turn again keeps the item first.
   const echo = ctx.store ? request : { ...request, store: false };

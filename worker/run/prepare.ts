@@ -38,9 +38,10 @@ export interface PreparedResponse {
   headers: Record<string, string>;
   /** The whole conversation the upstream sees (after expansion). */
   input: ConversationItem[];
-  /** The expansion `record` keeps (the store's and a conversation's items): this request's, or the `keep` it was prepared with. */
-  kept: ExpandedInput;
-  /** Set when prepared with `keep` (server-side compaction): a fallback that prepares the run anew keeps it too. */
+  /**
+   * Set by a caller that prepared the run with `keep` (server-side compaction: what is stored is what the client
+   * sent, not the stand-in the upstream gets): a fallback that prepares the run anew passes it again.
+   */
   keep?: ExpandedInput;
   /**
    * Hands the finished response to the context's `onRecord` and, with `persist` (default) unless
@@ -96,6 +97,7 @@ export function upstreamIdentity(route: ModelRoute): string {
  * `item_reference`, and sealed reasoning and compaction items), and the response is
  * stored when it ends, however it ends. Throws `ResponsesError` (400) on bad input.
  */
+// `keep`: what the store and a conversation keep of this turn instead of its own expansion (server-side compaction).
 export async function prepareResponse(request: ResponsesRequest, ctx: ClientContext, keep?: ExpandedInput): Promise<PreparedResponse> {
   const { config, store } = ctx;
   // Sealed reasoning and compaction summaries open for every transport.
@@ -143,6 +145,6 @@ export async function prepareResponse(request: ResponsesRequest, ctx: ClientCont
   };
   options.beforeFlush = terminalWaitsForStore(reasoningSealer && sealReasoningEvents(reasoningSealer), record);
   const template = templateFor(route, upstream);
-  return { request, route, translation, options, reasoningSealer, reasoningRetry, template, headers, input: expanded.input, kept: keep ?? expanded, ...(keep ? { keep } : {}), record };
+  return { request, route, translation, options, reasoningSealer, reasoningRetry, template, headers, input: expanded.input, record };
 }
 
