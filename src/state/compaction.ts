@@ -107,7 +107,7 @@ function isSummary(content: UserMessageItem["content"]): boolean {
 }
 
 /** Whether an (expanded) item is a server-side compaction's summary. */
-function isContextSummary(item: ConversationItem): boolean {
+export function isContextSummary(item: ConversationItem): boolean {
   const m = item as { role?: unknown; content?: unknown };
   if (!isObject(item) || m.role !== "user" || !Array.isArray(m.content)) return false;
   const first = (m.content as Array<{ type?: unknown; text?: unknown }>)[0];

@@ -31,7 +31,7 @@ async function asksForTemplateShape(upstream: Response, prepared: PreparedRespon
  * input (stored history) costs nothing otherwise.
  */
 async function retarget(prepared: PreparedResponse, ctx: ClientContext, route: ModelRoute): Promise<void> {
-  const next = await prepareResponse(prepared.request, { ...ctx, config: { ...ctx.config, route: () => route } });
+  const next = await prepareResponse(prepared.request, { ...ctx, config: { ...ctx.config, route: () => route } }, prepared.keep);
   const { adjust } = prepared;
   Object.assign(prepared, next);
   // What the caller changed in the run it prepared (remote compaction's summary run) holds for the new route too.

@@ -43,6 +43,11 @@ export interface PreparedResponse {
   /** The whole conversation the upstream sees (after expansion). */
   input: ConversationItem[];
   /**
+   * Set by a caller that prepared the run with `keep` (server-side compaction: what is stored is what the client
+   * sent, not the stand-in the upstream gets): a fallback that prepares the run anew passes it again.
+   */
+  keep?: ExpandedInput;
+  /**
    * Hands the finished response to the context's `onRecord` and, with `persist` (default) unless
    * `store: false`, to the store; once per response, however often called. Resolves false when
    * the envelope promised storage and the write failed: the caller sets `store: false` on the
@@ -97,7 +102,8 @@ export function upstreamIdentity(route: ModelRoute): string {
  * `item_reference`, and sealed reasoning and compaction items), and the response is
  * stored when it ends, however it ends. Throws `ResponsesError` (400) on bad input.
  */
-export async function prepareResponse(request: ResponsesRequest, ctx: ClientContext): Promise<PreparedResponse> {
+// `keep`: what the store and a conversation keep of this turn instead of its own expansion (server-side compaction).
+export async function prepareResponse(request: ResponsesRequest, ctx: ClientContext, keep?: ExpandedInput): Promise<PreparedResponse> {
   const { config, store } = ctx;
   // A deployment keeping no conversations knows none: OpenAI's 404, as its Conversations routes answer (after the same 400s).
   const unknownConversation = ctx.conversations ? null : conversationOf(request);
@@ -145,7 +151,7 @@ export async function prepareResponse(request: ResponsesRequest, ctx: ClientCont
     if (recorded) return recorded;
     // The response's log line (and its tokens into the key's usage), whatever carried it.
     if (ctx.ops) logResponse(ctx.ops, response, request.stream === true);
-    return (recorded = recordEnd(request, expanded, response, ids, ctx, persist));
+    return (recorded = recordEnd(request, keep ?? expanded, response, ids, ctx, persist));
   };
   // Reasoning is sealed when the client asked; provider state (Gemini's signatures, OpenRouter's reasoning_details) always, being its only way back.
   options.beforeFlush = terminalWaitsForStore(ctx.sealer && sealReasoningEvents(ctx.sealer, reasoningSealer !== null), record);
