@@ -137,7 +137,12 @@ export function createConverterCore(options: ConvertOptions = {}, wire = true): 
       typeof chunk?.model === "string" && chunk.model !== "" ? chunk.model : undefined,
       chunk?.service_tier,
     );
-    out.event({ type: "response.created", response: snapshot(response) });
+    if (options.request?.background === true) {
+      // A background response begins as OpenAI's does: `created` and `queued` with `status: "queued"`, then `in_progress`.
+      const queued = { ...snapshot(response), status: "queued" as const };
+      out.event({ type: "response.created", response: queued });
+      out.event({ type: "response.queued", response: { ...queued } });
+    } else out.event({ type: "response.created", response: snapshot(response) });
     out.event({ type: "response.in_progress", response: snapshot(response) });
     for (const item of options.leadingOutput ?? []) {
       const index = out.output.length;

@@ -1,7 +1,7 @@
 import { env, exports } from "cloudflare:workers";
 import { runDurableObjectAlarm, runInDurableObject } from "cloudflare:test";
 import { describe, expect, it } from "vitest";
-import { partitionOf } from "../../worker/cloudflare/durable-store.ts";
+import { partitionOf, shardOf } from "../../worker/cloudflare/durable-store.ts";
 import { BRIDGE, events, post, seen, withEnv } from "./bridge.ts";
 
 type Ev = { type: string; sequence_number: number; response?: { id: string; status: string; background?: boolean; output?: unknown[] }; delta?: string };
@@ -53,8 +53,10 @@ describe("background responses", () => {
     const r = await post("/v1/responses", { model: "scripted-paced-6-10", input: "Count.", background: true, stream: true });
     expect(r.headers.get("content-type")).toMatch(/^text\/event-stream/);
     const evs = events(await r.text()) as Ev[];
+    // OpenAI's (and Open Responses') beginning of a background stream: created and queued, both `queued`, then in_progress.
     expect(evs[0]).toMatchObject({ type: "response.created", sequence_number: 0, response: { status: "queued", background: true } });
-    expect(evs[1]).toMatchObject({ type: "response.in_progress", response: { status: "in_progress" } });
+    expect(evs[1]).toMatchObject({ type: "response.queued", sequence_number: 1, response: { status: "queued", background: true, output: [] } });
+    expect(evs[2]).toMatchObject({ type: "response.in_progress", sequence_number: 2, response: { status: "in_progress" } });
     expect(evs.at(-1)).toMatchObject({ type: "response.completed", response: { status: "completed" } });
     expectConsecutive(evs, 0);
     const id = evs[0]!.response!.id;
@@ -277,6 +279,7 @@ describe("the run's object", () => {
     for (const e of evs) if (e.response) expect(e.response.id).toBe(id);
     expectConsecutive(evs, 0);
     expect(evs[0]).toMatchObject({ type: "response.created", response: { status: "queued" } });
+    expect(evs[1]).toMatchObject({ type: "response.queued", response: { status: "queued" } });
   });
 
   it("asking about an id that has no run leaves its object without storage", async () => {
@@ -296,6 +299,52 @@ describe("the run's object", () => {
     expect(d.status).toBe(200);
     expect((await get(`/v1/responses/${id}`)).status).toBe(404);
     expect((await get(`/v1/responses/${id}?stream=true`)).status).toBe(404);
+  });
+});
+
+describe("background with the other features", () => {
+  type Item = { id: string; type: string; role?: string; content?: Array<{ text?: string }> };
+  const items = async (conv: string) => ((await (await get(`/v1/conversations/${conv}/items?order=asc`)).json()) as { data: Item[] }).data;
+
+  it("conversation: the queued response says so, takes the conversation's shard, and the finished run is appended to it", async () => {
+    const conv = (await (await post("/v1/conversations", { items: [{ type: "message", role: "user", content: "Earlier." }] })).json()) as { id: string };
+    const queued = (await create({ model: "scripted-paced-3-10", input: "Count.", conversation: conv.id })) as Resp & { conversation: { id: string } | null };
+    expect(queued.conversation).toEqual({ id: conv.id });
+    expect(shardOf(queued.id)).toBe(shardOf(conv.id));
+    const done = (await settled(queued.id)) as Resp & { conversation: { id: string } | null };
+    expect(done.status).toBe("completed");
+    expect(done.conversation).toEqual({ id: conv.id });
+    const after = await items(conv.id);
+    expect(after.map((i) => i.role)).toEqual(["user", "user", "assistant"]);
+    expect(after.at(-1)!.content!.map((c) => c.text).join("")).toBe("w0 w1 w2 ");
+    // The next turn in the conversation carries the background turn.
+    await post("/v1/responses", { model: "scripted-text", input: "Next.", conversation: conv.id });
+    const upstream = (await seen()).requests.filter((q) => q.url.endsWith("/chat/completions")).at(-1)!.body as { messages: Array<{ content: unknown }> };
+    expect(JSON.stringify(upstream.messages)).toContain("w0 w1 w2");
+  });
+
+  it("previous_response_id: a background run continues a stored turn, and a foreground turn continues the background one", async () => {
+    const first = (await (await post("/v1/responses", { model: "scripted-text", input: "First." })).json()) as Resp;
+    const queued = await create({ model: "scripted-paced-2-10", input: "Second.", previous_response_id: first.id });
+    expect(shardOf(queued.id)).toBe(shardOf(first.id));
+    expect((await settled(queued.id)).status).toBe("completed");
+    const sent = (await seen()).requests.filter((q) => q.url.endsWith("/chat/completions")).at(-1)!.body as { messages: Array<{ content: unknown }> };
+    expect(JSON.stringify(sent.messages)).toContain("First.");
+    const third = await post("/v1/responses", { model: "scripted-text", input: "Third.", previous_response_id: queued.id });
+    expect(third.status).toBe(200);
+    const last = (await seen()).requests.filter((q) => q.url.endsWith("/chat/completions")).at(-1)!.body as { messages: Array<{ content: unknown }> };
+    expect(JSON.stringify(last.messages)).toContain("Second.");
+    expect(JSON.stringify(last.messages)).toContain("w0 w1");
+  });
+
+  it("DELETE by another credential is a 404 and leaves the run alone", async () => {
+    const mine = { authorization: "Bearer sk-bg-del-mine" };
+    const { id } = await create({ model: "scripted-text" }, mine);
+    await settled(id, mine);
+    const d = await exports.default.fetch(`${BRIDGE}/v1/responses/${id}`, { method: "DELETE", headers: { authorization: "Bearer sk-bg-del-theirs" } });
+    expect(d.status).toBe(404);
+    expect((await retrieve(id, mine)).status).toBe("completed");
+    expect((await get(`/v1/responses/${id}?stream=true`, mine)).status).toBe(200);
   });
 });
 

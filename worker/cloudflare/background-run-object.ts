@@ -166,10 +166,9 @@ export class BackgroundRunObject extends DurableObject implements BackgroundRunR
   #take(live: Live, f: Frame): void {
     if (live.cancelled || this.#events.finished) return;
     let terminal: ResponseResource | null = null;
-    if (f.type === "response.created") {
-      // The run's first event says what `create` answered: queued, until `response.in_progress`.
-      f.text = f.text.replace('"status":"in_progress"', '"status":"queued"');
-    } else if (f.type === "response.in_progress") {
+    // The run's first events (`response.created`, `response.queued`) say what `create` answered: queued (the converter
+    // writes them so for a `background: true` request), until `response.in_progress`.
+    if (f.type === "response.in_progress") {
       live.snapshot = (JSON.parse(dataOf(f.text)) as { response: ResponseResource }).response;
       this.#sql.exec("UPDATE run SET status = 'in_progress', response = ?", JSON.stringify(live.snapshot));
     } else if (f.type === "response.output_item.done") {
