@@ -337,6 +337,34 @@ describe("background with the other features", () => {
     expect(JSON.stringify(last.messages)).toContain("w0 w1");
   });
 
+  it("DELETE during a run stops it and forgets it: nothing comes back once the cancelled run has settled", async () => {
+    const { id } = await create({ model: "scripted-paced-80-30" });
+    for (let i = 0; i < 200 && (await retrieve(id)).status !== "in_progress"; i++) await sleep(10);
+    await sleep(150);
+    const d = await exports.default.fetch(`${BRIDGE}/v1/responses/${id}`, { method: "DELETE" });
+    expect(d.status).toBe(200);
+    expect(await d.json()).toEqual({ id, object: "response", deleted: true });
+    // (Miniflare's outbound service does not see the upstream fetch cancelled; test/e2e counts that.)
+    await sleep(300);
+    for (const r of [await get(`/v1/responses/${id}`), await get(`/v1/responses/${id}?stream=true`), await post(`/v1/responses/${id}/cancel`, "")]) expect(r.status).toBe(404);
+  });
+
+  it("context_management: a background run over the threshold compacts first, its output starting with the compaction item", async () => {
+    const words = (w: string) => Array.from({ length: 40 }, () => w).join(" ");
+    const input = [
+      { role: "user", content: `First question: ${words("alpha")}` },
+      { type: "message", role: "assistant", content: [{ type: "output_text", text: `First answer: ${words("beta")}` }] },
+      { role: "user", content: "What is the code word?" },
+    ];
+    const { id } = await create({ model: "scripted-count", input, context_management: [{ type: "compaction", compact_threshold: 50 }] });
+    const done = await settled(id);
+    expect(done.status).toBe("completed");
+    expect((done.output as Array<{ type: string }>).map((i) => i.type)).toEqual(["compaction", "message"]);
+    const evs = await replay(id);
+    expectConsecutive(evs, 0);
+    expect(evs.slice(0, 4).map((e) => e.type)).toEqual(["response.created", "response.queued", "response.in_progress", "response.output_item.added"]);
+  });
+
   it("DELETE by another credential is a 404 and leaves the run alone", async () => {
     const mine = { authorization: "Bearer sk-bg-del-mine" };
     const { id } = await create({ model: "scripted-text" }, mine);
