@@ -112,6 +112,15 @@ describe("background responses", () => {
     expect(((await r.json()) as { error: unknown }).error).toMatchObject({ message: "background can only be used when `store` is true", type: "invalid_request_error", param: "background", code: "invalid_value" });
   });
 
+  it("conversation beside previous_response_id, or a malformed conversation, is OpenAI's 400 at create (no run begins)", async () => {
+    const both = await post("/v1/responses", { model: "scripted-text", input: "x", background: true, previous_response_id: "resp_0123456789abcdef0123456789abcdef", conversation: "conv_0123456789abcdef0123456789abcdef" });
+    expect(both.status).toBe(400);
+    expect(((await both.json()) as { error: unknown }).error).toMatchObject({ message: "Mutually exclusive parameters. Ensure you are only providing one of: 'previous_response_id' or 'conversation'.", param: null, code: "mutually_exclusive_parameters" });
+    const bad = await post("/v1/responses", { model: "scripted-text", input: "x", background: true, conversation: "nope" });
+    expect(bad.status).toBe(400);
+    expect(((await bad.json()) as { error: unknown }).error).toMatchObject({ param: "conversation", code: "invalid_value" });
+  });
+
   it("a run whose request the bridge refuses (an unknown previous_response_id) ends failed with that error's code", async () => {
     const { id } = await create({ model: "scripted-text", previous_response_id: "resp_0123456789abcdef0123456789abcdef" });
     const done = await settled(id);
