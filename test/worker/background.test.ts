@@ -129,12 +129,16 @@ describe("background responses", () => {
   });
 
   it("a run the upstream refuses before it begins ends failed with the upstream's error", async () => {
-    const { id } = await create({ model: "scripted-401" });
+    const queued = await create({ model: "scripted-401" });
+    const id = queued.id;
     const done = await settled(id);
     expect(done.status).toBe("failed");
     expect(done.error?.code).toBe("invalid_api_key");
     const evs = await replay(id);
-    expect(evs.map((e) => e.type)).toEqual(["response.failed"]);
+    expect(evs.map((e) => e.type)).toEqual(["response.created", "response.queued", "response.failed"]);
+    expectConsecutive(evs, 0);
+    expect(evs[0]!.response).toEqual(queued);
+    expect(evs[1]!.response).toEqual(evs[0]!.response);
   });
 });
 
@@ -177,7 +181,7 @@ describe("cancel", () => {
     const { id } = await create({ model: "scripted-slow" });
     const c = (await (await post(`/v1/responses/${id}/cancel`, "")).json()) as Resp;
     expect(c).toMatchObject({ id, status: "cancelled" });
-    expect((await replay(id)).map((e) => e.type)).toEqual(["response.cancelled"]);
+    expect((await replay(id)).map((e) => e.type)).toEqual(["response.created", "response.queued", "response.cancelled"]);
     expect((await retrieve(id)).status).toBe("cancelled");
   });
 

@@ -194,6 +194,12 @@ export class BackgroundRunObject extends DurableObject implements BackgroundRunR
   async #end(response: ResponseResource, type: string, row = this.#row()): Promise<void> {
     const log = this.#events;
     if (log.finished) return;
+    if (log.last < 0) {
+      // Ended before its first event (refused, cancelled or interrupted while waiting for the upstream): its stream
+      // still begins as every background stream does, with the Response `create` answered.
+      const queued = { ...response, status: "queued", error: null, output: [] } as ResponseResource;
+      log.append(["response.created", "response.queued"].map((t, i) => ({ seq: i, type: t, text: frameOf(t, i, { response: queued }) })));
+    }
     const seq = log.last + 1;
     log.append([{ seq, type, text: frameOf(type, seq, { response }) }]);
     this.#finish(response, row);
