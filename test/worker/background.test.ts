@@ -5,7 +5,7 @@ import { partitionOf, shardOf } from "../../worker/cloudflare/durable-store.ts";
 import { BRIDGE, events, post, seen, withEnv } from "./bridge.ts";
 
 type Ev = { type: string; sequence_number: number; response?: { id: string; status: string; background?: boolean; output?: unknown[] }; delta?: string };
-type Resp = { id: string; status: string; background: boolean; store: boolean; output: Array<{ content?: Array<{ text?: string }> }>; error: { code: string; message: string } | null };
+type Resp = { id: string; created_at: number; status: string; background: boolean; store: boolean; output: Array<{ content?: Array<{ text?: string }> }>; error: { code: string; message: string } | null };
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 const get = (path: string, headers: Record<string, string> = {}) => exports.default.fetch(`${BRIDGE}${path}`, { headers });
@@ -42,6 +42,9 @@ describe("background responses", () => {
     const done = await settled(queued.id);
     expect(done.status).toBe("completed");
     expect(done.background).toBe(true);
+    // Created once: the time `create` answered stays (the upstream's chunks carry a `created` of their own).
+    expect(done.created_at).toBe(queued.created_at);
+    expect(queued.created_at).not.toBe(1_761_000_000);
     expect(text(done)).toBe(Array.from({ length: 12 }, (_x, i) => `w${i} `).join(""));
     const items = await (await get(`/v1/responses/${queued.id}/input_items`)).json() as { data: unknown[] };
     expect(items.data).toHaveLength(1);
@@ -283,8 +286,9 @@ describe("the run's object", () => {
   });
 
   it("a compaction turn (compaction_trigger) runs in the background too", async () => {
-    const { id } = await create({ model: "scripted-text", input: [{ role: "user", content: "Weather in Paris?" }, { role: "assistant", content: "Sunny." }, { type: "compaction_trigger" }] });
+    const { id, created_at } = await create({ model: "scripted-text", input: [{ role: "user", content: "Weather in Paris?" }, { role: "assistant", content: "Sunny." }, { type: "compaction_trigger" }] });
     const done = await settled(id);
+    expect(done.created_at).toBe(created_at);
     expect(done.status).toBe("completed");
     expect(done.id).toBe(id);
     expect((done.output as Array<{ type?: string }>).map((i) => i.type)).toContain("compaction");

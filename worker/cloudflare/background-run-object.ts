@@ -149,7 +149,7 @@ export class BackgroundRunObject extends DurableObject implements BackgroundRunR
     const request = new Request("https://background.run/v1/responses", { method: "POST", headers, body: JSON.stringify({ ...(JSON.parse(body) as object), stream: true }), signal: live.controller.signal });
     let seq = 0;
     const sink = { event: (type: string, json: string) => this.#take(live, { seq: seq++, type, text: `event: ${type}\ndata: ${json}\n\n` }) };
-    const platform = { ...platformFor(env, config.retentionMs, (p) => this.ctx.waitUntil(p)), backgroundRun: { id: live.id, sink } };
+    const platform = { ...platformFor(env, config.retentionMs, (p) => this.ctx.waitUntil(p)), backgroundRun: { id: live.id, sink, createdAt: live.snapshot.created_at } };
     const answer = await handle(request, config, (input, init) => fetch(input, init), platform);
     if (!answer.ok) {
       // Refused before it began (a 400 for the request, the upstream's HTTP error): the run fails with that error.

@@ -56,6 +56,12 @@ describe("text (OpenAI)", () => {
     expect(r.final).toMatchObject({ status: "completed", background: true });
   });
 
+  it("createdAt: the response keeps the time it was created at, whatever the upstream's chunks say", async () => {
+    const r = await convert(up.openaiText, testOptions({ request: { model: "gpt-4o-mini", background: true }, createdAt: 1_700_000_042 }));
+    expect((r.events[0] as Extract<ResponseStreamEvent, { type: "response.created" }>).response.created_at).toBe(1_700_000_042);
+    expect(r.final.created_at).toBe(1_700_000_042);
+  });
+
   it("envelope: every field, defaults where the request is silent, created carries an empty output", async () => {
     const r = await convert(up.openaiText);
     const created = r.events[0] as Extract<ResponseStreamEvent, { type: "response.created" }>;
