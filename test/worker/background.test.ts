@@ -97,7 +97,6 @@ describe("background responses", () => {
   });
 
   it("a reader that disconnects stops nothing: the run completes without it", async () => {
-    const before = (await seen()).cancelled;
     const r = await post("/v1/responses", { model: "scripted-paced-20-20", input: "Count.", background: true, stream: true });
     const reader = r.body!.getReader();
     const first = new TextDecoder().decode((await reader.read()).value);
@@ -105,8 +104,10 @@ describe("background responses", () => {
     await reader.cancel();
     const done = await settled(id);
     expect(done.status).toBe("completed");
-    expect(text(done)).toContain("w19 ");
-    expect((await seen()).cancelled).toBe(before);
+    // The whole answer, every word the upstream sent after the reader left. (Not `seen().cancelled`: Miniflare's outbound
+    // service never sees an upstream fetch cancelled, so it could not tell; test/e2e counts cancels against wrangler dev.)
+    expect(text(done)).toBe(Array.from({ length: 20 }, (_x, i) => `w${i} `).join(""));
+    expect((await replay(id)).at(-1)!.type).toBe("response.completed");
   });
 
   it("store: false with background: true is OpenAI's 400", async () => {
