@@ -85,7 +85,7 @@ export interface Platform {
   /** The background runs of whoever presents `credential`; absent: `background: true` is refused. */
   backgroundFor?(credential: string | null): BackgroundRuns;
   /** This request is a background run, inside the object that runs it (never set from a client request). */
-  backgroundRun?: { id: string; sink?: EventSink };
+  backgroundRun?: { id: string; sink?: EventSink; createdAt?: number };
 }
 
 /**

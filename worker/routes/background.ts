@@ -32,8 +32,10 @@ export async function startBackground(body: ResponsesRequest, text: string, requ
   if (!runs || !ctx.store) {
     throw invalidRequest("`background` needs this Worker's BACKGROUND_RUNS and RESPONSES_STORE Durable Object bindings (wrangler.toml), which it does not have.", "background", "unsupported_parameter");
   }
+  // OpenAI's 400s for a malformed `conversation`, or one beside `previous_response_id`, come from create itself, not the run.
+  const conversation = conversationOf(body);
   // Its id takes the shard of the chain or conversation it continues, as a foreground response's does (run/prepare.ts).
-  const anchor = typeof body.previous_response_id === "string" ? body.previous_response_id : conversationOf(body);
+  const anchor = typeof body.previous_response_id === "string" ? body.previous_response_id : conversation;
   const id = (ctx.store.ids?.(anchor) ?? createIdGenerator())("resp");
   const queued = await runs.start(id, text, runHeaders(request.headers, ctx.ops?.requestId));
   if (body.stream !== true) return json(200, queued);

@@ -141,6 +141,8 @@ export async function prepareResponse(request: ResponsesRequest, ctx: ClientCont
     tools: translation.tools,
     ids,
     upstream,
+    // A background run keeps the `created_at` its `create` answered with.
+    ...(run?.createdAt !== undefined ? { createdAt: run.createdAt } : {}),
     redact: (text: string) => redact(text, config),
     // A cancelled response has no terminal event to hold: stored from here. Every other end is recorded by `beforeFlush` first.
     onEnd: (response) => void record(response),
