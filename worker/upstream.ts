@@ -199,9 +199,36 @@ async function attemptUpstream(call: UpstreamCall, config: BridgeConfig, fetchUp
   }
 }
 
-/** Reads an upstream error body (any shape) into an `UpstreamHttpError` with the upstream's status and words. */
+/**
+ * The most of an upstream's error body read: every provider's error fits in a few kilobytes, and one
+ * that echoes a request of many megabytes (pydantic's `input`, a proxy's page) must not fill the isolate.
+ */
+export const MAX_ERROR_BODY_BYTES = 256 * 1024;
+
+/** An error body's text, at most `MAX_ERROR_BODY_BYTES` of it (the rest cancelled, a note saying so); bytes that are not UTF-8 become U+FFFD. */
+export async function errorText(upstream: Response): Promise<string> {
+  if (!upstream.body) return "";
+  const reader = upstream.body.getReader();
+  const decoder = new TextDecoder();
+  let text = "";
+  let bytes = 0;
+  for (;;) {
+    const { value, done } = await reader.read();
+    if (done) return text + decoder.decode();
+    const room = MAX_ERROR_BODY_BYTES - bytes;
+    bytes += value.byteLength;
+    if (value.byteLength <= room) {
+      text += decoder.decode(value, { stream: true });
+      continue;
+    }
+    await reader.cancel().catch(() => {});
+    return `${text}${decoder.decode(value.subarray(0, room))} … (the upstream's error body was cut at ${MAX_ERROR_BODY_BYTES} bytes)`;
+  }
+}
+
+/** Reads an upstream error body (any shape; a bounded part of it) into an `UpstreamHttpError` with the upstream's status and words. */
 export async function upstreamError(upstream: Response, headers: Record<string, string>, config: BridgeConfig): Promise<UpstreamHttpError> {
-  const text = await upstream.text().catch(() => "");
+  const text = await errorText(upstream).catch(() => "");
   let parsed: unknown = text;
   try {
     parsed = JSON.parse(text);
