@@ -68,8 +68,9 @@ describe("what may be dropped", () => {
 
   it("only optional fields the request carried: never one that carries meaning, never one it did not send, never twice", () => {
     const state = refusedFor(route, "unit-1");
-    const sent = { model: "m", messages: [], prompt_cache_key: "k", response_format: { type: "json_object" }, reasoning_effort: "high", temperature: 0.2, max_tokens: 5, max_completion_tokens: 5 };
-    for (const meaningful of ["response_format", "reasoning_effort", "temperature", "max_tokens", "messages", "tools.0.function.strict", "messages.0.timestamp"]) {
+    const sent = { model: "m", messages: [], prompt_cache_key: "k", response_format: { type: "json_object" }, reasoning_effort: "high", temperature: 0.2, max_tokens: 5, max_completion_tokens: 5, logprobs: true, top_logprobs: 3 };
+    // logprobs are sent only when the client asked for them: dropped, its answer would silently lack them.
+    for (const meaningful of ["response_format", "reasoning_effort", "temperature", "max_tokens", "messages", "tools.0.function.strict", "messages.0.timestamp", "logprobs", "top_logprobs"]) {
       expect(retryWithoutRefused(state, "unit-1", 400, refusal(`Unrecognized request argument supplied: ${meaningful}`), sent)).toBeNull();
     }
     expect(retryWithoutRefused(state, "unit-1", 400, refusal("Unrecognized request argument supplied: user"), sent)).toBeNull();
