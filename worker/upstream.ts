@@ -127,7 +127,8 @@ async function deliver(call: UpstreamCall, config: BridgeConfig, fetchUpstream: 
     return await attemptUpstream(call, config, fetchUpstream, first);
   } catch (e) {
     if (!undelivered(e) || call.clientSignal?.aborted) throw e;
-    if (!cutShort(call.body, first)) throw await deliveryFailed(call, [e.cause], [first]);
+    // Not sent again here; with UPSTREAM_RETRIES set, `callUpstream` retries it (the operator's consent), else the 502 says why not.
+    if (!cutShort(call.body, first)) throw config.retry.attempts === 0 ? await deliveryFailed(call, [e.cause], [first]) : e;
     if (!sends.mayResend) throw e;
     const second: Sent = { bytes: 0, done: false };
     await sleep(REDELIVER_AFTER_MS);
@@ -156,7 +157,7 @@ async function deliveryFailed(call: UpstreamCall, causes: string[], sent: Sent[]
   const what =
     n === 2
       ? "The request was sent twice and no response byte arrived"
-      : "No response byte arrived, and the request was not sent again: the upstream may have received it whole and begun on it, and a second one would be billed twice";
+      : "No response byte arrived, and the request was not sent again: the upstream may have received it whole and begun on it, and a second one would be billed twice; UPSTREAM_RETRIES allows it";
   const message = `Upstream ${new URL(call.target).origin} could not be reached: ${causes[n - 1]!.replace(/\.?$/, ".")} ${what} (${attempts.join("; ")}).`;
   return new ResponsesError(502, { message, type: "upstream_error", code: "upstream_unreachable" });
 }

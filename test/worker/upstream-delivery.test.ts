@@ -62,12 +62,22 @@ describe("a request whose body never reached the upstream", () => {
     expect(n).toBe(1);
     const { error } = (await res.json()) as { error: { message: string; code: string } };
     expect(error.code).toBe("upstream_unreachable");
-    expect(error.message).toMatch(/^Upstream http:\/\/upstream\.test could not be reached: Network connection lost\. No response byte arrived, and the request was not sent again: the upstream may have received it whole and begun on it, and a second one would be billed twice \(attempt 1 of 1: Network connection lost, with a body of \d+ bytes\)\.$/);
+    expect(error.message).toMatch(/^Upstream http:\/\/upstream\.test could not be reached: Network connection lost\. No response byte arrived, and the request was not sent again: the upstream may have received it whole and begun on it, and a second one would be billed twice; UPSTREAM_RETRIES allows it \(attempt 1 of 1: Network connection lost, with a body of \d+ bytes\)\.$/);
     // UPSTREAM_RETRIES is the operator's consent to that: then it is sent again.
     n = 0;
     const retried = await withEnv({ UPSTREAM_RETRIES: "1" }, flaky)("/v1/responses", { method: "POST", body: JSON.stringify({ model: "scripted-text", input: "hi" }) });
     expect(retried.status).toBe(200);
     expect(n).toBe(2);
+    // Failing every time, it was sent 1 + UPSTREAM_RETRIES times, and the error does not say otherwise.
+    let m = 0;
+    const dead: Fetch = async () => {
+      m++;
+      throw lost();
+    };
+    const failed = await withEnv({ UPSTREAM_RETRIES: "1", UPSTREAM_RETRY_MAX_WAIT_MS: "1" }, dead)("/v1/responses", { method: "POST", body: JSON.stringify({ model: "scripted-text", input: "hi" }) });
+    expect(failed.status).toBe(502);
+    expect(m).toBe(2);
+    expect(((await failed.json()) as { error: { message: string } }).error.message).toBe("Upstream http://upstream.test could not be reached: Network connection lost.");
   });
 
   it("nor a stream body the runtime read to its end before the connection failed: the upstream may be generating it", async () => {
@@ -82,7 +92,7 @@ describe("a request whose body never reached the upstream", () => {
     const { error } = (await res.json()) as { error: { message: string } };
     const size = seenBytes[0]!;
     expect(error.message).toBe(
-      `Upstream http://upstream.test could not be reached: Network connection lost. No response byte arrived, and the request was not sent again: the upstream may have received it whole and begun on it, and a second one would be billed twice (attempt 1 of 1: Network connection lost, after sending ${size} of the body's ${size} bytes).`,
+      `Upstream http://upstream.test could not be reached: Network connection lost. No response byte arrived, and the request was not sent again: the upstream may have received it whole and begun on it, and a second one would be billed twice; UPSTREAM_RETRIES allows it (attempt 1 of 1: Network connection lost, after sending ${size} of the body's ${size} bytes).`,
     );
   });
 
