@@ -272,6 +272,20 @@ describe("refused fields, learned per upstream", () => {
     expect(new Set(logged.at(-1)!.dropped_fields)).toEqual(new Set(["prompt_cache_key", "user"]));
   });
 
+  it("learned for the upstream that refused, after a fallback: that route leaves the field out, the first route still gets it", async () => {
+    const fallback = "scripted-refuse-google-fallback@prompt_cache_key";
+    const call = bridge({ MODEL_MAP: JSON.stringify({ fast: { model: "scripted-500", base_url: `${UPSTREAM}/v1`, fallback: [fallback] } }) });
+    const models = () => sent.map((b) => [b.model, "prompt_cache_key" in b]);
+    const first = await run(call, { ...codexTurn("fast"), stream: true });
+    expect(first.status, first.text).toBe(200);
+    expect(first.terminal).toMatchObject({ type: "response.completed" });
+    // The first route's 500, the fallback's refusal, the fallback again without the field (not the first route again).
+    expect(models()).toEqual([["scripted-500", true], [fallback, true], [fallback, false]]);
+    sent = [];
+    expect((await run(call, codexTurn("fast"))).status).toBe(200);
+    expect(models()).toEqual([["scripted-500", true], [fallback, false]]);
+  });
+
   it("MODEL_MAP's omit is checked when the configuration is read", () => {
     const base = { UPSTREAM_BASE_URL: `${UPSTREAM}/v1` };
     expect(() => configFromEnv({ ...base, MODEL_MAP: JSON.stringify({ m: { omit: "prompt_cache_key" } }) })).toThrow(ConfigError);
