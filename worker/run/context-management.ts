@@ -1,8 +1,9 @@
 // Internal: server-side compaction, a create request's `context_management: [{ type: "compaction", compact_threshold }]`.
-import { type ChatCompletion, fromChatCompletion, invalidRequest, ResponsesError, type ResponsesInputItem, type ResponsesRequest } from "../../src/index.ts";
+import { fromChatCompletion, invalidRequest, ResponsesError, type ResponsesInputItem, type ResponsesRequest } from "../../src/index.ts";
 import { type ConversationItem, contextCompactionItem, currentTurnStart, expandInput, isContextSummary, requireSealer, type Sealer, summaryRequest } from "../../src/server.ts";
 import type { ClientContext } from "../context.ts";
 import { countPrepared } from "./count-tokens.ts";
+import { completionOf } from "./modes.ts";
 import { openUpstream } from "./open-upstream.ts";
 import { type PreparedResponse, prepareResponse } from "./prepare.ts";
 
@@ -122,14 +123,7 @@ async function compacted(request: ResponsesRequest, input: ConversationItem[], s
   const history = input.slice(0, start);
   const turn = input.slice(start);
   const summaryRun = await prepareResponse(summaryRequest(request, history as ResponsesInputItem[]), ctx);
-  const upstream = await openUpstream(summaryRun, ctx, false);
-  const text = await upstream.text();
-  let completion: ChatCompletion;
-  try {
-    completion = JSON.parse(text) as ChatCompletion;
-  } catch {
-    throw new ResponsesError(502, { message: `The upstream's summary was not JSON: ${text.slice(0, 200)}`, type: "upstream_error", code: "compaction_failed" });
-  }
+  const completion = await completionOf(await openUpstream(summaryRun, ctx, false), (text) => `The upstream's summary was not JSON: ${text.slice(0, 200)}`, "compaction_failed");
   const summary = fromChatCompletion(completion, { ...summaryRun.options, onEnd: undefined });
   countExtra(ctx, summary.usage?.input_tokens ?? 0, summary.usage?.output_tokens ?? 0);
   // Its id comes from the turn's own generator (a store routes item ids by it), so it is set once the turn is prepared.
