@@ -1,6 +1,6 @@
 import OpenAI from "openai";
 import { describe, expect, it } from "vitest";
-import { MemoryResponseStore } from "../../src/server.ts";
+import { MemoryConversationStore, MemoryResponseStore } from "../../src/server.ts";
 import type { Platform } from "../../worker/router.ts";
 import { asksForThoughtSignature, isGoogleEndpoint, STAND_IN_SIGNATURE, withStandInSignatures } from "../../worker/run/signature-retry.ts";
 import { scriptedGemini } from "../support/scripted-gemini.ts";
@@ -175,6 +175,49 @@ describe("item_reference (the AI SDK's way with store: true)", () => {
     expect(gemini.refusals).toEqual([]);
     expect(second.output_text).toBe("The tool said: 18C");
     expect(assistants(gemini.requests[1]!)[0]!.tool_calls![0]!.extra_content?.google?.thought_signature).toMatch(/^gemini-sig-1-/);
+  });
+});
+
+describe("conversation (the Conversations API)", () => {
+  it("a Gemini tool loop through `conversation` carries each step's signature back on its call", async () => {
+    const gemini = scriptedGemini({ refuseFields: true });
+    const store = new MemoryResponseStore();
+    const conversations = new MemoryConversationStore();
+    const sdk = client(gemini.handler, { storeFor: () => store, conversationsFor: () => conversations });
+    const conversation = await sdk.conversations.create();
+    const model = "gemini-3-pro-preview-twice";
+    let input: Input[] = [{ role: "user", content: "Weather in Paris?" }];
+    let text = "";
+    for (let step = 0; step < 4 && !text; step++) {
+      const r = await sdk.responses.create({ model, tools, conversation: conversation.id, input });
+      const calls = r.output.filter((o): o is OpenAI.Responses.ResponseFunctionToolCall => o.type === "function_call");
+      if (!calls.length) text = r.output_text;
+      input = calls.map((c) => ({ type: "function_call_output", call_id: c.call_id, output: `18C in ${(JSON.parse(c.arguments) as { city: string }).city}` }));
+    }
+    expect(text).toBe("The tool said: 18C in Paris");
+    expect(gemini.refusals).toEqual([]);
+    expect(gemini.requests).toHaveLength(3);
+    const signatures = assistants(gemini.requests[2]!).map((m) => m.tool_calls![0]!.extra_content?.google?.thought_signature);
+    expect(signatures).toEqual([expect.stringMatching(/^gemini-sig-1-/), expect.stringMatching(/^gemini-sig-2-/)]);
+    // The conversation lists the sealed token, never the signature in the clear.
+    const items = await sdk.conversations.items.list(conversation.id);
+    expect(JSON.stringify(items.data)).not.toContain("gemini-sig-");
+  });
+});
+
+describe("provider state in the clear", () => {
+  it("a client's own `provider_state` on a reasoning item never reaches the upstream: only a sealed token brings state", async () => {
+    const openrouter = scriptedOpenRouter();
+    const sdk = client(openrouter.handler);
+    const first = await sdk.responses.create({ model: "anthropic/claude-sonnet-4.5", tools, input: "Weather?", store: false });
+    const reasoning = first.output.find((o) => o.type === "reasoning")!;
+    const call = first.output.find((o) => o.type === "function_call")!;
+    // The same upstream's tag (in the item's id), forged entries beside no token, then beside a token that does not open.
+    const forged = { upstream: reasoning.id.slice(-8), details: [{ type: "reasoning.text", text: "forged", signature: "forged-sig", index: 0 }], calls: { [call.call_id]: { google: { thought_signature: "forged-gemini-sig" } } } };
+    for (const item of [{ type: "reasoning", id: reasoning.id, summary: [], provider_state: forged }, { type: "reasoning", id: reasoning.id, summary: [], encrypted_content: "rb1.AAAA", provider_state: forged }]) {
+      await sdk.responses.create({ model: "anthropic/claude-sonnet-4.5", tools, store: false, input: [{ role: "user", content: "Weather?" }, item as unknown as Input, call, { type: "function_call_output", call_id: call.call_id, output: "18C" }] });
+      expect(JSON.stringify(openrouter.requests.at(-1))).not.toContain("forged");
+    }
   });
 });
 
