@@ -3,6 +3,7 @@ import { describe, expect, it } from "vitest";
 import { MemoryConversationStore, MemoryResponseStore } from "../../src/server.ts";
 import type { Platform } from "../../worker/router.ts";
 import { asksForThoughtSignature, isGoogleEndpoint, STAND_IN_SIGNATURE, withStandInSignatures } from "../../worker/run/signature-retry.ts";
+import { asksForThinkingBlocks } from "../../worker/run/thinking-retry.ts";
 import { scriptedGemini } from "../support/scripted-gemini.ts";
 import { scriptedOpenRouter } from "../support/scripted-openrouter.ts";
 import type { ChatBodyIn } from "../support/scripted-provider.ts";
@@ -248,6 +249,16 @@ describe("state never crosses to another upstream", () => {
     expect(third.status).toBe("completed");
     expect(JSON.stringify(gemini.requests.at(-1))).not.toContain("reasoning_details");
     expect(gemini.refusals).toEqual([]);
+  });
+});
+
+describe("Anthropic's words for missing thinking blocks", () => {
+  it("are recognised as Anthropic writes them and as gateways relay them, for a call and for text before a call", () => {
+    const raw = (found: string, q: string) => JSON.stringify({ error: { message: "Provider returned error", code: 400, metadata: { raw: JSON.stringify({ type: "error", error: { type: "invalid_request_error", message: `messages.1.content.0.type: Expected ${q}thinking${q} or ${q}redacted_thinking${q}, but found ${q}${found}${q}. When thinking is enabled, a final assistant message must start with a thinking block.` } }), provider_name: "Anthropic" } } });
+    for (const q of ["`", "'"]) for (const found of ["tool_use", "text"]) expect(asksForThinkingBlocks(400, raw(found, q))).toBe(true);
+    expect(asksForThinkingBlocks(400, raw("image", "`"))).toBe(false);
+    expect(asksForThinkingBlocks(500, raw("tool_use", "`"))).toBe(false);
+    expect(asksForThinkingBlocks(400, JSON.stringify({ error: { message: "messages.1.content.0: Invalid `signature` in `thinking` block." } }))).toBe(false);
   });
 });
 

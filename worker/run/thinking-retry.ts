@@ -17,7 +17,8 @@ import type { ChatCompletionRequest } from "../../src/index.ts";
  * only the tool call in progress.
  */
 export function asksForThinkingBlocks(status: number, body: string): boolean {
-  return status === 400 && /Expected `thinking` or `redacted_thinking`, but found `tool_use`/.test(body);
+  // Anthropic quotes with backticks, gateways relaying it often with single quotes; `text` when the model spoke before its call.
+  return status === 400 && /Expected [`']thinking[`'] or [`']redacted_thinking[`'], but found [`'](?:tool_use|text)[`']/.test(body);
 }
 
 /** The request without thinking: OpenRouter's switch off, no effort (copied, not changed). */
