@@ -206,6 +206,35 @@ describe("conversation (the Conversations API)", () => {
   });
 });
 
+describe("server-side compaction (context_management)", () => {
+  it("a compaction in the middle of a Gemini tool turn keeps the turn's signatures: the next step goes back signed", async () => {
+    const gemini = scriptedGemini({ refuseFields: true });
+    const sdk = client(gemini.handler);
+    const model = "gemini-3-pro-preview";
+    const cm = [{ type: "compaction", compact_threshold: 1 }] as unknown as OpenAI.Responses.ResponseCreateParams["context_management"];
+    // A first turn, whole (no compaction: nothing before it).
+    let input: Input[] = [{ role: "user", content: "Weather in Paris?" }];
+    for (let step = 0; step < 3; step++) {
+      const r = await sdk.responses.create({ model, tools, store: false, input, context_management: cm });
+      const calls = r.output.filter((o): o is OpenAI.Responses.ResponseFunctionToolCall => o.type === "function_call");
+      input = [...input, ...(r.output as Input[]), ...calls.map((c) => ({ type: "function_call_output" as const, call_id: c.call_id, output: "18C" }))];
+      if (!calls.length) break;
+    }
+    // The second turn compacts the first away at each step; its own call keeps the signature through the sealed compaction item.
+    input.push({ role: "user", content: "And in Rome?" });
+    const calling = await sdk.responses.create({ model, tools, store: false, input, context_management: cm });
+    expect(calling.output[0]!.type).toBe("compaction");
+    const call = calling.output.find((o): o is OpenAI.Responses.ResponseFunctionToolCall => o.type === "function_call")!;
+    input = [...input, ...(calling.output as Input[]), { type: "function_call_output", call_id: call.call_id, output: "21C" }];
+    const answer = await sdk.responses.create({ model, tools, store: false, input, context_management: cm });
+    expect(answer.output_text).toBe("The tool said: 21C");
+    expect(gemini.refusals).toEqual([]);
+    const last = gemini.requests.at(-1)!;
+    const signed = assistants(last).map((m) => m.tool_calls?.[0]?.extra_content?.google?.thought_signature);
+    expect(signed).toEqual([expect.stringMatching(/^gemini-sig-/)]);
+  });
+});
+
 describe("provider state in the clear", () => {
   it("a client's own `provider_state` on a reasoning item never reaches the upstream: only a sealed token brings state", async () => {
     const openrouter = scriptedOpenRouter();
