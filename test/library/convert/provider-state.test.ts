@@ -110,6 +110,20 @@ describe("Gemini 3: thought signatures on tool calls", () => {
     ]);
   });
 
+  it("a text answer's signature on its first content delta (as Google's endpoint has been seen to send it) goes back on that message alike", async () => {
+    const r = run(
+      [
+        { id: "g", choices: [{ index: 0, delta: { role: "assistant", content: "Hi", extra_content: { google: { thought_signature: "first-sig" } } } }] },
+        { id: "g", choices: [{ index: 0, delta: { content: " there." }, finish_reason: "stop" }] },
+      ],
+      GEMINI,
+    );
+    expect(r.output.map((i) => i.type)).toEqual(["message", "reasoning"]);
+    await sealReasoningItems(r.output, sealer, false);
+    const request = toChatRequest({ model: "m", input: [{ role: "user", content: "Hi" }, ...(await sentBack(r.output)), { role: "user", content: "Again" }] as never }, { upstream: GEMINI }).request;
+    expect(request.messages[1]).toEqual({ role: "assistant", content: "Hi there.", extra_content: { google: { thought_signature: "first-sig" } } });
+  });
+
   it("never to another upstream, nor from a token another sealer made", async () => {
     const r = run(geminiChunks(), GEMINI);
     await sealReasoningItems(r.output, sealer, false);
