@@ -124,6 +124,22 @@ describe("Gemini 3: thought signatures on tool calls", () => {
     expect(request.messages[1]).toEqual({ role: "assistant", content: "Hi there.", extra_content: { google: { thought_signature: "first-sig" } } });
   });
 
+  it("state comes only from a token: the expander drops it in the clear, and keeps it on an item it restored when that item passes again", async () => {
+    const r = run(geminiChunks(), GEMINI);
+    await sealReasoningItems(r.output, sealer, false);
+    const expand = reasoningExpander(sealer);
+    const [restored] = (await expand(JSON.parse(JSON.stringify(r.output[1])) as ConversationItem, null))!;
+    expect(restored).toHaveProperty("provider_state");
+    // Passed again (a summary run over an expanded input): left as it is.
+    expect(await expand(restored!, null)).toBeUndefined();
+    // The same in the clear (a client's copy): the state is dropped, the rest kept.
+    const copy = JSON.parse(JSON.stringify(restored)) as ConversationItem;
+    const [cleaned] = (await expand(copy, "input[1]"))!;
+    expect(cleaned).not.toHaveProperty("provider_state");
+    expect(cleaned).toMatchObject({ type: "reasoning", id: (restored as { id: string }).id });
+    expect(JSON.stringify(nextTurn([cleaned!, r.output[2]!] as ConversationItem[], GEMINI))).not.toContain(GEMINI_SIGNATURE);
+  });
+
   it("never to another upstream, nor from a token another sealer made", async () => {
     const r = run(geminiChunks(), GEMINI);
     await sealReasoningItems(r.output, sealer, false);
