@@ -164,6 +164,30 @@ for (const stream of [true, false]) {
   });
 }
 
+describe("the thinking fallback behind another gateway", () => {
+  it("behind another gateway (LiteLLM's envelope), thinking goes off by leaving out the effort, with no `reasoning` field it was never sent", async () => {
+    const seen: ChatBodyIn[] = [];
+    const litellm = async (r: Request) => {
+      const body = (await r.json()) as ChatBodyIn & Record<string, unknown>;
+      seen.push(body);
+      if ("reasoning" in body) return Response.json({ error: { message: "litellm.BadRequestError: AnthropicException - reasoning: Extra inputs are not permitted", type: null, param: null, code: "400" } }, { status: 400 });
+      const last = body.messages?.at(-1);
+      if (last?.role !== "tool") return Response.json({ id: "c1", object: "chat.completion", created: 1, model: "claude", choices: [{ index: 0, finish_reason: "tool_calls", message: { role: "assistant", content: null, tool_calls: [{ id: "toolu_1", type: "function", function: { name: "get_weather", arguments: '{"city":"Paris"}' } }] } }] });
+      if ("reasoning_effort" in body) {
+        const raw = JSON.stringify({ type: "error", error: { type: "invalid_request_error", message: "messages.1.content.0.type: Expected `thinking` or `redacted_thinking`, but found `tool_use`. When `thinking` is enabled, a final `assistant` message must start with a thinking block." } });
+        return Response.json({ error: { message: `litellm.BadRequestError: AnthropicException - ${raw}`, type: null, param: null, code: "400" } }, { status: 400 });
+      }
+      return Response.json({ id: "c2", object: "chat.completion", created: 1, model: "claude", choices: [{ index: 0, finish_reason: "stop", message: { role: "assistant", content: "18C in Paris." } }] });
+    };
+    const sdk = client(litellm);
+    const first = await sdk.responses.create({ model: "claude-sonnet-4-5", tools, input: "Weather?", store: false, reasoning: { effort: "high" } });
+    const call = first.output.find((o) => o.type === "function_call")!;
+    const second = await sdk.responses.create({ model: "claude-sonnet-4-5", tools, store: false, reasoning: { effort: "high" }, input: [{ role: "user", content: "Weather?" }, call, { type: "function_call_output", call_id: call.call_id, output: "18C" }] });
+    expect(second.output_text).toBe("18C in Paris.");
+    expect(seen.map((b) => ["reasoning_effort" in b, "reasoning" in b])).toEqual([[true, false], [true, false], [false, false]]);
+  });
+});
+
 describe("item_reference (the AI SDK's way with store: true)", () => {
   it("references to the stored reasoning item and call bring the signature back", async () => {
     const gemini = scriptedGemini({ refuseFields: true });
