@@ -76,8 +76,13 @@ export function sealReasoningEvents(sealer: Sealer, everything = true): (pending
   };
 }
 
-/** Items this expander restored from a token: passed again (a summary run over an expanded input), they keep their state. */
+/** Items restored from a token (this expander's, or a compaction's kept turn): passed again (a summary run over an expanded input), they keep their state. */
 const restoredItems = new WeakSet<object>();
+
+/** Marks items that came out of a sealed token (`compactionExpander`'s kept turn) as this expander's own. */
+export function markRestored(items: readonly ConversationItem[]): void {
+  for (const item of items) if (isObject(item) && item.type === "reasoning") restoredItems.add(item);
+}
 
 /**
  * The `expandInput` step: a reasoning item with `encrypted_content` becomes the

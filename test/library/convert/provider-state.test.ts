@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
 import { chatToResponsesSse, createChatToResponsesConverter, fromChatCompletion, type ChatCompletionChunk, type FunctionCallItem, type OutputItem, type ReasoningItem, type ResponseResource, toChatRequest } from "../../../src/index.ts";
-import { createSealer, reasoningExpander, sealReasoningEvents, sealReasoningItems, type ConversationItem } from "../../../src/server.ts";
+import { compactionExpander, contextCompactionItem, createSealer, reasoningExpander, sealReasoningEvents, sealReasoningItems, type ConversationItem } from "../../../src/server.ts";
 import { providerStateOf } from "../../../src/convert/provider-state.ts";
 import { upstreamTag } from "../../../src/convert/reasoning-origin.ts";
 import * as up from "../../fixtures/upstreams.ts";
@@ -138,6 +138,19 @@ describe("Gemini 3: thought signatures on tool calls", () => {
     expect(cleaned).not.toHaveProperty("provider_state");
     expect(cleaned).toMatchObject({ type: "reasoning", id: (restored as { id: string }).id });
     expect(JSON.stringify(nextTurn([cleaned!, r.output[2]!] as ConversationItem[], GEMINI))).not.toContain(GEMINI_SIGNATURE);
+  });
+
+  it("the turn a server-side compaction keeps holds its state: passed again after the compaction opened (a later summary run), still there", async () => {
+    const r = run(geminiChunks(), GEMINI);
+    await sealReasoningItems(r.output, sealer, false);
+    const turn = [{ role: "user", content: "Weather?" }, ...(await sentBack(r.output))] as ConversationItem[];
+    const summary = { output: [{ type: "message", role: "assistant", content: [{ type: "output_text", text: "Earlier: nothing." }] }] } as unknown as ResponseResource;
+    const item = await contextCompactionItem(summary, turn, sealer, "cmp_1");
+    const opened = (await compactionExpander(sealer)(JSON.parse(JSON.stringify(item)) as ConversationItem, "input[0]"))!;
+    const again: ConversationItem[] = [];
+    for (const i of opened) again.push(...((await reasoningExpander(sealer)(i, "input[0]")) ?? [i]));
+    const assistant = nextTurn(again.slice(2), GEMINI).messages.find((m) => m.role === "assistant");
+    expect(assistant?.role === "assistant" && assistant.tool_calls!.map((c) => c.extra_content)).toEqual([{ google: { thought_signature: GEMINI_SIGNATURE } }, undefined]);
   });
 
   it("never to another upstream, nor from a token another sealer made", async () => {
