@@ -5,7 +5,7 @@ import { callWithFallback } from "../ops/fallback.ts";
 import { shapeMessages } from "../../src/index.ts";
 import { retryTemplate } from "./template-retry.ts";
 import { retryWithoutRefused, asUpstreamTakesIt } from "./refused-fields.ts";
-import { asksForThinkingBlocks, disableThinking, thinkingDisabled, withoutThinking } from "./thinking-retry.ts";
+import { asksForThinkingBlocks, disableThinking, isOpenRouter, thinkingDisabled, withoutThinking } from "./thinking-retry.ts";
 import { asksForThoughtSignature, rememberAskedForSignatures, wantsStandInSignatures, withStandInSignatures } from "./signature-retry.ts";
 
 import { type PreparedResponse, upstreamIdentity } from "./prepare.ts";
@@ -21,7 +21,7 @@ export async function openUpstream(prepared: PreparedResponse, ctx: ClientContex
     const { stream: _stream, stream_options: _options, ...rest } = prepared.translation.request;
     rest.messages = shapeMessages(rest.messages, prepared.template.shape);
     if (wantsStandInSignatures(upstreamIdentity(prepared.route), prepared.route.baseUrl)) rest.messages = withStandInSignatures(rest.messages);
-    const out = thinkingDisabled(prepared) ? withoutThinking(rest) : rest;
+    const out = thinkingDisabled(prepared) ? withoutThinking(rest, prepared) : rest;
     return requestBody((sent = asUpstreamTakesIt(stream ? { ...out, stream: true, stream_options: { include_usage: true } } : out, prepared.refused)));
   };
   // The key's limits, then the route and its MODEL_MAP fallbacks (worker/ops/fallback.ts).
@@ -38,7 +38,7 @@ export async function openUpstream(prepared: PreparedResponse, ctx: ClientContex
       // A history without the provider state a provider needs: what that provider documents for the case (see each file).
       if (signatures) rememberAskedForSignatures(identity);
       else {
-        disableThinking(prepared);
+        disableThinking(prepared, isOpenRouter(prepared.route.baseUrl, raw));
         // The client asked for reasoning and this request goes without: said so, not done silently.
         prepared.headers["x-responses-bridge-thinking"] = "off: the tool call in progress came back without its thinking blocks";
       }
