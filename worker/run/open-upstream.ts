@@ -38,7 +38,7 @@ export async function openUpstream(prepared: PreparedResponse, ctx: ClientContex
       // A history without the provider state a provider needs: what that provider documents for the case (see each file).
       if (signatures) rememberAskedForSignatures(identity);
       else {
-        disableThinking(prepared, isOpenRouter(prepared.route.baseUrl, raw));
+        disableThinking(prepared, isOpenRouter(prepared.route.baseUrl, error.provider));
         // The client asked for reasoning and this request goes without: said so, not done silently.
         prepared.headers["x-responses-bridge-thinking"] = "off: the tool call in progress came back without its thinking blocks";
       }

@@ -33,8 +33,9 @@ export function withoutThinking(request: Partial<ChatCompletionRequest>, run: ob
 }
 
 /** OpenRouter: its host, or its error envelope (`error.metadata.provider_name`) from a proxy in front of it. */
-export function isOpenRouter(baseUrl: string, body: string): boolean {
-  return /^https:\/\/(?:[^/]*\.)?openrouter\.ai\//.test(baseUrl) || /"provider_name"\s*:/.test(body);
+export function isOpenRouter(baseUrl: string, provider: string | null): boolean {
+  // `provider`: who the error body names; only OpenRouter's envelope names a provider other than Google's own (src/errors.ts).
+  return /^https:\/\/(?:[^/]*\.)?openrouter\.ai\//.test(baseUrl) || (provider !== null && provider !== "Google");
 }
 
 /** The runs (prepared responses) that go without thinking from now on, each with whether OpenRouter's switch applies; nothing outlives its run. */
