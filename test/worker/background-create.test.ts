@@ -47,19 +47,26 @@ function bridge(vars: Partial<Env> = {}) {
 }
 type Bridge = ReturnType<typeof bridge>;
 
-/** Status and body of an answer, without what differs between any two requests (the request id; a limit's reset time). */
-async function answerOf(r: Response): Promise<{ status: number; body: Json }> {
+/** A limit's reset time, which differs between any two requests. */
+const reset = (s: string) => s.replace(/in [0-9.hms]+(\.?)$/, "in <reset>$1").replace(/^[0-9.hms]+$/, "<reset>");
+
+/** Status, headers and body of an answer, without what differs between any two requests (the request id; a limit's reset time). */
+async function answerOf(r: Response): Promise<{ status: number; headers: Json; body: Json }> {
+  const headers: Json = {};
+  r.headers.forEach((v, k) => {
+    if (k !== "x-request-id" && k !== "content-length") headers[k] = k.startsWith("x-ratelimit-reset") || k === "retry-after" ? reset(v) : v;
+  });
   const body = (await r.json()) as { error?: Json };
   if (body.error) {
     const { request_id: _id, ...error } = body.error;
-    if (typeof error.message === "string") error.message = error.message.replace(/in [0-9.hms]+(\.?)$/, "in <reset>$1");
-    return { status: r.status, body: { error } };
+    if (typeof error.message === "string") error.message = reset(error.message);
+    return { status: r.status, headers, body: { error } };
   }
-  return { status: r.status, body };
+  return { status: r.status, headers, body };
 }
 
 /** Asks once in the foreground, once in the background (and once streamed): the same answer each time, and no run. */
-async function sameRefusal(b: Bridge, body: Json, key?: string): Promise<{ status: number; body: Json }> {
+async function sameRefusal(b: Bridge, body: Json, key?: string): Promise<{ status: number; headers: Json; body: Json }> {
   const foreground = await answerOf(await b.post(body, key));
   expect(foreground.status).toBeGreaterThanOrEqual(400);
   const before = { ...b.counts };
@@ -125,6 +132,17 @@ describe("a background create refuses at once what a foreground create refuses",
     }
   });
 
+  it("hosted tools the deployment refuses (HOSTED_TOOLS=reject); dropped ones are said in the queued answer's header, as in the foreground's", async () => {
+    const tools = [{ type: "web_search" }, { type: "file_search", vector_store_ids: ["vs_1"] }];
+    const { status } = await sameRefusal(bridge({ HOSTED_TOOLS: "reject" }), { model: "scripted-text", input: "hi", tools });
+    expect(status).toBe(400);
+    const b = bridge();
+    const r = await b.post({ model: "scripted-text", input: "hi", tools, background: true });
+    expect(r.status).toBe(200);
+    expect(r.headers.get("x-responses-bridge-dropped-tools")).toBe("web_search, file_search");
+    expect((await settled(b, ((await r.json()) as Resp).id)).status).toBe("completed");
+  });
+
   it("a model outside the key's globs: OpenAI's 404 model_not_found", async () => {
     const b = bridge({ PROXY_API_KEYS: JSON.stringify({ alice: { key: ALICE, models: ["allowed-*"] } }) });
     const { status, body } = await sameRefusal(b, { model: "scripted-text", input: "x" }, ALICE);
@@ -142,9 +160,10 @@ describe("a background create refuses at once what a foreground create refuses",
     expect((await settled(b, id, ALICE)).status).toBe("completed");
     expect((await b.post({ model: "scripted-text", input: "y" }, ALICE)).status).toBe(200);
     b.counts.starts = 0;
-    const { status, body } = await sameRefusal(b, { model: "scripted-text", input: "z" }, ALICE);
+    const { status, headers, body } = await sameRefusal(b, { model: "scripted-text", input: "z" }, ALICE);
     expect(status).toBe(429);
     expect(body.error).toMatchObject({ code: "rate_limit_exceeded", type: "requests" });
+    expect(headers).toMatchObject({ "retry-after": "<reset>", "x-ratelimit-limit-requests": "2", "x-ratelimit-remaining-requests": "0" });
   });
 
   it("tokens_per_day spent: OpenAI's 429 insufficient_quota", async () => {
