@@ -125,11 +125,10 @@ describe("background responses", () => {
     expect(((await bad.json()) as { error: unknown }).error).toMatchObject({ param: "conversation", code: "invalid_value" });
   });
 
-  it("a run whose request the bridge refuses (an unknown previous_response_id) ends failed with that error's code", async () => {
-    const { id } = await create({ model: "scripted-text", previous_response_id: "resp_0123456789abcdef0123456789abcdef" });
-    const done = await settled(id);
-    expect(done.status).toBe("failed");
-    expect(done.error).toEqual({ code: "previous_response_not_found", message: "Previous response with id 'resp_0123456789abcdef0123456789abcdef' not found." });
+  it("a request the bridge refuses (an unknown previous_response_id) is refused by create itself, as in the foreground: no run", async () => {
+    const r = await post("/v1/responses", { model: "scripted-text", input: "x", background: true, previous_response_id: "resp_0123456789abcdef0123456789abcdef" });
+    expect(r.status).toBe(400);
+    expect(((await r.json()) as { error: unknown }).error).toMatchObject({ code: "previous_response_not_found", message: "Previous response with id 'resp_0123456789abcdef0123456789abcdef' not found." });
   });
 
   it("a run the upstream refuses before it begins ends failed with the upstream's error", async () => {

@@ -26,17 +26,8 @@ import { type PreparedResponse, prepareResponse } from "./prepare.ts";
  * that refuses to count it because it exceeds the model's context (a threshold set near the window).
  */
 export async function prepareTurn(request: ResponsesRequest, ctx: ClientContext): Promise<PreparedResponse> {
-  const threshold = compactThreshold(request.context_management);
-  const { context_management: _cm, ...rest } = request;
-  const prepared = await prepareResponse(threshold === null ? request : rest, ctx);
-  if (threshold === null) return prepared;
-  const start = currentTurnStart(prepared.input);
-  // Nothing before the running turn, or only an earlier compaction's summary (a long tool loop over the
-  // threshold by itself): nothing a summary could shrink, so no count and no summary of the summary.
-  if (start <= 0 || (start === 1 && isContextSummary(prepared.input[0]!))) return prepared;
-  if (estimate(prepared.translation.request) <= threshold) return prepared;
-  // No key to seal a summary with: said before any upstream call.
-  const sealer = requireSealer(ctx.sealer);
+  const { prepared, compaction } = await checkTurn(request, ctx);
+  if (!compaction) return prepared;
   const counted = await countPrepared(prepared, ctx).catch((e: unknown) => {
     // Too long for the model to count at all: over any threshold, and what compaction is for.
     if (tooLongForModel(e)) return null;
@@ -44,9 +35,29 @@ export async function prepareTurn(request: ResponsesRequest, ctx: ClientContext)
   });
   if (counted) {
     countExtra(ctx, counted.prompt_tokens, counted.completion_tokens);
-    if (counted.prompt_tokens <= threshold) return prepared;
+    if (counted.prompt_tokens <= compaction.threshold) return prepared;
   }
-  return compacted(request, prepared.input, start, sealer, ctx);
+  return compacted(request, prepared.input, compaction.start, compaction.sealer, ctx);
+}
+
+/**
+ * What `prepareTurn` does before any upstream call: the request checked and prepared (every refusal of the
+ * request itself thrown here: `context_management`, stored state, tool pairing, translation, no key to seal a
+ * summary with), and whether the turn may need compacting (then the upstream counts it). A background `create`
+ * runs this much before it answers `queued` (worker/routes/background.ts).
+ */
+export async function checkTurn(request: ResponsesRequest, ctx: ClientContext): Promise<{ prepared: PreparedResponse; compaction: { start: number; threshold: number; sealer: Sealer } | null }> {
+  const threshold = compactThreshold(request.context_management);
+  const { context_management: _cm, ...rest } = request;
+  const prepared = await prepareResponse(threshold === null ? request : rest, ctx);
+  if (threshold === null) return { prepared, compaction: null };
+  const start = currentTurnStart(prepared.input);
+  // Nothing before the running turn, or only an earlier compaction's summary (a long tool loop over the
+  // threshold by itself): nothing a summary could shrink, so no count and no summary of the summary.
+  if (start <= 0 || (start === 1 && isContextSummary(prepared.input[0]!))) return { prepared, compaction: null };
+  if (estimate(prepared.translation.request) <= threshold) return { prepared, compaction: null };
+  // No key to seal a summary with: said before any upstream call.
+  return { prepared, compaction: { start, threshold, sealer: requireSealer(ctx.sealer) } };
 }
 
 /**
