@@ -73,6 +73,21 @@ describe("chat completions passed through to a chat upstream", () => {
     expect(refused.status).toBe(429);
     expect(((await refused.json()) as { error: { code: string } }).error.code).toBe("insufficient_quota");
   });
+
+  it("a server that refuses the stream_options asked for on the client's behalf gets the client's own request once more, admitted once", async () => {
+    const b = bridge({ alice: { key: ALICE, requests_per_minute: 1 } });
+    const ask = () => b.send(ALICE, "/v1/chat/completions", { model: "scripted-refuse-groq@stream_options", messages: [{ role: "user", content: "hi" }], stream: true });
+    const res = await ask();
+    expect(res.status).toBe(200);
+    const text = await res.text();
+    expect(text).toContain("data: [DONE]");
+    expect(chunks(text).every((c) => c.choices.length === 1 && !c.usage)).toBe(true);
+    // Refused with it, then sent as the client sent it.
+    const bodies = (await seen()).requests.map((r) => r.body as { stream_options?: unknown });
+    expect(bodies.map((body) => body.stream_options)).toEqual([{ include_usage: true }, undefined]);
+    // Admitted once against requests_per_minute (a second admission would have refused the retry itself); the next is the limit's 429.
+    expect((await ask()).status).toBe(429);
+  });
 });
 
 describe("POST /v1/responses forwarded to a Responses upstream", () => {

@@ -6,6 +6,7 @@ import { admit } from "../ops/limits.ts";
 import { observeJson, observeStream, type Watch } from "../ops/observe.ts";
 import { idsInBody, idsInPath, isolates, requireIsolation, requireOwned } from "../ops/ownership.ts";
 import { tracedFetch } from "../ops/request.ts";
+import { refusedFields } from "../run/refused-fields.ts";
 
 /**
  * `GET /v1/models` and `POST /v1/chat/completions`, passed to the upstream as
@@ -19,11 +20,11 @@ async function passThrough(request: Request, ctx: ClientContext): Promise<Respon
  * Sends `request` to the same path on the upstream with `body` (already read), renaming the model
  * by `MODEL_MAP`, and hands the answer back as it comes (errors keep status, shape and back-off headers).
  */
-export async function forwardBody(request: Request, ctx: ClientContext, text: string | null): Promise<Response> {
+export async function forwardBody(request: Request, ctx: ClientContext, text: string | null, askUsage = true): Promise<Response> {
   const { config } = ctx;
   const url = new URL(request.url);
   const path = url.pathname.replace(/^\/v1/, "");
-  const { body, parsed, model, baseUrl, auth, wantsStream, hideUsageChunk } = outgoing(text, path, ctx);
+  const { body, parsed, model, baseUrl, auth, wantsStream, hideUsageChunk } = outgoing(text, path, ctx, askUsage);
   // Another key's response or conversation is not found, whichever path names it (worker/ops/ownership.ts).
   const watch = request.method === "POST" ? watchOf(path, ctx, hideUsageChunk) : null;
   if (watch?.creates) requireIsolation(ctx.ops);
@@ -36,7 +37,16 @@ export async function forwardBody(request: Request, ctx: ClientContext, text: st
     tracedFetch(ctx.fetchUpstream, ctx.ops),
   );
   const headers = forwardedHeaders(upstream.headers);
-  if (!upstream.ok) throw await upstreamError(upstream, headers, config);
+  if (!upstream.ok) {
+    const error = await upstreamError(upstream, headers, config);
+    // The `stream_options` asked for here (not by the client) refused by a server that takes none: the client's own
+    // request once more, as it sent it; that stream's tokens then go uncounted, and the log line says so.
+    if (hideUsageChunk && refusedFields(error.status, error.payload).some((f) => f === "stream_options" || f.startsWith("stream_options."))) {
+      if (ctx.ops) ctx.ops.trace.dropped = ["stream_options"];
+      return forwardBody(request, ctx, text, false);
+    }
+    throw error;
+  }
   const type = upstream.headers.get("content-type");
   if (type) headers["content-type"] = type;
   const status = upstream.status;
@@ -66,7 +76,7 @@ function watchOf(path: string, ctx: ClientContext, hideUsageChunk: boolean): Wat
 type Parsed = { model?: unknown; stream?: unknown; stream_options?: { include_usage?: unknown } | null };
 
 /** The body as it goes upstream (MODEL_MAP's model; `include_usage` asked for a keyed chat stream), and where it goes. */
-function outgoing(text: string | null, path: string, ctx: ClientContext) {
+function outgoing(text: string | null, path: string, ctx: ClientContext, askUsage: boolean) {
   const { config } = ctx;
   const out = { body: text, parsed: null as Parsed | null, model: null as string | null, baseUrl: config.upstreamBaseUrl, auth: ctx.upstreamAuth, wantsStream: false, hideUsageChunk: false };
   if (text === null) return out;
@@ -80,7 +90,7 @@ function outgoing(text: string | null, path: string, ctx: ClientContext) {
   out.parsed = parsed;
   out.wantsStream = parsed.stream === true;
   // A chat stream whose client asked no usage: asked for here (so a key's tokens count), its usage chunk kept from the client.
-  out.hideUsageChunk = out.wantsStream && path === "/chat/completions" && !!ctx.ops?.key && parsed.stream_options?.include_usage !== true;
+  out.hideUsageChunk = askUsage && out.wantsStream && path === "/chat/completions" && !!ctx.ops?.key && parsed.stream_options?.include_usage !== true;
   const route = typeof parsed.model === "string" ? config.route(parsed.model) : null;
   if (route) {
     out.model = parsed.model as string;
