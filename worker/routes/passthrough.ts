@@ -40,9 +40,8 @@ export async function forwardBody(request: Request, ctx: ClientContext, text: st
   if (!upstream.ok) {
     const error = await upstreamError(upstream, headers, config);
     // The `stream_options` asked for here (not by the client) refused by a server that takes none: the client's own
-    // request once more, as it sent it; that stream's tokens then go uncounted, and the log line says so.
+    // request once more, as it sent it (admitted once); that stream carries no usage, so its tokens go uncounted.
     if (hideUsageChunk && refusedFields(error.status, error.payload).some((f) => f === "stream_options" || f.startsWith("stream_options."))) {
-      if (ctx.ops) ctx.ops.trace.dropped = ["stream_options"];
       return forwardBody(request, ctx, text, false);
     }
     throw error;
