@@ -35,7 +35,7 @@ export async function prepareTurn(request: ResponsesRequest, ctx: ClientContext)
   const counted = await countPrepared(prepared, ctx);
   countExtra(ctx, counted.prompt_tokens, counted.completion_tokens);
   if (counted.prompt_tokens <= threshold) return prepared;
-  return compacted(request, prepared.input.slice(0, start), prepared.input.slice(start), sealer, ctx);
+  return compacted(request, prepared, start, sealer, ctx);
 }
 
 /** The threshold of the request's compaction entry; null without one. Anything else in `context_management` is OpenAI's 400. */
@@ -96,7 +96,9 @@ function countExtra(ctx: ClientContext, input: number, output: number): void {
 }
 
 /** The summary written upstream, the compaction item sealed, and the turn prepared on it with the item as its first output. */
-async function compacted(request: ResponsesRequest, history: ConversationItem[], turn: ConversationItem[], sealer: Sealer, ctx: ClientContext): Promise<PreparedResponse> {
+async function compacted(request: ResponsesRequest, whole: PreparedResponse, start: number, sealer: Sealer, ctx: ClientContext): Promise<PreparedResponse> {
+  const history = whole.input.slice(0, start);
+  const turn = whole.input.slice(start);
   const summaryRun = await prepareResponse(summaryRequest(request, history as ResponsesInputItem[]), ctx);
   const upstream = await openUpstream(summaryRun, ctx, false);
   const text = await upstream.text();
@@ -113,7 +115,8 @@ async function compacted(request: ResponsesRequest, history: ConversationItem[],
   // A chain continued by `previous_response_id` starts afresh at the item (it stands for the whole chain); a
   // `conversation` is kept (its earlier items are dropped again at the item, and this turn is added to it).
   const { context_management: _cm, previous_response_id: _p, ...rest } = request;
-  const next = await prepareResponse({ ...rest, input: [item] }, ctx);
+  // Recorded with the client's own items (the item is in the output): a conversation gets what was sent, then the output.
+  const next = await prepareResponse({ ...rest, input: [item] }, ctx, whole.fresh);
   item.id = next.options.ids!("cmp");
   // The envelope echoes the client's request; a fallback that prepares the turn again keeps the item first.
   const echo = ctx.store ? request : { ...request, store: false };

@@ -42,6 +42,8 @@ export interface PreparedResponse {
   headers: Record<string, string>;
   /** The whole conversation the upstream sees (after expansion). */
   input: ConversationItem[];
+  /** The request's own items (references resolved, still sealed): what is recorded as this turn's input. */
+  fresh: ConversationItem[];
   /**
    * Hands the finished response to the context's `onRecord` and, with `persist` (default) unless
    * `store: false`, to the store; once per response, however often called. Resolves false when
@@ -97,7 +99,7 @@ export function upstreamIdentity(route: ModelRoute): string {
  * `item_reference`, and sealed reasoning and compaction items), and the response is
  * stored when it ends, however it ends. Throws `ResponsesError` (400) on bad input.
  */
-export async function prepareResponse(request: ResponsesRequest, ctx: ClientContext): Promise<PreparedResponse> {
+export async function prepareResponse(request: ResponsesRequest, ctx: ClientContext, recordedFresh?: ConversationItem[]): Promise<PreparedResponse> {
   const { config, store } = ctx;
   // A deployment keeping no conversations knows none: OpenAI's 404, as its Conversations routes answer (after the same 400s).
   const unknownConversation = ctx.conversations ? null : conversationOf(request);
@@ -105,6 +107,9 @@ export async function prepareResponse(request: ResponsesRequest, ctx: ClientCont
   // Sealed reasoning and compaction summaries open for every transport.
   const expanders = [reasoningExpander(ctx.sealer), compactionExpander(ctx.sealer)];
   const expanded = fromCompaction(await expandInput(request, { resolver: ctx.resolver, expanders, conversations: ctx.conversations }));
+  // A turn run on other items than the client sent (a context_management compaction: the item standing for them)
+  // is recorded with the client's own items: a conversation and input_items list what was sent, never the item twice.
+  const recorded = recordedFresh ? { ...expanded, resolved: [...expanded.resolved.slice(0, expanded.resolved.length - expanded.fresh.length), ...recordedFresh], fresh: recordedFresh } : expanded;
   // On the whole conversation, as OpenAI checks it: a call and its output often sit on either side of `previous_response_id`.
   checkToolPairing(expanded.input);
   const route = config.route(typeof request.model === "string" ? request.model : "");
@@ -140,17 +145,17 @@ export async function prepareResponse(request: ResponsesRequest, ctx: ClientCont
     onEnd: (response) => void record(response),
   };
   // Stored as the client sent it, tokens still sealed (never a compaction summary in the clear); expanded again on continuation.
-  let recorded: Promise<boolean> | null = null;
+  let ended: Promise<boolean> | null = null;
   const record = (response: ResponseResource, persist = true) => {
-    if (recorded) return recorded;
+    if (ended) return ended;
     // The response's log line (and its tokens into the key's usage), whatever carried it.
     if (ctx.ops) logResponse(ctx.ops, response, request.stream === true);
-    return (recorded = recordEnd(request, expanded, response, ids, ctx, persist));
+    return (ended = recordEnd(request, recorded, response, ids, ctx, persist));
   };
   // Reasoning is sealed when the client asked; provider state (Gemini's signatures, OpenRouter's reasoning_details) always, being its only way back.
   options.beforeFlush = terminalWaitsForStore(ctx.sealer && sealReasoningEvents(ctx.sealer, reasoningSealer !== null), record);
   const template = templateFor(route, upstream);
   const refused = refusedFor(route, upstream);
-  return { request, route, translation, options, reasoningSealer, reasoningRetry, template, refused, headers, input: expanded.input, record };
+  return { request, route, translation, options, reasoningSealer, reasoningRetry, template, refused, headers, input: expanded.input, fresh: recorded.fresh, record };
 }
 

@@ -1,0 +1,231 @@
+import { exports } from "cloudflare:workers";
+import { beforeEach, describe, expect, it } from "vitest";
+import { BRIDGE, events, resetSeen, seen } from "./bridge.ts";
+import { connectWs } from "./ws-client.ts";
+
+// This round's features together, as one user meets them through the Worker as deployed: background runs in a
+// conversation and on a chain, token counts of a conversation, server-side compaction in a conversation, the
+// WebSocket in a conversation. Each piece has its own tests; these are the combinations.
+// `scripted-count` bills one prompt token per word of every message's text, plus one per message.
+
+type Json = Record<string, unknown>;
+type Item = { type: string; id?: string; role?: string; content?: Array<{ text?: string }> | string; encrypted_content?: string };
+type Resp = { id: string; status: string; background?: boolean; conversation?: { id: string } | null; output: Item[]; error: { code: string; message: string } | null };
+type Chat = { model?: string; max_tokens?: number; stream?: boolean; messages: Array<{ role: string; content: unknown }> };
+
+const KEY = "sk-combinations";
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+async function call(method: string, path: string, body?: unknown, key: string = KEY): Promise<Response> {
+  const headers: Record<string, string> = { "content-type": "application/json", authorization: `Bearer ${key}` };
+  return exports.default.fetch(`${BRIDGE}${path}`, { method, headers, ...(body === undefined ? {} : { body: JSON.stringify(body) }) });
+}
+async function ok<T = Json>(res: Response): Promise<T> {
+  const text = await res.text();
+  expect(res.status, text).toBe(200);
+  return JSON.parse(text) as T;
+}
+const newConversation = async (items: Json[] = [], key = KEY) => (await ok<{ id: string }>(await call("POST", "/v1/conversations", { items }, key))).id;
+const create = async (body: Json, key = KEY) => ok<Resp>(await call("POST", "/v1/responses", body, key));
+/** Polls until the response leaves queued/in_progress (bounded). */
+async function settled(id: string, key = KEY): Promise<Resp> {
+  for (let i = 0; i < 400; i++) {
+    const r = await ok<Resp>(await call("GET", `/v1/responses/${id}`, undefined, key));
+    if (r.status !== "queued" && r.status !== "in_progress") return r;
+    await sleep(50);
+  }
+  throw new Error(`${id} never finished`);
+}
+async function itemsOf(conversation: string, key = KEY): Promise<Item[]> {
+  const page = await ok<{ data: Item[]; has_more: boolean }>(await call("GET", `/v1/conversations/${conversation}/items?order=asc&limit=100`, undefined, key));
+  expect(page.has_more).toBe(false);
+  return page.data;
+}
+const textOf = (i: Item) => (typeof i.content === "string" ? i.content : (i.content ?? []).map((c) => c.text ?? "").join(""));
+const chats = async () => (await seen()).requests.filter((r) => r.url.endsWith("/chat/completions")).map((r) => r.body as unknown as Chat);
+const turnsOf = (chat: Chat) => chat.messages.map((m) => [m.role, typeof m.content === "string" ? m.content : JSON.stringify(m.content)]);
+const ANSWER = "Hello from the scripted upstream.";
+const user = (text: string) => ({ type: "message", role: "user", content: text });
+const assistant = (text: string) => ({ type: "message", role: "assistant", content: text });
+
+beforeEach(resetSeen);
+
+describe("background runs in a conversation and on a chain", () => {
+  it("background + conversation: the run appends its turn when it completes, and the next turn (foreground) sees it", async () => {
+    const conv = await newConversation([user("I am Ada."), assistant("Hi Ada.")]);
+    const queued = await create({ model: "scripted-paced-5-20", input: "Count for me.", background: true, conversation: conv });
+    expect(queued).toMatchObject({ status: "queued", background: true, conversation: { id: conv } });
+    const done = await settled(queued.id);
+    expect(done).toMatchObject({ status: "completed", background: true, conversation: { id: conv } });
+    expect((await itemsOf(conv)).map(textOf)).toEqual(["I am Ada.", "Hi Ada.", "Count for me.", "w0 w1 w2 w3 w4 "]);
+    const next = await create({ model: "scripted-text", input: "Who am I?", conversation: conv });
+    expect(next.status).toBe("completed");
+    expect(turnsOf((await chats()).at(-1)!)).toEqual([
+      ["user", "I am Ada."],
+      ["assistant", "Hi Ada."],
+      ["user", "Count for me."],
+      ["assistant", "w0 w1 w2 w3 w4 "],
+      ["user", "Who am I?"],
+    ]);
+  });
+
+  it("two background turns in a row in one conversation: the second's upstream request holds the first", async () => {
+    const conv = await newConversation();
+    const first = await create({ model: "scripted-text", input: "One.", background: true, conversation: conv });
+    await settled(first.id);
+    const second = await create({ model: "scripted-text", input: "Two.", background: true, conversation: conv });
+    expect((await settled(second.id)).status).toBe("completed");
+    expect(turnsOf((await chats()).at(-1)!)).toEqual([
+      ["user", "One."],
+      ["assistant", ANSWER],
+      ["user", "Two."],
+    ]);
+    expect((await itemsOf(conv)).map(textOf)).toEqual(["One.", ANSWER, "Two.", ANSWER]);
+  });
+
+  it("background + stream in a conversation: the stream's terminal event says the conversation, and the append is done by then", async () => {
+    const conv = await newConversation();
+    const res = await call("POST", "/v1/responses", { model: "scripted-paced-3-10", input: "Stream it.", background: true, stream: true, conversation: conv });
+    const evs = events(await res.text()) as Array<{ type: string; response?: Resp }>;
+    expect(evs.at(-1)).toMatchObject({ type: "response.completed", response: { conversation: { id: conv } } });
+    // No poll: the terminal event waits for the append.
+    expect((await itemsOf(conv)).map(textOf)).toEqual(["Stream it.", "w0 w1 w2 "]);
+  });
+
+  it("cancel of a background run in a conversation appends nothing, and the next turn does not see it", async () => {
+    const conv = await newConversation([user("Before.")]);
+    const { id } = await create({ model: "scripted-paced-80-30", input: "A long one.", background: true, conversation: conv });
+    for (let i = 0; i < 200 && (await statusOf(id)) !== "in_progress"; i++) await sleep(10);
+    await sleep(100);
+    const cancelled = await ok<Resp>(await call("POST", `/v1/responses/${id}/cancel`, {}));
+    expect(cancelled.status).toBe("cancelled");
+    expect((await settled(id)).status).toBe("cancelled");
+    expect((await itemsOf(conv)).map(textOf)).toEqual(["Before."]);
+    await create({ model: "scripted-text", input: "After.", conversation: conv });
+    expect(turnsOf((await chats()).at(-1)!)).toEqual([["user", "Before.\n\nAfter."]]);
+  });
+
+  it("background + previous_response_id: a background turn continues a foreground one, and a foreground turn continues the background one", async () => {
+    const first = await create({ model: "scripted-text", input: "Remember periwinkle." });
+    const bg = await create({ model: "scripted-text", input: "What word?", background: true, previous_response_id: first.id });
+    expect((await settled(bg.id)).status).toBe("completed");
+    expect(turnsOf((await chats()).at(-1)!)).toEqual([
+      ["user", "Remember periwinkle."],
+      ["assistant", ANSWER],
+      ["user", "What word?"],
+    ]);
+    const third = await create({ model: "scripted-text", input: "Again?", previous_response_id: bg.id });
+    expect(third.status).toBe("completed");
+    expect(turnsOf((await chats()).at(-1)!).map(([r]) => r)).toEqual(["user", "assistant", "user", "assistant", "user"]);
+  });
+
+  it("another key cannot see, cancel or continue a background run in a conversation, nor the conversation", async () => {
+    const conv = await newConversation([user("Secret.")]);
+    const { id } = await create({ model: "scripted-paced-10-20", input: "Mine.", background: true, conversation: conv });
+    const other = "sk-combinations-other";
+    for (const r of [await call("GET", `/v1/responses/${id}`, undefined, other), await call("POST", `/v1/responses/${id}/cancel`, {}, other), await call("GET", `/v1/conversations/${conv}/items`, undefined, other)]) {
+      expect(r.status).toBe(404);
+    }
+    const theirs = await create({ model: "scripted-text", input: "Continue theirs.", background: true, previous_response_id: id }, other);
+    const failed = await settled(theirs.id, other);
+    expect(failed.status).toBe("failed");
+    expect(failed.error?.code).toBe("previous_response_not_found");
+    const intoConv = await call("POST", "/v1/responses", { model: "scripted-text", input: "Into theirs.", background: true, conversation: conv }, other);
+    // Known only when the run looks (as for previous_response_id), or at create: either way nothing lands in it.
+    if (intoConv.status === 200) expect((await settled(((await intoConv.json()) as Resp).id, other)).status).toBe("failed");
+    else expect(intoConv.status).toBe(404);
+    expect((await settled(id)).status).toBe("completed");
+    expect((await itemsOf(conv)).map(textOf)).toEqual(["Secret.", "Mine.", "w0 w1 w2 w3 w4 w5 w6 w7 w8 w9 "]);
+  });
+});
+
+async function statusOf(id: string): Promise<string> {
+  return (await ok<Resp>(await call("GET", `/v1/responses/${id}`))).status;
+}
+
+describe("input_tokens with a conversation and a chain", () => {
+  it("counts the conversation's items, as create would send them", async () => {
+    const conv = await newConversation([user("one two three"), assistant("four five")]);
+    const alone = await ok<{ input_tokens: number }>(await call("POST", "/v1/responses/input_tokens", { model: "scripted-count", input: "six" }));
+    const inConv = await ok<{ object: string; input_tokens: number }>(await call("POST", "/v1/responses/input_tokens", { model: "scripted-count", input: "six", conversation: conv }));
+    expect(alone.input_tokens).toBe(2);
+    // + user (1 + 3 words), assistant (1 + 2)
+    expect(inConv).toEqual({ object: "response.input_tokens", input_tokens: 2 + 4 + 3 });
+    // Counting appends nothing.
+    expect((await itemsOf(conv)).map(textOf)).toEqual(["one two three", "four five"]);
+  });
+
+  it("counts a background turn's chain with previous_response_id", async () => {
+    const bg = await create({ model: "scripted-count", input: "one two", background: true });
+    await settled(bg.id);
+    const count = await ok<{ input_tokens: number }>(await call("POST", "/v1/responses/input_tokens", { model: "scripted-count", input: "three", previous_response_id: bg.id }));
+    const last = (await chats()).at(-1)!;
+    expect(last.max_tokens).toBe(1);
+    expect(last.messages.map((m) => m.role)).toEqual(["user", "assistant", "user"]);
+    expect(count.input_tokens).toBeGreaterThan(2 + 3);
+  });
+
+  it("a conversation of another key is its 404 on input_tokens too", async () => {
+    const conv = await newConversation([user("x")]);
+    const r = await call("POST", "/v1/responses/input_tokens", { model: "scripted-count", input: "y", conversation: conv }, "sk-combinations-other");
+    expect(r.status).toBe(404);
+    expect(((await r.json()) as { error: { message: string } }).error.message).toBe(`Conversation with id '${conv}' not found.`);
+  });
+});
+
+const words = (n: number, w: string) => Array.from({ length: n }, () => w).join(" ");
+const HISTORY = [user(`First question: ${words(40, "alpha")}`), assistant(`First answer: ${words(40, "beta")}`), user(`Second question: ${words(40, "gamma")}`), assistant(`Second answer: ${words(40, "delta")}`)];
+const CM = (n: number) => [{ type: "compaction", compact_threshold: n }];
+
+describe("context_management in a conversation and in the background", () => {
+  it("a compacting turn in a conversation appends its input and the compaction item with the answer; the next turn carries the summary, not the old history", async () => {
+    const conv = await newConversation(HISTORY);
+    const r = await create({ model: "scripted-count", input: "What is the code word?", conversation: conv, context_management: CM(100) });
+    expect(r.output.map((i) => i.type)).toEqual(["compaction", "message"]);
+    const items = await itemsOf(conv);
+    expect(items.slice(0, 5).map(textOf)).toEqual([...HISTORY.map((h) => h.content), "What is the code word?"]);
+    expect(items.slice(5).map((i) => i.type)).toEqual(["compaction", "message"]);
+    expect(items[5]!.encrypted_content).toMatch(/^rb1\./);
+    expect(new Set(items.map((i) => i.id)).size).toBe(items.length);
+    // The stored response lists the client's own input, as sent; the item is its output.
+    const input = await ok<{ data: Item[] }>(await call("GET", `/v1/responses/${r.id}/input_items?order=asc`));
+    expect(input.data.map(textOf)).toEqual(["What is the code word?"]);
+    await create({ model: "scripted-count", input: "And now?", conversation: conv });
+    const next = (await chats()).at(-1)!;
+    expect(JSON.stringify(next.messages)).not.toMatch(/alpha|gamma/);
+    expect(JSON.stringify(next.messages)).toMatch(/Summary of this conversation/);
+    expect(turnsOf(next).at(-1)![1]).toMatch(/And now\?$/);
+  });
+
+  it("background + context_management: the run compacts, its output starts with the compaction item, and it streams from the object", async () => {
+    const bg = await create({ model: "scripted-count", input: [...HISTORY, user("What is the code word?")], background: true, context_management: CM(100) });
+    const done = await settled(bg.id);
+    expect(done.status).toBe("completed");
+    expect(done.output.map((i) => i.type)).toEqual(["compaction", "message"]);
+    const evs = events(await (await call("GET", `/v1/responses/${bg.id}?stream=true`)).text());
+    expect(evs[0]).toMatchObject({ type: "response.created", response: { status: "queued" } });
+    expect(evs.filter((e) => e.type === "response.output_item.done").map((e) => (e.item as Item).type)).toEqual(["compaction", "message"]);
+    const next = await create({ model: "scripted-count", input: "And now?", previous_response_id: bg.id });
+    expect(next.status).toBe("completed");
+    expect(JSON.stringify((await chats()).at(-1)!.messages)).not.toMatch(/alpha|gamma/);
+  });
+});
+
+describe("the WebSocket with a conversation", () => {
+  it("response.create in a conversation over the socket, then HTTP continues the conversation, then the socket again", async () => {
+    const conv = await newConversation([user("I am Ada.")]);
+    const ws = await connectWs((init) => exports.default.fetch(`${BRIDGE}/v1/responses`, { ...init, headers: { ...(init.headers as Record<string, string>), authorization: `Bearer ${KEY}` } }));
+    ws.create({ model: "scripted-text", input: "Hi.", conversation: conv });
+    const first = await ws.turn();
+    expect(first.at(-1)).toMatchObject({ type: "response.completed", response: { conversation: { id: conv } } });
+    await create({ model: "scripted-text", input: "Over HTTP.", conversation: conv });
+    ws.create({ model: "scripted-text", input: "Back on the socket.", conversation: conv });
+    expect((await ws.turn()).at(-1)!.type).toBe("response.completed");
+    expect((await itemsOf(conv)).map(textOf)).toEqual(["I am Ada.", "Hi.", ANSWER, "Over HTTP.", ANSWER, "Back on the socket.", ANSWER]);
+    // background stays refused on the socket, even in a conversation, and appends nothing.
+    ws.create({ model: "scripted-text", input: "bg?", conversation: conv, background: true });
+    expect((await ws.turn()).at(-1)).toMatchObject({ type: "error", error: { param: "background" } });
+    expect(await itemsOf(conv)).toHaveLength(7);
+    ws.ws.close();
+  });
+});
