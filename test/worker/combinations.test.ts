@@ -1,6 +1,8 @@
-import { exports } from "cloudflare:workers";
+import { env, exports } from "cloudflare:workers";
 import { beforeEach, describe, expect, it } from "vitest";
-import { BRIDGE, events, resetSeen, seen } from "./bridge.ts";
+import { platformFor } from "../../worker/cloudflare/platform.ts";
+import { SCRIPTED_KEY } from "../support/scripted-upstream.ts";
+import { BRIDGE, events, resetSeen, seen, withEnv } from "./bridge.ts";
 import { connectWs } from "./ws-client.ts";
 
 // This round's features together, as one user meets them through the Worker as deployed: background runs in a
@@ -227,5 +229,84 @@ describe("the WebSocket with a conversation", () => {
     expect((await ws.turn()).at(-1)).toMatchObject({ type: "error", error: { param: "background" } });
     expect(await itemsOf(conv)).toHaveLength(7);
     ws.ws.close();
+  });
+});
+
+/** The Worker with `vars`, over the real Durable Objects (conversations, stored responses, key counters). */
+function deployed(vars: Record<string, string>) {
+  const later: Array<Promise<unknown>> = [];
+  const call = withEnv({ UPSTREAM_API_KEY: SCRIPTED_KEY, ...vars }, undefined, platformFor(env, 86_400_000, (p) => void later.push(p)));
+  const as = (key: string) => ({
+    send: (method: string, path: string, body?: unknown) => call(path, { method, headers: { authorization: `Bearer ${key}`, "content-type": "application/json" }, ...(body === undefined ? {} : { body: JSON.stringify(body) }) }),
+    socket: () => connectWs((init) => call("/v1/responses", { ...init, headers: { ...(init.headers as Record<string, string>), authorization: `Bearer ${key}` } })),
+  });
+  return { as, settle: async () => void (await Promise.all(later.splice(0))) };
+}
+
+describe("refused fields and the size limit, with conversations and background runs", () => {
+  it("a field refused on a background run is learned there: the run completes after one retry, and the socket's turn in a conversation never sends it", async () => {
+    const model = "scripted-refuse-openai-combo@prompt_cache_key";
+    const conv = await newConversation();
+    const bg = await create({ model, input: "First.", prompt_cache_key: "thread-1", background: true, conversation: conv });
+    expect((await settled(bg.id)).status).toBe("completed");
+    const ws = await connectWs((init) => exports.default.fetch(`${BRIDGE}/v1/responses`, { ...init, headers: { ...(init.headers as Record<string, string>), authorization: `Bearer ${KEY}` } }));
+    ws.create({ model, input: "Second.", prompt_cache_key: "thread-1", conversation: conv });
+    expect((await ws.turn()).at(-1)).toMatchObject({ type: "response.completed", response: { conversation: { id: conv } } });
+    ws.ws.close();
+    const sent = (await chats()).filter((c) => c.model === model) as unknown as Array<Record<string, unknown>>;
+    expect(sent.map((b) => "prompt_cache_key" in b)).toEqual([true, false, false]);
+    expect((await itemsOf(conv)).map(textOf)).toEqual(["First.", ANSWER, "Second.", ANSWER]);
+  });
+
+  it("an over-limit frame in a conversation is a 413 error frame, appends nothing, and the socket continues the conversation", async () => {
+    const bridge = deployed({ WS_MAX_MESSAGE_BYTES: "4000" });
+    const me = bridge.as(KEY);
+    const conv = ((await (await me.send("POST", "/v1/conversations", { items: [user("Kept.")] })).json()) as { id: string }).id;
+    const ws = await me.socket();
+    ws.create({ model: "scripted-text", input: "x".repeat(5000), conversation: conv });
+    expect(await ws.turn()).toEqual([expect.objectContaining({ type: "error", status: 413, error: expect.objectContaining({ code: "websocket_message_too_large" }) })]);
+    ws.create({ model: "scripted-text", input: "Short.", conversation: conv });
+    expect((await ws.turn()).at(-1)).toMatchObject({ type: "response.completed", response: { conversation: { id: conv } } });
+    ws.ws.close();
+    await bridge.settle();
+    const page = (await (await me.send("GET", `/v1/conversations/${conv}/items?order=asc`)).json()) as { data: Item[] };
+    expect(page.data.map(textOf)).toEqual(["Kept.", "Short.", ANSWER]);
+  });
+});
+
+describe("two proxy keys (PROXY_API_KEYS) on the Worker's own store", () => {
+  const ALICE = "sk-alice-combo-0123";
+  const BOB = "sk-bob-combo-0123";
+  const bridge = () => deployed({ PROXY_API_KEYS: `${ALICE},${BOB}` });
+
+  it("conversations, stored responses, input_tokens and the socket: each key sees only its own; an unknown key is refused", async () => {
+    const b = bridge();
+    const alice = b.as(ALICE);
+    const bob = b.as(BOB);
+    const conv = ((await (await alice.send("POST", "/v1/conversations", { items: [user("Alice's secret.")] })).json()) as { id: string }).id;
+    const r = (await (await alice.send("POST", "/v1/responses", { model: "scripted-text", input: "Hi.", conversation: conv })).json()) as Resp;
+    expect(r.conversation).toEqual({ id: conv });
+    await b.settle();
+    const notFound = (res: Response, status = 404) => expect(res.status).toBe(status);
+    notFound(await bob.send("GET", `/v1/conversations/${conv}`));
+    notFound(await bob.send("GET", `/v1/conversations/${conv}/items`));
+    notFound(await bob.send("POST", `/v1/conversations/${conv}/items`, { items: [user("Bob was here.")] }));
+    notFound(await bob.send("DELETE", `/v1/conversations/${conv}`));
+    notFound(await bob.send("POST", "/v1/responses", { model: "scripted-text", input: "Read it.", conversation: conv }));
+    notFound(await bob.send("POST", "/v1/responses/input_tokens", { model: "scripted-count", input: "Count it.", conversation: conv }));
+    notFound(await bob.send("GET", `/v1/responses/${r.id}`));
+    notFound(await bob.send("GET", `/v1/responses/${r.id}/input_items`));
+    notFound(await bob.send("DELETE", `/v1/responses/${r.id}`));
+    notFound(await bob.send("POST", "/v1/responses", { model: "scripted-text", input: "Continue.", previous_response_id: r.id }), 400);
+    const ws = await bob.socket();
+    ws.create({ model: "scripted-text", input: "Over the socket.", conversation: conv });
+    expect((await ws.turn()).at(-1)).toMatchObject({ type: "error", status: 404 });
+    ws.ws.close();
+    const stranger = b.as("sk-stranger");
+    notFound(await stranger.send("GET", `/v1/conversations/${conv}`), 401);
+    // Alice's conversation is whole, and nobody else's turn reached the upstream with it.
+    const page = (await (await alice.send("GET", `/v1/conversations/${conv}/items?order=asc`)).json()) as { data: Item[] };
+    expect(page.data.map(textOf)).toEqual(["Alice's secret.", "Hi.", ANSWER]);
+    expect(JSON.stringify((await chats()).slice(1))).not.toContain("Alice's secret.");
   });
 });
