@@ -1,6 +1,9 @@
 import { env, exports } from "cloudflare:workers";
+import OpenAI from "openai";
 import { beforeEach, describe, expect, it } from "vitest";
+import { MemoryConversationStore, MemoryResponseStore } from "../../src/server.ts";
 import { platformFor } from "../../worker/cloudflare/platform.ts";
+import { scriptedGemini } from "../support/scripted-gemini.ts";
 import { SCRIPTED_KEY } from "../support/scripted-upstream.ts";
 import { BRIDGE, events, resetSeen, seen, withEnv } from "./bridge.ts";
 import { connectWs } from "./ws-client.ts";
@@ -309,4 +312,36 @@ describe("two proxy keys (PROXY_API_KEYS) on the Worker's own store", () => {
     expect(page.data.map(textOf)).toEqual(["Alice's secret.", "Hi.", ANSWER]);
     expect(JSON.stringify((await chats()).slice(1))).not.toContain("Alice's secret.");
   });
+});
+
+describe("a Gemini 3 tool loop through a conversation", () => {
+  const weather = { type: "function", name: "get_weather", strict: false, parameters: { type: "object", properties: { city: { type: "string" } }, required: ["city"] } };
+
+  for (const stream of [false, true]) {
+    it(`the signature comes back from the conversation's items on the next step (${stream ? "SSE" : "JSON"}), and the answer joins the conversation`, async () => {
+      const gemini = scriptedGemini({ refuseFields: true });
+      const conversations = new MemoryConversationStore();
+      const store = new MemoryResponseStore();
+      const call = withEnv({}, (input, init) => gemini.handler(new Request(input, init)), { storeFor: () => store, conversationsFor: () => conversations });
+      const sdk = new OpenAI({ apiKey: "sk-client", baseURL: "http://bridge.test/v1", maxRetries: 0, fetch: (input, init) => call(new URL(String(input)).pathname + new URL(String(input)).search, init) });
+      const conv = await sdk.conversations.create({});
+      const run = (input: OpenAI.Responses.ResponseInput) => {
+        const body = { model: "gemini-3-pro-preview", tools: [weather] as OpenAI.Responses.Tool[], input, conversation: conv.id };
+        return stream ? sdk.responses.stream(body).finalResponse() : sdk.responses.create(body);
+      };
+      const first = await run([{ role: "user", content: "Weather in Paris?" }]);
+      const calls = first.output.filter((o): o is OpenAI.Responses.ResponseFunctionToolCall => o.type === "function_call");
+      expect(calls).toHaveLength(1);
+      const second = await run([{ type: "function_call_output", call_id: calls[0]!.call_id, output: "18C in Paris" }]);
+      expect(gemini.refusals).toEqual([]);
+      expect(second.output_text).toBe("The tool said: 18C in Paris");
+      const back = gemini.requests.at(-1)!.messages!.filter((m) => m.role === "assistant")[0]!.tool_calls![0]!;
+      expect(back.extra_content?.google?.thought_signature).toMatch(/^gemini-sig-1-/);
+      const items = [];
+      for await (const item of sdk.conversations.items.list(conv.id, { order: "asc" })) items.push(item.type);
+      // The user's message, the first step's output, the tool's output, the answer's output (its signature in a reasoning item beside it).
+      expect(items).toEqual(["message", ...first.output.map((o) => o.type), "function_call_output", ...second.output.map((o) => o.type)]);
+      expect(first.output.map((o) => o.type)).toEqual(["reasoning", "function_call"]);
+    });
+  }
 });
