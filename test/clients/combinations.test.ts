@@ -1,0 +1,184 @@
+import { createOpenAI } from "@ai-sdk/openai";
+import { Agent, OpenAIConversationsSession, OpenAIProvider, Runner, tool } from "@openai/agents";
+import { streamText } from "ai";
+import OpenAI, { NotFoundError } from "openai";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { z } from "zod";
+import { scriptedGemini } from "../support/scripted-gemini.ts";
+import { seen } from "../support/scripted-upstream.ts";
+import { type Stack, startStack, startTogether } from "../support/stack.ts";
+
+// This round's features together, as a user meets them with the real clients → wrangler dev → a scripted upstream:
+// two proxy keys on the Worker's own store (background runs, conversations, token counts), a background stream
+// dropped at once and resumed by another client, the AI SDK 7's contextManagement inside a conversation, and the
+// Agents SDK's OpenAIConversationsSession with a tool on Gemini 3 (signatures back from the conversation).
+const ALICE = "sk-alice-combinations-0123";
+const BOB = "sk-bob-combinations-0123";
+const gemini = scriptedGemini({ refuseFields: true });
+let stack: Stack;
+let geminiStack: Stack;
+
+beforeAll(async () => {
+  [stack, geminiStack] = await startTogether(
+    startStack({ PROXY_API_KEYS: `${ALICE},${BOB}`, MODEL_MAP: JSON.stringify({ "gpt-5-counted": "scripted-count" }) }),
+    startStack({}, gemini.handler),
+    (s) => s.stop(),
+  );
+});
+afterAll(async () => {
+  await Promise.all([stack?.stop(), geminiStack?.stop()]);
+});
+
+const sdk = (key: string, baseURL = stack.baseURL) => new OpenAI({ apiKey: key, baseURL, maxRetries: 0 });
+type Chat = { model?: string; max_tokens?: number; messages: Array<{ role: string; content: unknown }> };
+const chats = () => seen.requests.filter((r) => r.url.endsWith("/chat/completions")).map((r) => r.body as Chat);
+const turnsOf = (chat: Chat) => chat.messages.map((m) => [m.role, typeof m.content === "string" ? m.content : JSON.stringify(m.content)]);
+const textOf = (item: { type: string; content?: unknown }) => (item.content as Array<{ text?: string }> | undefined)?.map((c) => c.text ?? "").join("");
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+const WORDS = (n: number) => Array.from({ length: n }, (_x, i) => `w${i} `).join("");
+
+async function settled(client: OpenAI, id: string): Promise<OpenAI.Responses.Response> {
+  for (let i = 0; i < 300; i++) {
+    const r = await client.responses.retrieve(id);
+    if (r.status !== "queued" && r.status !== "in_progress") return r;
+    await sleep(100);
+  }
+  throw new Error(`${id} never finished`);
+}
+async function listed(client: OpenAI, conversation: string): Promise<Array<[string, string | undefined]>> {
+  const out: Array<[string, string | undefined]> = [];
+  for await (const item of client.conversations.items.list(conversation, { order: "asc" })) out.push([item.type, textOf(item as never)]);
+  return out;
+}
+
+describe("the openai SDK: background + conversation + inputTokens.count, two keys", () => {
+  it("a background stream in a conversation, dropped at once, resumed by a second client; counted, continued, and private to its key", async () => {
+    const alice = sdk(ALICE);
+    const conversation = await alice.conversations.create({ items: [{ type: "message", role: "user", content: "I am Ada." }, { type: "message", role: "assistant", content: "Hi Ada." }] });
+
+    // What the next turn will cost, counted by the upstream with the conversation expanded.
+    const count = await alice.responses.inputTokens.count({ model: "gpt-5-counted", input: "Count to twenty.", conversation: conversation.id });
+    expect(count).toEqual({ object: "response.input_tokens", input_tokens: 4 + 3 + 4 });
+    expect(chats().at(-1)).toMatchObject({ model: "scripted-count", max_tokens: 1 });
+
+    // A client that starts a background stream and disconnects after its first event.
+    const stream = await alice.responses.create({ model: "scripted-paced-20-40", input: "Count to twenty.", background: true, stream: true, conversation: conversation.id });
+    let id = "";
+    let last = -1;
+    for await (const event of stream) {
+      last = event.sequence_number;
+      if (event.type === "response.created") id = event.response.id;
+      break;
+    }
+    stream.controller.abort();
+    expect(id).toMatch(/^resp_/);
+
+    // Another client, later, resumes after the last event the first one saw, to the end.
+    const resumed: OpenAI.Responses.ResponseStreamEvent[] = [];
+    for await (const event of await sdk(ALICE).responses.retrieve(id, { stream: true, starting_after: last })) resumed.push(event);
+    expect(resumed[0]!.sequence_number).toBe(last + 1);
+    expect(resumed.map((e) => e.sequence_number)).toEqual(resumed.map((_e, i) => last + 1 + i));
+    expect(resumed.at(-1)).toMatchObject({ type: "response.completed", response: { status: "completed", conversation: { id: conversation.id } } });
+    expect(resumed.filter((e) => e.type === "response.output_text.delta").map((e) => (e as { delta: string }).delta).join("")).toBe(WORDS(20));
+
+    // The run joined the conversation; the next turn there sees it.
+    expect(await listed(alice, conversation.id)).toEqual([
+      ["message", "I am Ada."],
+      ["message", "Hi Ada."],
+      ["message", "Count to twenty."],
+      ["message", WORDS(20)],
+    ]);
+    const next = await alice.responses.create({ model: "scripted-text", input: "Who am I?", conversation: conversation.id });
+    expect(next.conversation).toEqual({ id: conversation.id });
+    expect(turnsOf(chats().at(-1)!).map(([r]) => r)).toEqual(["user", "assistant", "user", "assistant", "user"]);
+
+    // Bob sees none of it: the run, its stream, cancel, the conversation, counting in it.
+    const bob = sdk(BOB);
+    for (const attempt of [
+      () => bob.responses.retrieve(id),
+      () => bob.responses.cancel(id),
+      () => bob.conversations.retrieve(conversation.id),
+      () => bob.conversations.items.list(conversation.id),
+      () => bob.responses.inputTokens.count({ model: "gpt-5-counted", input: "x", conversation: conversation.id }),
+      () => bob.responses.create({ model: "scripted-text", input: "x", conversation: conversation.id }),
+    ]) {
+      expect(await attempt().then(() => null, (e: unknown) => e)).toBeInstanceOf(NotFoundError);
+    }
+    // And a key nobody issued gets nothing at all.
+    expect(await sdk("sk-nobody").conversations.retrieve(conversation.id).then(() => null, (e: unknown) => e)).toMatchObject({ status: 401 });
+  });
+
+  it("a background run cancelled in its conversation appends nothing; the key's next turn there does not see it", async () => {
+    const bob = sdk(BOB);
+    const conversation = await bob.conversations.create({ items: [{ type: "message", role: "user", content: "Bob's note." }] });
+    const run = await bob.responses.create({ model: "scripted-paced-100-40", input: "A long one.", background: true, conversation: conversation.id });
+    expect(run).toMatchObject({ status: "queued", background: true, conversation: { id: conversation.id } });
+    for (let i = 0; i < 100 && (await bob.responses.retrieve(run.id)).status !== "in_progress"; i++) await sleep(50);
+    const cancelled = await bob.responses.cancel(run.id);
+    expect(cancelled.status).toBe("cancelled");
+    expect((await settled(bob, run.id)).status).toBe("cancelled");
+    expect(await listed(bob, conversation.id)).toEqual([["message", "Bob's note."]]);
+    // Alice cannot cancel or read Bob's, either.
+    expect(await sdk(ALICE).responses.cancel(run.id).then(() => null, (e: unknown) => e)).toBeInstanceOf(NotFoundError);
+  });
+});
+
+describe("the AI SDK 7: contextManagement in a conversation", () => {
+  it("over the threshold the turn compacts; the conversation keeps the user's message, then the compaction item and the answer; the next turn carries the summary", async () => {
+    const alice = sdk(ALICE);
+    const long = (w: string) => Array.from({ length: 60 }, () => w).join(" ");
+    const conversation = await alice.conversations.create({
+      items: [
+        { type: "message", role: "user", content: `First question: ${long("alpha")}` },
+        { type: "message", role: "assistant", content: `First answer: ${long("beta")}` },
+      ],
+    });
+    const openai = createOpenAI({ baseURL: stack.baseURL, apiKey: ALICE });
+    const providerOptions = { openai: { conversation: conversation.id, contextManagement: [{ type: "compaction" as const, compactThreshold: 80 }] } };
+    const first = streamText({ model: openai.responses("gpt-5-counted"), prompt: "What is the code word?", providerOptions });
+    const kinds: string[] = [];
+    for await (const part of first.fullStream) if (part.type === "custom") kinds.push((part as { kind: string }).kind);
+    expect(await first.text).toBe("Hello from the scripted upstream.");
+    expect(kinds).toEqual(["openai.compaction"]);
+    const items = await listed(alice, conversation.id);
+    expect(items.map(([t]) => t)).toEqual(["message", "message", "message", "compaction", "message"]);
+    expect(items[2]).toEqual(["message", "What is the code word?"]);
+
+    const before = chats().length;
+    const second = streamText({ model: openai.responses("gpt-5-counted"), prompt: "And the next step?", providerOptions });
+    expect(await second.text).toBe("Hello from the scripted upstream.");
+    const turn = chats().slice(before).at(-1)!;
+    expect(JSON.stringify(turn.messages)).not.toMatch(/alpha|beta/);
+    expect(JSON.stringify(turn.messages)).toMatch(/Summary of this conversation up to the current turn/);
+    expect(JSON.stringify(turn.messages)).toMatch(/What is the code word\?/);
+  });
+});
+
+describe("@openai/agents: an OpenAIConversationsSession with a tool on Gemini 3", () => {
+  it("the tool loop completes with its signature back from the conversation; the next run sends the whole turn back", async () => {
+    const client = sdk("sk-agents-gemini", geminiStack.baseURL);
+    const runner = new Runner({ modelProvider: new OpenAIProvider({ openAIClient: client, useResponses: true }), tracingDisabled: true });
+    const weather = tool({ name: "get_weather", description: "Weather for a city", parameters: z.object({ city: z.string() }), execute: async ({ city }) => `18C in ${city}` });
+    const agent = new Agent({ name: "Weather", instructions: "Use the tool.", model: "gemini-3-pro-preview", tools: [weather] });
+    const session = new OpenAIConversationsSession({ client });
+    const from = gemini.requests.length;
+    const first = await runner.run(agent, "Weather in Paris?", { session });
+    expect(first.finalOutput).toBe("The tool said: 18C in Paris");
+    expect(gemini.refusals).toEqual([]);
+    const step2 = gemini.requests.slice(from).at(-1)!;
+    const call = step2.messages!.filter((m) => m.role === "assistant")[0]!.tool_calls![0]!;
+    expect(call.extra_content?.google?.thought_signature).toMatch(/^gemini-sig-/);
+
+    const between = gemini.requests.length;
+    const second = await runner.run(agent, "And in Rome?", { session });
+    expect(second.finalOutput).toMatch(/^The tool said: 18C in /);
+    expect(gemini.refusals).toEqual([]);
+    // The second run's first request: the whole first run from the conversation, then the new question.
+    const opening = gemini.requests[between]!.messages!;
+    expect(opening.map((m) => m.role)).toEqual(["system", "user", "assistant", "tool", "assistant", "user"]);
+    // The session lists its items without `include=reasoning.encrypted_content` (as OpenAI lists them, a reasoning
+    // item's encrypted_content is left out), so an earlier turn's call comes back without its signature: Google checks
+    // only the current turn's, and this run's own steps carry theirs (no refusal above).
+    expect(opening[2]!.tool_calls![0]!.id).toBe(call.id);
+  });
+});
