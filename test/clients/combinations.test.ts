@@ -182,3 +182,31 @@ describe("@openai/agents: an OpenAIConversationsSession with a tool on Gemini 3"
     expect(opening[2]!.tool_calls![0]!.id).toBe(call.id);
   });
 });
+
+describe("the openai SDK: a Gemini 3 tool loop in background runs", () => {
+  it("each step a background run, the second continuing the first by previous_response_id and streamed: the signature comes back, the loop completes", async () => {
+    const client = sdk("sk-background-gemini", geminiStack.baseURL);
+    const tools: OpenAI.Responses.Tool[] = [{ type: "function", name: "get_weather", strict: false, parameters: { type: "object", properties: { city: { type: "string" } }, required: ["city"] } }];
+    const from = gemini.requests.length;
+    const first = await client.responses.create({ model: "gemini-3-pro-preview", tools, input: "Weather in Paris?", background: true });
+    expect(first.status).toBe("queued");
+    const step1 = await settled(client, first.id);
+    expect(step1.status).toBe("completed");
+    const call = step1.output.find((o): o is OpenAI.Responses.ResponseFunctionToolCall => o.type === "function_call")!;
+    expect(call).toBeDefined();
+    // The second step streams in the background; the client reads it to the end.
+    const events: OpenAI.Responses.ResponseStreamEvent[] = [];
+    const stream = await client.responses.create({ model: "gemini-3-pro-preview", tools, previous_response_id: step1.id, input: [{ type: "function_call_output", call_id: call.call_id, output: "18C in Paris" }], background: true, stream: true });
+    for await (const e of stream) events.push(e);
+    expect(events.at(-1)).toMatchObject({ type: "response.completed" });
+    const done = (events.at(-1) as OpenAI.Responses.ResponseCompletedEvent).response;
+    expect(done.output.filter((o) => o.type === "message").map((o) => textOf(o)).join("")).toBe("The tool said: 18C in Paris");
+    expect((await client.responses.retrieve(done.id)).output_text).toBe("The tool said: 18C in Paris");
+    expect(gemini.refusals).toEqual([]);
+    const sent = gemini.requests.slice(from);
+    expect(sent).toHaveLength(2);
+    const back = sent[1]!.messages!.filter((m) => m.role === "assistant")[0]!.tool_calls![0]!;
+    expect(back.id).toBe(call.call_id);
+    expect(back.extra_content?.google?.thought_signature).toMatch(/^gemini-sig-/);
+  });
+});
