@@ -1,4 +1,6 @@
 import { createOpenAI } from "@ai-sdk/openai";
+import { HumanMessage, ToolMessage } from "@langchain/core/messages";
+import { ChatOpenAI } from "@langchain/openai";
 import { Agent, OpenAIConversationsSession, OpenAIProvider, Runner, tool } from "@openai/agents";
 import { streamText } from "ai";
 import OpenAI, { NotFoundError } from "openai";
@@ -208,5 +210,37 @@ describe("the openai SDK: a Gemini 3 tool loop in background runs", () => {
     const back = sent[1]!.messages!.filter((m) => m.role === "assistant")[0]!.tool_calls![0]!;
     expect(back.id).toBe(call.call_id);
     expect(back.extra_content?.google?.thought_signature).toMatch(/^gemini-sig-/);
+  });
+});
+
+describe("LangChain ChatOpenAI with useResponsesApi: true", () => {
+  const paths: string[] = [];
+  const recording = (input: string | URL | Request, init?: RequestInit) => {
+    paths.push(new URL(input instanceof Request ? input.url : String(input)).pathname);
+    return fetch(input, init);
+  };
+  const model = (name: string) => new ChatOpenAI({ model: name, apiKey: ALICE, configuration: { baseURL: stack.baseURL, fetch: recording }, maxRetries: 0, useResponsesApi: true });
+
+  it("invoke and stream: the answer, its usage, through /v1/responses", async () => {
+    const from = seen.requests.length;
+    const answer = await model("scripted-text").invoke([new HumanMessage("Say hello")]);
+    expect(answer.text).toBe("Hello from the scripted upstream.");
+    expect(answer.usage_metadata?.input_tokens).toBeGreaterThan(0);
+    const pieces: string[] = [];
+    for await (const chunk of await model("scripted-text").stream([new HumanMessage("Say hello")])) pieces.push(chunk.text);
+    expect(pieces.join("")).toBe("Hello from the scripted upstream.");
+    expect(seen.requests.slice(from).filter((r) => r.url.endsWith("/chat/completions"))).toHaveLength(2);
+    expect(paths).toEqual(["/v1/responses", "/v1/responses"]);
+  });
+
+  it("a tool round trip: the call, the ToolMessage back, the answer", async () => {
+    const llm = model("scripted-tools").bindTools([{ type: "function", function: { name: "get_weather", description: "Weather", parameters: { type: "object", properties: { city: { type: "string" } }, required: ["city"] } } }]);
+    const ask = new HumanMessage("Weather in Paris?");
+    const called = await llm.invoke([ask]);
+    expect(called.tool_calls).toEqual([expect.objectContaining({ name: "get_weather", args: { city: "Paris" } })]);
+    const answered = await llm.invoke([ask, called, new ToolMessage({ tool_call_id: called.tool_calls![0]!.id!, content: "18C in Paris" })]);
+    expect(answered.text).toBe("The tool said: 18C in Paris");
+    const last = chats().at(-1)!;
+    expect(last.messages.map((m) => m.role)).toEqual(["user", "assistant", "tool"]);
   });
 });
