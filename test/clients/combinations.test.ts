@@ -6,9 +6,14 @@ import { streamText } from "ai";
 import OpenAI, { NotFoundError } from "openai";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { z } from "zod";
+import { mkdtemp, rm } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { type Recorded, recordingProxy } from "../support/recording-proxy.ts";
 import { scriptedGemini } from "../support/scripted-gemini.ts";
 import { seen } from "../support/scripted-upstream.ts";
 import { type Stack, startStack, startTogether } from "../support/stack.ts";
+import { type CodexRun, runCodex } from "./codex.ts";
 
 // This round's features together, as a user meets them with the real clients → wrangler dev → a scripted upstream:
 // two proxy keys on the Worker's own store (background runs, conversations, token counts), a background stream
@@ -19,15 +24,20 @@ const BOB = "sk-bob-combinations-0123";
 const gemini = scriptedGemini({ refuseFields: true });
 let stack: Stack;
 let geminiStack: Stack;
+let proxy: Awaited<ReturnType<typeof recordingProxy>>;
+/** Codex's built-in model, routed to a model that finds the MCP tool with tool_search, then calls it (and reads a compaction summary as done). */
+const SEARCHER = "scripted-search-once@mcp__demo__echo";
 
 beforeAll(async () => {
   [stack, geminiStack] = await startTogether(
-    startStack({ PROXY_API_KEYS: `${ALICE},${BOB}`, MODEL_MAP: JSON.stringify({ "gpt-5-counted": "scripted-count" }) }),
+    startStack({ PROXY_API_KEYS: `${ALICE},${BOB}`, MODEL_MAP: JSON.stringify({ "gpt-5-counted": "scripted-count", "gpt-5.5": SEARCHER }) }),
     startStack({}, gemini.handler),
     (s) => s.stop(),
   );
+  proxy = await recordingProxy(stack.url);
 });
 afterAll(async () => {
+  await proxy?.close();
   await Promise.all([stack?.stop(), geminiStack?.stop()]);
 });
 
@@ -242,5 +252,57 @@ describe("LangChain ChatOpenAI with useResponsesApi: true", () => {
     expect(answered.text).toBe("The tool said: 18C in Paris");
     const last = chats().at(-1)!;
     expect(last.messages.map((m) => m.role)).toEqual(["user", "assistant", "tool"]);
+  });
+});
+
+describe("Codex 0.171: the built-in provider at the bridge (openai_base_url), over the WebSocket, with an MCP server and a proxy key", () => {
+  const MCP = `
+[mcp_servers.demo]
+command = ${JSON.stringify(process.execPath)}
+args = [${JSON.stringify(new URL("./mcp-server.mjs", import.meta.url).pathname)}]
+default_tools_approval_mode = "approve"
+`;
+  const configFor = (baseURL: string) => `model = "gpt-5.5"
+openai_base_url = ${JSON.stringify(baseURL)}
+approval_policy = "never"
+sandbox_mode = "danger-full-access"
+check_for_update_on_startup = false
+${MCP}`;
+  const explain = (runs: CodexRun[], requests: Recorded[]) => `${runs.map((r) => `codex exit ${r.exitCode}\n${JSON.stringify(r.events, null, 1)}\n${r.stderr}`).join("\n")}\n${JSON.stringify(requests.map(({ body: _b, ...r }) => r))}\n${stack.output()}`;
+
+  it("the MCP tool found and called on the socket; the session resumed with a tiny auto-compact limit compacts remotely on the socket, and the next turn goes on from its item", async () => {
+    const home = await mkdtemp(join(tmpdir(), "codex-home-"));
+    const cwd = await mkdtemp(join(tmpdir(), "codex-work-"));
+    try {
+      const mark = proxy.requests.length;
+      const from = seen.requests.length;
+      const env = { CODEX_API_KEY: ALICE };
+      const first = await runCodex({ config: configFor(`${proxy.url}/v1`), prompt: "Echo Paris with the demo tool", home, cwd, env, timeoutMs: 80_000 });
+      const between = seen.requests.length;
+      const second = await runCodex({ config: configFor(`${proxy.url}/v1`), prompt: "Echo Paris again", home, cwd, env, timeoutMs: 80_000, args: ["resume", "--last", "-c", "model_auto_compact_token_limit=10"] });
+      const requests = proxy.requests.slice(mark).filter((r) => /\/responses/.test(r.path));
+      const why = explain([first, second], requests);
+      expect(first.exitCode, why).toBe(0);
+      expect(first.items.find((i) => i.type === "mcp_tool_call"), why).toMatchObject({ status: "completed" });
+      expect(first.items.at(-1)!.text, why).toContain("echo: Paris");
+      expect(second.exitCode, why).toBe(0);
+      expect(second.events.some((e) => /compact/i.test(e.message ?? e.error?.message ?? e.item?.message ?? "")), why).toBe(false);
+      expect(second.items.at(-1), why).toMatchObject({ type: "agent_message", text: "Hello from the scripted upstream." });
+      // Only WebSocket upgrades, each accepted: every request of both runs went over sockets.
+      expect(requests.length, why).toBeGreaterThan(0);
+      expect(requests.every((r) => r.upgrade === "websocket" && /^HTTP\/1\.1 101/.test(r.answer ?? "")), why).toBe(true);
+      const firstRun = seen.requests.slice(from, between).map((r) => r.body as Chat & { tools?: Array<{ function: { name: string } }> });
+      expect(firstRun.map((b) => b.model), why).toEqual([SEARCHER, SEARCHER, SEARCHER]);
+      // The resumed run: the summary request (tool_choice none) over the whole history, its MCP call and output paired, then the turn from the summary.
+      const secondRun = seen.requests.slice(between).map((r) => r.body as Chat & { tool_choice?: unknown });
+      expect(secondRun[0]!.tool_choice, why).toBe("none");
+      expect(JSON.stringify(secondRun[1]!.messages), why).toMatch(/Summary of the earlier part of this conversation/);
+      expect(JSON.stringify(secondRun[0]!.messages), why).toMatch(/echo: Paris/);
+      expect(secondRun, why).toHaveLength(2);
+      expect(JSON.stringify(secondRun[1]!.messages), why).not.toMatch(/"role":"tool"/);
+    } finally {
+      await rm(home, { recursive: true, force: true });
+      await rm(cwd, { recursive: true, force: true });
+    }
   });
 });
