@@ -135,10 +135,9 @@ describe("background runs in a conversation and on a chain", () => {
     const failed = await settled(theirs.id, other);
     expect(failed.status).toBe("failed");
     expect(failed.error?.code).toBe("previous_response_not_found");
-    const intoConv = await call("POST", "/v1/responses", { model: "scripted-text", input: "Into theirs.", background: true, conversation: conv }, other);
-    // Known only when the run looks (as for previous_response_id), or at create: either way nothing lands in it.
-    if (intoConv.status === 200) expect((await settled(((await intoConv.json()) as Resp).id, other)).status).toBe("failed");
-    else expect(intoConv.status).toBe(404);
+    const intoConv = await create({ model: "scripted-text", input: "Into theirs.", background: true, conversation: conv }, other);
+    // Found by the run, as an unknown previous_response_id is: it ends failed, and nothing lands in the conversation.
+    expect((await settled(intoConv.id, other)).error?.message).toBe(`Conversation with id '${conv}' not found.`);
     expect((await settled(id)).status).toBe("completed");
     expect((await itemsOf(conv)).map(textOf)).toEqual(["Secret.", "Mine.", "w0 w1 w2 w3 w4 w5 w6 w7 w8 w9 "]);
   });
@@ -344,4 +343,49 @@ describe("a Gemini 3 tool loop through a conversation", () => {
       expect(first.output.map((o) => o.type)).toEqual(["reasoning", "function_call"]);
     });
   }
+});
+
+describe("background runs meeting other paths", () => {
+  it("the WebSocket continues a background response by previous_response_id, and a background run continues a socket's stored turn", async () => {
+    const bg = await create({ model: "scripted-text", input: "Remember periwinkle.", background: true });
+    await settled(bg.id);
+    const ws = await connectWs((init) => exports.default.fetch(`${BRIDGE}/v1/responses`, { ...init, headers: { ...(init.headers as Record<string, string>), authorization: `Bearer ${KEY}` } }));
+    ws.create({ model: "scripted-text", input: "Which word?", previous_response_id: bg.id });
+    const done = (await ws.turn()).at(-1)!;
+    expect(done.type).toBe("response.completed");
+    ws.ws.close();
+    expect(turnsOf((await chats()).at(-1)!)).toEqual([
+      ["user", "Remember periwinkle."],
+      ["assistant", ANSWER],
+      ["user", "Which word?"],
+    ]);
+    const next = await create({ model: "scripted-text", input: "Again?", background: true, previous_response_id: done.response!.id });
+    expect((await settled(next.id)).status).toBe("completed");
+    expect(turnsOf((await chats()).at(-1)!).map(([r]) => r)).toEqual(["user", "assistant", "user", "assistant", "user"]);
+  });
+
+  it("a conversation deleted while a background run in it goes: the run completes, says conversation: null, and nothing is recreated", async () => {
+    const conv = await newConversation([user("Short-lived.")]);
+    const { id } = await create({ model: "scripted-paced-10-30", input: "Go on.", background: true, conversation: conv });
+    for (let i = 0; i < 200 && (await statusOf(id)) !== "in_progress"; i++) await sleep(10);
+    expect((await call("DELETE", `/v1/conversations/${conv}`)).status).toBe(200);
+    const done = await settled(id);
+    expect(done.status).toBe("completed");
+    expect(done.conversation).toBeNull();
+    expect((await call("GET", `/v1/conversations/${conv}`)).status).toBe(404);
+    const evs = events(await (await call("GET", `/v1/responses/${id}?stream=true`)).text()) as Array<{ type: string; response?: Resp }>;
+    expect(evs.at(-1)).toMatchObject({ type: "response.completed", response: { conversation: null } });
+  });
+
+  it("a background run in an unknown conversation ends failed with OpenAI's 404 words, and creates nothing", async () => {
+    const missing = "conv_0123456789abcdef0123456789abcdef";
+    const r = await call("POST", "/v1/responses", { model: "scripted-text", input: "x", background: true, conversation: missing });
+    // As for an unknown previous_response_id (docs/background-and-conversations.md): create answers queued, the run finds it.
+    expect(r.status).toBe(200);
+    const failed = await settled(((await r.json()) as Resp).id);
+    expect(failed.status).toBe("failed");
+    expect(failed.error?.message).toBe(`Conversation with id '${missing}' not found.`);
+    expect((await call("GET", `/v1/conversations/${missing}`)).status).toBe(404);
+    expect(await chats()).toHaveLength(0);
+  });
 });
