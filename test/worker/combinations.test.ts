@@ -4,6 +4,7 @@ import { beforeEach, describe, expect, it } from "vitest";
 import { MemoryConversationStore, MemoryResponseStore } from "../../src/server.ts";
 import { platformFor } from "../../worker/cloudflare/platform.ts";
 import { scriptedGemini } from "../support/scripted-gemini.ts";
+import { scriptedOpenRouter } from "../support/scripted-openrouter.ts";
 import { SCRIPTED_KEY } from "../support/scripted-upstream.ts";
 import { BRIDGE, events, resetSeen, seen, withEnv } from "./bridge.ts";
 import { connectWs } from "./ws-client.ts";
@@ -387,5 +388,26 @@ describe("background runs meeting other paths", () => {
     expect(failed.error?.message).toBe(`Conversation with id '${missing}' not found.`);
     expect((await call("GET", `/v1/conversations/${missing}`)).status).toBe(404);
     expect(await chats()).toHaveLength(0);
+  });
+});
+
+describe("an OpenRouter Anthropic tool loop through a conversation", () => {
+  it("the signed reasoning_details come back whole from the conversation's items on the tool call's message", async () => {
+    const openrouter = scriptedOpenRouter();
+    const conversations = new MemoryConversationStore();
+    const call = withEnv({}, (input, init) => openrouter.handler(new Request(input, init)), { storeFor: () => new MemoryResponseStore(), conversationsFor: () => conversations });
+    const sdk = new OpenAI({ apiKey: "sk-client", baseURL: "http://bridge.test/v1", maxRetries: 0, fetch: (input, init) => call(new URL(String(input)).pathname + new URL(String(input)).search, init) });
+    const conv = await sdk.conversations.create({});
+    const tools: OpenAI.Responses.Tool[] = [{ type: "function", name: "get_weather", strict: false, parameters: { type: "object", properties: { city: { type: "string" } }, required: ["city"] } }];
+    const first = await sdk.responses.stream({ model: "anthropic/claude-sonnet-4.5", tools, input: "Weather in Paris?", conversation: conv.id }).finalResponse();
+    const fc = first.output.find((o): o is OpenAI.Responses.ResponseFunctionToolCall => o.type === "function_call")!;
+    const second = await sdk.responses.create({ model: "anthropic/claude-sonnet-4.5", tools, input: [{ type: "function_call_output", call_id: fc.call_id, output: "18C in Paris" }], conversation: conv.id });
+    expect(openrouter.refusals).toEqual([]);
+    expect(second.output_text).toBe("The tool said: 18C in Paris");
+    const back = openrouter.requests.at(-1)!.messages!.filter((m) => m.role === "assistant")[0]!;
+    expect(back.reasoning_details).toEqual([
+      expect.objectContaining({ type: "reasoning.text", signature: expect.stringMatching(/^or-sig-1-/) }),
+      expect.objectContaining({ type: "reasoning.encrypted", data: expect.stringMatching(/^redacted-1-/) }),
+    ]);
   });
 });
