@@ -2,7 +2,7 @@ import { createOpenAI } from "@ai-sdk/openai";
 import { HumanMessage, ToolMessage } from "@langchain/core/messages";
 import { ChatOpenAI } from "@langchain/openai";
 import { Agent, OpenAIConversationsSession, OpenAIProvider, Runner, tool } from "@openai/agents";
-import { streamText } from "ai";
+import { generateText, stepCountIs, streamText, tool as aiTool } from "ai";
 import OpenAI, { NotFoundError } from "openai";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { z } from "zod";
@@ -163,6 +163,37 @@ describe("the AI SDK 7: contextManagement in a conversation", () => {
     expect(JSON.stringify(turn.messages)).not.toMatch(/alpha|beta/);
     expect(JSON.stringify(turn.messages)).toMatch(/Summary of this conversation up to the current turn/);
     expect(JSON.stringify(turn.messages)).toMatch(/What is the code word\?/);
+  });
+});
+
+describe("the AI SDK 7: a tool loop in a conversation", () => {
+  // Sent as the AI SDK documents `conversation`: each call sends only what the conversation lacks (the step's own
+  // messages). Its multi-step loop (`stopWhen`) re-sends the first user message at the second step, which OpenAI refuses
+  // too (vercel/ai#11520); the bridge answers it with OpenAI's pairing 400, checked last.
+  it("one step per call: the call's result sent back alone; the conversation ends with the call, its output and the answer", async () => {
+    const alice = sdk(ALICE);
+    const conversation = await alice.conversations.create({});
+    const sent: Array<{ input: Array<{ type?: string; role?: string }> }> = [];
+    const openai = createOpenAI({
+      baseURL: stack.baseURL,
+      apiKey: ALICE,
+      fetch: async (input, init) => {
+        if (typeof init?.body === "string") sent.push(JSON.parse(init.body) as (typeof sent)[number]);
+        return fetch(input, init);
+      },
+    });
+    const weather = aiTool({ description: "Weather for a city", inputSchema: z.object({ city: z.string() }), execute: async ({ city }) => `18C in ${city}` });
+    const options = { model: openai.responses("scripted-tools"), tools: { get_weather: weather }, providerOptions: { openai: { conversation: conversation.id } } };
+    const first = await generateText({ ...options, prompt: "Weather in Paris?" });
+    expect(first.toolResults).toEqual([expect.objectContaining({ toolName: "get_weather", output: "18C in Paris" })]);
+    const second = await generateText({ ...options, messages: first.response.messages });
+    expect(second.text).toBe("The tool said: 18C in Paris");
+    expect(sent[1]!.input.map((i) => i.type ?? i.role)).toEqual(["function_call_output"]);
+    expect((await listed(alice, conversation.id)).map(([t]) => t)).toEqual(["message", "function_call", "function_call_output", "message"]);
+
+    const again = await alice.conversations.create({});
+    const looped = await generateText({ ...options, providerOptions: { openai: { conversation: again.id } }, prompt: "Weather in Paris?", stopWhen: stepCountIs(3) }).catch((e: unknown) => e);
+    expect(looped).toMatchObject({ statusCode: 400, message: "No tool output found for function call call_scripted_0." });
   });
 });
 
