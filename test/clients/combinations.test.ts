@@ -135,6 +135,33 @@ describe("the openai SDK: background + conversation + inputTokens.count, two key
   });
 });
 
+describe("GET /v1/usage after background runs, counts and cancels", () => {
+  type Row = { model: string; requests: number; input_tokens: number; output_tokens: number };
+  const usage = async (key: string) => ((await (await fetch(`${stack.baseURL}/usage`, { headers: { authorization: `Bearer ${key}` } })).json()) as { data: Row[] }).data;
+
+  it("each key pays for its own background runs (a cancelled one included) and token counts, and only those", async () => {
+    const bob = sdk(BOB);
+    const run = await bob.responses.create({ model: "scripted-paced-3-10", input: "Three words.", background: true });
+    expect((await settled(bob, run.id)).status).toBe("completed");
+    await bob.responses.inputTokens.count({ model: "gpt-5-counted", input: "one two three" });
+    // The background run's usage is recorded by its object after the answer: polled, bounded.
+    let rows: Row[] = [];
+    for (let i = 0; i < 50; i++) {
+      rows = await usage(BOB);
+      if (rows.some((r) => r.model === "scripted-paced-3-10")) break;
+      await sleep(100);
+    }
+    expect(rows.find((r) => r.model === "scripted-paced-3-10")).toMatchObject({ requests: 1 });
+    expect(rows.find((r) => r.model === "scripted-paced-3-10")!.output_tokens).toBeGreaterThan(0);
+    // The run Bob cancelled above called the upstream: counted, as docs/operators.md says.
+    expect(rows.find((r) => r.model === "scripted-paced-100-40")).toMatchObject({ requests: 1 });
+    expect(rows.find((r) => r.model === "gpt-5-counted")?.input_tokens).toBeGreaterThan(0);
+    const alices = await usage(ALICE);
+    expect(alices.some((r) => r.model === "scripted-paced-3-10" || r.model === "scripted-paced-100-40")).toBe(false);
+    expect(alices.find((r) => r.model === "scripted-paced-20-40")).toMatchObject({ requests: 1 });
+  });
+});
+
 describe("the AI SDK 7: contextManagement in a conversation", () => {
   it("over the threshold the turn compacts; the conversation keeps the user's message, then the compaction item and the answer; the next turn carries the summary", async () => {
     const alice = sdk(ALICE);
