@@ -195,6 +195,10 @@ describe("context_management in a conversation and in the background", () => {
     // The stored response lists the client's own input, as sent; the item is its output.
     const input = await ok<{ data: Item[] }>(await call("GET", `/v1/responses/${r.id}/input_items?order=asc`));
     expect(input.data.map(textOf)).toEqual(["What is the code word?"]);
+    // Counting the next turn counts what it will send: the summary, not the items before the compaction item.
+    const count = await ok<{ input_tokens: number }>(await call("POST", "/v1/responses/input_tokens", { model: "scripted-count", input: "And now?", conversation: conv, context_management: CM(100) }));
+    expect(count.input_tokens).toBeLessThan(100);
+    expect(JSON.stringify((await chats()).at(-1)!.messages)).not.toMatch(/alpha|gamma/);
     await create({ model: "scripted-count", input: "And now?", conversation: conv });
     const next = (await chats()).at(-1)!;
     expect(JSON.stringify(next.messages)).not.toMatch(/alpha|gamma/);
@@ -409,5 +413,21 @@ describe("an OpenRouter Anthropic tool loop through a conversation", () => {
       expect.objectContaining({ type: "reasoning.text", signature: expect.stringMatching(/^or-sig-1-/) }),
       expect.objectContaining({ type: "reasoning.encrypted", data: expect.stringMatching(/^redacted-1-/) }),
     ]);
+  });
+});
+
+describe("context_management on a socket with store: false", () => {
+  it("the connection remembers the compacted turn: the next frame continues on it by previous_response_id, without the old history", async () => {
+    const ws = await connectWs();
+    ws.create({ model: "scripted-count", input: [...HISTORY, user("What is the code word?")], context_management: CM(100), store: false });
+    const done = (await ws.turn()).at(-1)!;
+    expect(done.response!.output.map((i) => i.type)).toEqual(["compaction", "message"]);
+    ws.create({ model: "scripted-count", input: "And now?", previous_response_id: done.response!.id, store: false });
+    expect((await ws.turn()).at(-1)!.type).toBe("response.completed");
+    const turn = (await chats()).at(-1)!;
+    expect(JSON.stringify(turn.messages)).not.toMatch(/alpha|gamma/);
+    expect(JSON.stringify(turn.messages)).toMatch(/What is the code word\?/);
+    expect(turnsOf(turn).at(-1)![1]).toMatch(/And now\?$/);
+    ws.ws.close();
   });
 });
