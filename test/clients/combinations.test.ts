@@ -120,6 +120,21 @@ describe("the openai SDK: background + conversation + inputTokens.count, two key
     expect(await sdk("sk-nobody").conversations.retrieve(conversation.id).then(() => null, (e: unknown) => e)).toMatchObject({ status: 401 });
   });
 
+  it("responses.stream({ response_id, starting_after }) attaches to a running background run: the events after N, then finalResponse() whole", async () => {
+    const alice = sdk(ALICE);
+    const conversation = await alice.conversations.create({});
+    const run = await alice.responses.create({ model: "scripted-paced-15-40", input: "Count.", background: true, conversation: conversation.id });
+    for (let i = 0; i < 100 && (await alice.responses.retrieve(run.id)).status !== "in_progress"; i++) await sleep(50);
+    const stream = alice.responses.stream({ response_id: run.id, starting_after: 3 });
+    const seenNumbers: number[] = [];
+    stream.on("event", (e) => seenNumbers.push(e.sequence_number));
+    const final = await stream.finalResponse();
+    expect(seenNumbers[0]).toBe(4);
+    expect(seenNumbers).toEqual(seenNumbers.map((_n, i) => 4 + i));
+    expect(final).toMatchObject({ id: run.id, status: "completed", background: true, conversation: { id: conversation.id } });
+    expect(final.output_text).toBe(WORDS(15));
+  });
+
   it("a background run cancelled in its conversation appends nothing; the key's next turn there does not see it", async () => {
     const bob = sdk(BOB);
     const conversation = await bob.conversations.create({ items: [{ type: "message", role: "user", content: "Bob's note." }] });
