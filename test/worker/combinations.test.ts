@@ -431,3 +431,21 @@ describe("context_management on a socket with store: false", () => {
     ws.ws.close();
   });
 });
+
+describe("a background run with a body past one RPC message", () => {
+  it("a 34 MB body is a typed 413 before any run starts (not the platform's RPC exception as a 500); 30 MB runs", async () => {
+    const over = await call("POST", "/v1/responses", { model: "scripted-measure", input: "x".repeat(34 * 1024 * 1024), background: true });
+    expect(over.status).toBe(413);
+    const { error } = (await over.json()) as { error: { message: string; type: string; param: string; code: string } };
+    expect(error).toMatchObject({ type: "invalid_request_error", param: "background", code: "request_too_large" });
+    expect(error.message).toMatch(/at most 32 MiB; this body needs 34\.0 MiB/);
+    // Two bytes a character once any is past Latin-1: 17 M such characters are over too.
+    const wide = await call("POST", "/v1/responses", { model: "scripted-measure", input: "é€".repeat(8.5 * 1024 * 1024), background: true });
+    expect(wide.status).toBe(413);
+    expect(await chats()).toHaveLength(0);
+    const under = await create({ model: "scripted-measure", input: "x".repeat(30 * 1024 * 1024), background: true });
+    expect((await settled(under.id)).status).toBe("completed");
+    const sent = (await seen()).requests.at(-1)!.body as unknown as { bytes: number };
+    expect(sent.bytes).toBeGreaterThan(30 * 1024 * 1024);
+  });
+});
