@@ -331,7 +331,7 @@ describe("a Gemini 3 tool loop through a conversation", () => {
       const conv = await sdk.conversations.create({});
       const run = (input: OpenAI.Responses.ResponseInput) => {
         const body = { model: "gemini-3-pro-preview", tools: [weather] as OpenAI.Responses.Tool[], input, conversation: conv.id };
-        return stream ? sdk.responses.stream(body).finalResponse() : sdk.responses.create(body);
+        return (stream ? sdk.responses.stream(body).finalResponse() : sdk.responses.create(body)) as Promise<OpenAI.Responses.Response>;
       };
       const first = await run([{ role: "user", content: "Weather in Paris?" }]);
       const calls = first.output.filter((o): o is OpenAI.Responses.ResponseFunctionToolCall => o.type === "function_call");
@@ -403,7 +403,7 @@ describe("an OpenRouter Anthropic tool loop through a conversation", () => {
     const sdk = new OpenAI({ apiKey: "sk-client", baseURL: "http://bridge.test/v1", maxRetries: 0, fetch: (input, init) => call(new URL(String(input)).pathname + new URL(String(input)).search, init) });
     const conv = await sdk.conversations.create({});
     const tools: OpenAI.Responses.Tool[] = [{ type: "function", name: "get_weather", strict: false, parameters: { type: "object", properties: { city: { type: "string" } }, required: ["city"] } }];
-    const first = await sdk.responses.stream({ model: "anthropic/claude-sonnet-4.5", tools, input: "Weather in Paris?", conversation: conv.id }).finalResponse();
+    const first = (await sdk.responses.stream({ model: "anthropic/claude-sonnet-4.5", tools, input: "Weather in Paris?", conversation: conv.id }).finalResponse()) as OpenAI.Responses.Response;
     const fc = first.output.find((o): o is OpenAI.Responses.ResponseFunctionToolCall => o.type === "function_call")!;
     const second = await sdk.responses.create({ model: "anthropic/claude-sonnet-4.5", tools, input: [{ type: "function_call_output", call_id: fc.call_id, output: "18C in Paris" }], conversation: conv.id });
     expect(openrouter.refusals).toEqual([]);
