@@ -449,3 +449,23 @@ describe("a background run with a body past one RPC message", () => {
     expect(sent.bytes).toBeGreaterThan(30 * 1024 * 1024);
   });
 });
+
+describe("DeepSeek's reasoning round trip through a conversation", () => {
+  const weather = { type: "function", name: "get_weather", parameters: { type: "object", properties: { city: { type: "string" } }, required: ["city"] } };
+
+  it("a thinking tool loop continued by conversation: reasoning_content comes back on the tool call's message, no 400; with store: false the conversation still gets the turn", async () => {
+    const conv = await newConversation();
+    const first = await create({ model: "scripted-deepseek-tools", input: "Weather in Paris?", tools: [weather], conversation: conv, store: false });
+    const fc = first.output.find((i) => i.type === "function_call") as unknown as { call_id: string };
+    expect(fc).toBeDefined();
+    const second = await create({ model: "scripted-deepseek-tools", input: [{ type: "function_call_output", call_id: fc.call_id, output: "18C in Paris" }], tools: [weather], conversation: conv, store: false });
+    expect(second.status).toBe("completed");
+    expect(second.output.filter((i) => i.type === "message").map(textOf).join("")).toBe("The tool said: 18C in Paris");
+    const last = (await chats()).at(-1)! as unknown as { messages: Array<{ role: string; reasoning_content?: string; tool_calls?: unknown[] }> };
+    const toolCall = last.messages.find((m) => m.tool_calls?.length)!;
+    expect(toolCall.reasoning_content).toMatch(/^Thinking it over/);
+    expect((await itemsOf(conv)).map((i) => i.type)).toEqual(["message", "reasoning", "function_call", "function_call_output", "reasoning", "message"]);
+    // Neither response was stored: their ids are unknown, the conversation is their storage.
+    expect((await call("GET", `/v1/responses/${first.id}`)).status).toBe(404);
+  });
+});
