@@ -220,6 +220,23 @@ describe("context_management in a conversation and in the background", () => {
   });
 });
 
+describe("background + conversation + context_management together", () => {
+  it("the run compacts inside its object, appends the client's message, the item and the answer; the next background turn sends the summary", async () => {
+    const conv = await newConversation(HISTORY);
+    const bg = await create({ model: "scripted-count", input: "What is the code word?", background: true, conversation: conv, context_management: CM(100) });
+    const done = await settled(bg.id);
+    expect(done.output.map((i) => i.type)).toEqual(["compaction", "message"]);
+    const items = await itemsOf(conv);
+    expect(items.map((i) => i.type)).toEqual(["message", "message", "message", "message", "message", "compaction", "message"]);
+    expect(textOf(items[4]!)).toBe("What is the code word?");
+    const next = await create({ model: "scripted-count", input: "And now?", background: true, conversation: conv });
+    expect((await settled(next.id)).status).toBe("completed");
+    const turn = (await chats()).at(-1)!;
+    expect(JSON.stringify(turn.messages)).not.toMatch(/alpha|gamma/);
+    expect(JSON.stringify(turn.messages)).toMatch(/Summary of this conversation up to the current turn/);
+  });
+});
+
 describe("the WebSocket with a conversation", () => {
   it("response.create in a conversation over the socket, then HTTP continues the conversation, then the socket again", async () => {
     const conv = await newConversation([user("I am Ada.")]);
