@@ -486,3 +486,20 @@ describe("DeepSeek's reasoning round trip through a conversation", () => {
     expect((await call("GET", `/v1/responses/${first.id}`)).status).toBe(404);
   });
 });
+
+describe("continuing a background run before it has ended", () => {
+  it("previous_response_id of a running background response is a 400 saying it is still in progress (create and input_tokens), not 'not found'; once completed it continues", async () => {
+    const { id } = await create({ model: "scripted-paced-40-30", input: "Long.", background: true });
+    for (let i = 0; i < 200 && (await statusOf(id)) !== "in_progress"; i++) await sleep(10);
+    for (const path of ["/v1/responses", "/v1/responses/input_tokens"]) {
+      const r = await call("POST", path, { model: "scripted-text", input: "next", previous_response_id: id });
+      expect(r.status).toBe(400);
+      expect(((await r.json()) as { error: Json }).error).toMatchObject({ message: `Previous response with id '${id}' is still in progress; continue from it once it has completed.`, type: "invalid_request_error", param: "previous_response_id", code: "previous_response_not_completed" });
+    }
+    expect((await settled(id)).status).toBe("completed");
+    expect((await create({ model: "scripted-text", input: "next", previous_response_id: id })).status).toBe("completed");
+    // An id that never was stays OpenAI's not-found.
+    const unknown = await call("POST", "/v1/responses", { model: "scripted-text", input: "x", previous_response_id: "resp_00000000000000000000000000000002" });
+    expect(((await unknown.json()) as { error: Json }).error).toMatchObject({ code: "previous_response_not_found" });
+  });
+});
