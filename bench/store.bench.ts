@@ -32,6 +32,12 @@
  *    Worker (`conversation`, a 100-character message, streamed), split as in 2,
  *    and the terminal event's delay (it waits for the append). `ONLY_CONVERSATIONS=1`
  *    runs this part alone.
+ * 6. A background `create` (`background: true`) refuses at create what the foreground refuses, so it prepares
+ *    the request (reads and checks the history) before it answers `queued`, and its run prepares it again in
+ *    its object: the time to `queued` continuing turn 10, 100 and 1,000 of the 10 KB chains, against a
+ *    background create continuing nothing and against the foreground's own preparation (section 2's "before
+ *    the upstream call"). Each run is waited for before the next create (untimed). `ONLY_BACKGROUND=1` runs
+ *    this part alone (with the chains it needs).
  *
  * Results: bench/store.md.
  */
@@ -82,7 +88,7 @@ async function upstream(req: IncomingMessage, res: ServerResponse): Promise<void
 // ---- the Worker in workerd ----
 
 async function startWorkerd(upstreamUrl: string, persist: string) {
-  const [options, { Miniflare }] = await Promise.all([benchWorkerOptions(new URL("store/worker.ts", import.meta.url), "responses-bridge-bench-store", upstreamUrl), import("miniflare")]);
+  const [options, { Miniflare }] = await Promise.all([benchWorkerOptions(new URL("store/worker.ts", import.meta.url), "responses-bridge-bench-store", upstreamUrl, {}, true), import("miniflare")]);
   const mf = new Miniflare({ ...options, resourcePersistencePath: persist } as never);
   const url = (await mf.ready).origin;
   return { url, stop: () => mf.dispose() };
@@ -214,6 +220,40 @@ async function benchConversations(log: (line: string) => void): Promise<void> {
   }
 }
 
+/** Section 6: the time a background create takes to answer `queued`, continuing each chain (its history read and checked first). */
+async function benchBackgroundCreate(chains: Array<{ turns: number; size: number; ids: string[] }>, log: (line: string) => void): Promise<void> {
+  const queued = async (body: Record<string, unknown>) => {
+    const sent = performance.now();
+    const res = await fetch(`${base}/v1/responses`, { method: "POST", headers, body: JSON.stringify({ model: "bench-answer-100", input: "q".repeat(10_000), background: true, ...body }) });
+    const r = (await res.json()) as { id: string; status: string };
+    const ms = performance.now() - sent;
+    if (r.status !== "queued") throw new Error(`background create answered ${res.status} ${JSON.stringify(r).slice(0, 300)}`);
+    for (let i = 0; i < 600; i++) {
+      const now = (await (await fetch(`${base}/v1/responses/${r.id}`, { headers })).json()) as { status: string };
+      if (now.status === "completed") return ms;
+      if (now.status !== "queued" && now.status !== "in_progress") throw new Error(`background run ${r.id} ended ${now.status}`);
+      await new Promise((done) => setTimeout(done, 20));
+    }
+    throw new Error(`background run ${r.id} never finished`);
+  };
+  log(`\n## A background create's time to \`queued\` (median of ${RUNS}; a 10 KB message; the create prepares the request before it answers)\n`);
+  log("| continues | history | create → `queued` | foreground: before the upstream call |");
+  log("|---|---|---|---|");
+  const fresh: number[] = [];
+  for (let i = 0; i < RUNS; i++) fresh.push(await queued({}));
+  log(`| nothing | 0 MB | ${median(fresh).toFixed(1)} ms | |`);
+  for (const { turns, size, ids } of chains) {
+    if (size !== 10_000) continue;
+    const times: number[] = [];
+    const prep: number[] = [];
+    for (let i = 0; i < RUNS; i++) {
+      times.push(await queued({ previous_response_id: ids.at(-1) }));
+      prep.push((await respond({ model: "bench-answer-100", previous_response_id: ids.at(-1), input: "q".repeat(10_000) })).prep);
+    }
+    log(`| turn ${turns} of 10 KB turns | ${mb(turns * size)} MB | ${median(times).toFixed(1)} ms | ${median(prep).toFixed(1)} ms |`);
+  }
+}
+
 async function main(): Promise<void> {
   const server = createServer((req, res) => void upstream(req, res));
   await new Promise<void>((r) => server.listen(0, "127.0.0.1", r));
@@ -254,6 +294,10 @@ async function main(): Promise<void> {
     const onDisk = diskBytes(persist) - disk;
     files.push({ label: "100 × 10 KB, Codex-like", objectId: s.objectId, last: ids.at(-1)!, conversation });
     log(`| 100 × 10 KB, plus ${(extraBytes / 1000).toFixed(0)} KB of instructions and tools echoed in every response (Codex-like) | ${mb(conversation)} MB | ${mb(s.databaseSize)} MB | ${(s.databaseSize / 100 / 1000).toFixed(1)} KB | ${(s.databaseSize / conversation).toFixed(2)} | ${mb(onDisk)} MB | ${(onDisk / conversation).toFixed(2)} | ${s.turns} / ${s.items} |`);
+    if (process.env.ONLY_BACKGROUND) {
+      await benchBackgroundCreate(chains, log);
+      return;
+    }
     if (process.env.ONLY_CONVERSATIONS) {
       await benchConversations(log);
       return;
@@ -314,6 +358,7 @@ async function main(): Promise<void> {
       const last = await stats(big.at(-1)!);
       log(`\nEvery turn retrievable, with all its input items (${checked} of 12 checked: count and bytes). The object: ${mb(last.databaseSize)} MB of SQLite for ${mb(12 * FOUR_MB + 1200)} MB of conversation, ${last.items} item rows, ${last.chunks} chunks.`);
       await benchConversations(log);
+      await benchBackgroundCreate(chains, log);
     }
     // By now the chains have more turns (the latency runs' forks): weighed again, to compare with their files.
     const final = new Map<string, { databaseSize: number; turns: number }>();

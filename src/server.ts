@@ -11,6 +11,7 @@ export {
   contextCompactionItem,
   currentTurnStart,
   fromLatestCompaction,
+  isContextSummary,
   keptUserMessages,
   requireSealer,
   summaryRequest,

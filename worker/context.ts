@@ -40,7 +40,7 @@ export interface ClientContext {
   /** Background runs of this client's credential (`background: true`); null where the host has none. */
   background?: BackgroundRuns | null;
   /** Set when this request is a background run itself, inside the object running it: run it here, under this id, its events into `sink`. */
-  backgroundRun?: { id: string; sink?: EventSink } | undefined;
+  backgroundRun?: { id: string; sink?: EventSink; createdAt?: number; admitted?: boolean } | undefined;
   /** Told of every response as it ends, stored or not (a WebSocket keeps `store: false` ones for the connection). */
   onRecord?: ((record: StoredResponse) => void) | undefined;
   /** The operator side: request id, the presented key and its limits, the response's log line (worker/ops). Absent: none of it. */

@@ -11,7 +11,10 @@
  * the request goes out on the dead connection and fails with "Network
  * connection lost" before the upstream sees a byte of it. A stream body cannot
  * be replayed by the runtime, so the bridge asks again with a fresh stream from
- * the body's factory (docs/stored-responses.md, "Large request bodies").
+ * the body's factory, but only while the runtime had not read that body to its
+ * end (`cutShort`): one that went out whole may have been read and begun on by
+ * the upstream, and a second chat completion is billed twice
+ * (docs/stored-responses.md, "Large request bodies").
  */
 
 /** How far one attempt's body got: bytes the runtime pulled, and whether it pulled them all. */
@@ -22,6 +25,15 @@ export interface Sent {
 
 /** Time for the runtime to notice other closed idle connections before the retry takes one. */
 export const REDELIVER_AFTER_MS = 20;
+
+/**
+ * True when the upstream cannot have had the whole request: a stream body the runtime had not read
+ * to its end (no server starts on a JSON body it has not seen all of). A string body is handed to
+ * the runtime whole, so how much of it left is not known.
+ */
+export function cutShort(body: string | (() => ReadableStream<Uint8Array>) | null, sent: Sent): boolean {
+  return typeof body === "function" && !sent.done;
+}
 
 /** `source`, counting into `sent` what the runtime reads of it (it reads on demand: nothing is read ahead). */
 export function counted(source: ReadableStream<Uint8Array>, sent: Sent): ReadableStream<Uint8Array> {

@@ -84,8 +84,11 @@ export interface Platform {
   analytics?(line: ResponseLine): void;
   /** The background runs of whoever presents `credential`; absent: `background: true` is refused. */
   backgroundFor?(credential: string | null): BackgroundRuns;
-  /** This request is a background run, inside the object that runs it (never set from a client request). */
-  backgroundRun?: { id: string; sink?: EventSink };
+  /**
+   * This request is a background run, inside the object that runs it (never set from a client request). `admitted`:
+   * its `create` already admitted it against the key's limits (worker/routes/background.ts): not counted again.
+   */
+  backgroundRun?: { id: string; sink?: EventSink; createdAt?: number; admitted?: boolean };
 }
 
 /**
@@ -145,6 +148,7 @@ export async function handle(request: Request, config: BridgeConfig, fetchUpstre
     sink: platform.analytics,
     waitUntil,
   };
+  if (platform.backgroundRun?.admitted) ops.trace.admitted = true;
   const ctx: ClientContext = {
     config,
     fetchUpstream,

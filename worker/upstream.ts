@@ -1,6 +1,6 @@
 import { readUpstreamError, ResponsesError } from "../src/index.ts";
 import type { BridgeConfig } from "./config.ts";
-import { bodySize, counted, howFar, REDELIVER_AFTER_MS, type Sent } from "./delivery.ts";
+import { bodySize, counted, cutShort, howFar, REDELIVER_AFTER_MS, type Sent } from "./delivery.ts";
 
 export type Fetch = (input: Request | string | URL, init?: RequestInit) => Promise<Response>;
 
@@ -59,17 +59,20 @@ export interface UpstreamCall {
 export async function callUpstream(call: UpstreamCall, config: BridgeConfig, fetchUpstream: Fetch): Promise<Response> {
   const { attempts, maxWaitMs } = config.retry;
   for (let attempt = 0; ; attempt++) {
-    const last = attempt >= attempts;
+    // A re-send by `deliver` counts as one of the UPSTREAM_RETRIES (the first try may always make one): the two never multiply.
+    const sends = { n: 0, mayResend: attempt === 0 || attempt < attempts };
     let response: Response;
     try {
-      response = await deliver(call, config, fetchUpstream);
+      response = await deliver(call, config, fetchUpstream, sends);
     } catch (e) {
+      attempt += sends.n - 1;
       // Only an unreachable upstream (502) is worth another try; a timeout already waited long enough.
-      if (last || !(e instanceof ResponsesError) || e.payload.code !== "upstream_unreachable" || call.clientSignal?.aborted) throw e;
+      if (attempt >= attempts || !(e instanceof ResponsesError) || e.payload.code !== "upstream_unreachable" || call.clientSignal?.aborted) throw e;
       await sleep(backoff(attempt, maxWaitMs));
       continue;
     }
-    const wait = last ? null : retryDelay(response, attempt, maxWaitMs);
+    attempt += sends.n - 1;
+    const wait = attempt >= attempts ? null : retryDelay(response, attempt, maxWaitMs);
     if (wait === null) return response;
     await response.body?.cancel().catch(() => {});
     await sleep(wait);
@@ -108,20 +111,29 @@ function retryDelay(r: Response, attempt: number, maxWaitMs: number): number | n
 
 /**
  * One request, delivered: when the connection fails before the upstream answered (no response
- * headers, so no response byte reached the bridge), it is sent once more with a fresh body, after
- * a moment in which the runtime drops the other dead connections it pooled (worker/delivery.ts says
- * why this happens). A second failure says how far the body got on each attempt. A timeout or the
- * client's own hang-up is not retried; once the upstream has answered, nothing is.
+ * headers, so no response byte reached the bridge) while the runtime had not yet read the whole
+ * body stream, the upstream cannot have had the request whole, so it cannot have begun on it: it is
+ * sent once more with a fresh body, after a moment in which the runtime drops the other dead
+ * connections it pooled (worker/delivery.ts says why this happens). A request that may have reached
+ * the upstream whole (a string body, or a stream read to its end) is not sent again here: a chat
+ * completion is not idempotent, and a second one is billed twice (UPSTREAM_RETRIES opts into that).
+ * A failure says how far the body got on each attempt. A timeout or the client's own hang-up is not
+ * retried; once the upstream has answered, nothing is. `sends` counts the attempts made (a re-send only when `mayResend`).
  */
-async function deliver(call: UpstreamCall, config: BridgeConfig, fetchUpstream: Fetch): Promise<Response> {
+async function deliver(call: UpstreamCall, config: BridgeConfig, fetchUpstream: Fetch, sends: { n: number; mayResend: boolean }): Promise<Response> {
   const first: Sent = { bytes: 0, done: false };
+  sends.n = 1;
   try {
     return await attemptUpstream(call, config, fetchUpstream, first);
   } catch (e) {
     if (!undelivered(e) || call.clientSignal?.aborted) throw e;
+    // Not sent again here; with UPSTREAM_RETRIES set, `callUpstream` retries it (the operator's consent), else the 502 says why not.
+    if (!cutShort(call.body, first)) throw config.retry.attempts === 0 ? await deliveryFailed(call, [e.cause], [first]) : e;
+    if (!sends.mayResend) throw e;
     const second: Sent = { bytes: 0, done: false };
     await sleep(REDELIVER_AFTER_MS);
     if (call.clientSignal?.aborted) throw e;
+    sends.n = 2;
     try {
       return await attemptUpstream(call, config, fetchUpstream, second);
     } catch (again) {
@@ -136,11 +148,17 @@ function undelivered(e: unknown): e is ResponsesError & { cause: string } {
   return e instanceof ResponsesError && e.payload.code === "upstream_unreachable" && typeof e.cause === "string";
 }
 
-/** The 502 after two failed deliveries: what failed, the body's size and how far it got, attempt by attempt. */
+/** The 502 after one or two failed deliveries: what failed, the body's size and how far it got, attempt by attempt, and why it was not sent again. */
 async function deliveryFailed(call: UpstreamCall, causes: string[], sent: Sent[]): Promise<ResponsesError> {
-  const size = await bodySize(call.body, sent[0]!.done ? sent[0]! : sent[1]!).catch(() => NaN);
-  const attempts = causes.map((cause, i) => `attempt ${i + 1} of 2: ${cause.replace(/\.$/, "")}, ${howFar(call.body, sent[i]!, size)}`);
-  const message = `Upstream ${new URL(call.target).origin} could not be reached: ${causes[1]!.replace(/\.?$/, ".")} The request was sent twice and no response byte arrived (${attempts.join("; ")}).`;
+  const whole = sent.find((s) => s.done) ?? sent[0]!;
+  const size = await bodySize(call.body, whole).catch(() => NaN);
+  const n = causes.length;
+  const attempts = causes.map((cause, i) => `attempt ${i + 1} of ${n}: ${cause.replace(/\.$/, "")}, ${howFar(call.body, sent[i]!, size)}`);
+  const what =
+    n === 2
+      ? "The request was sent twice and no response byte arrived"
+      : "No response byte arrived, and the request was not sent again: the upstream may have received it whole and begun on it, and a second one would be billed twice; UPSTREAM_RETRIES allows it";
+  const message = `Upstream ${new URL(call.target).origin} could not be reached: ${causes[n - 1]!.replace(/\.?$/, ".")} ${what} (${attempts.join("; ")}).`;
   return new ResponsesError(502, { message, type: "upstream_error", code: "upstream_unreachable" });
 }
 
@@ -182,9 +200,36 @@ async function attemptUpstream(call: UpstreamCall, config: BridgeConfig, fetchUp
   }
 }
 
-/** Reads an upstream error body (any shape) into an `UpstreamHttpError` with the upstream's status and words. */
+/**
+ * The most of an upstream's error body read: every provider's error fits in a few kilobytes, and one
+ * that echoes a request of many megabytes (pydantic's `input`, a proxy's page) must not fill the isolate.
+ */
+export const MAX_ERROR_BODY_BYTES = 256 * 1024;
+
+/** An error body's text, at most `MAX_ERROR_BODY_BYTES` of it (the rest cancelled, a note saying so); bytes that are not UTF-8 become U+FFFD. */
+export async function errorText(upstream: Response): Promise<string> {
+  if (!upstream.body) return "";
+  const reader = upstream.body.getReader();
+  const decoder = new TextDecoder();
+  let text = "";
+  let bytes = 0;
+  for (;;) {
+    const { value, done } = await reader.read();
+    if (done) return text + decoder.decode();
+    const room = MAX_ERROR_BODY_BYTES - bytes;
+    bytes += value.byteLength;
+    if (value.byteLength <= room) {
+      text += decoder.decode(value, { stream: true });
+      continue;
+    }
+    await reader.cancel().catch(() => {});
+    return `${text}${decoder.decode(value.subarray(0, room))} … (the upstream's error body was cut at ${MAX_ERROR_BODY_BYTES} bytes)`;
+  }
+}
+
+/** Reads an upstream error body (any shape; a bounded part of it) into an `UpstreamHttpError` with the upstream's status and words. */
 export async function upstreamError(upstream: Response, headers: Record<string, string>, config: BridgeConfig): Promise<UpstreamHttpError> {
-  const text = await upstream.text().catch(() => "");
+  const text = await errorText(upstream).catch(() => "");
   let parsed: unknown = text;
   try {
     parsed = JSON.parse(text);

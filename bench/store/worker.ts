@@ -13,7 +13,7 @@ import { durableStore, partitionOf, shardOf } from "../../worker/cloudflare/dura
 import { durableConversations } from "../../worker/cloudflare/durable-conversations.ts";
 import type { ConversationItem, StoredTurn } from "../../src/server.ts";
 
-export { ResponseStoreObject } from "../../worker/index.ts";
+export { BackgroundRunObject, ResponseStoreObject } from "../../worker/index.ts";
 
 const DAY_MS = 86_400_000;
 

@@ -40,6 +40,11 @@ export interface ConvertOptions {
   /** Unix seconds; used when the upstream gives no `created`, and for `completed_at`. */
   now?: () => number;
   /**
+   * The response's `created_at` (Unix seconds), whatever the upstream's chunks say: a background
+   * response was created, and answered `queued` with this time, before its upstream call.
+   */
+  createdAt?: number;
+  /**
    * Random-length `obfuscation` padding on delta events, as OpenAI sends it (default `true`;
    * the request's `stream_options.include_obfuscation: false` turns it off). `{seed}` makes
    * the padding deterministic, for tests.
@@ -137,11 +142,16 @@ export function createConverterCore(options: ConvertOptions = {}, wire = true): 
     response = createEnvelope(
       options.request,
       ids("resp"),
-      typeof chunk?.created === "number" ? chunk.created : now(),
+      options.createdAt ?? (typeof chunk?.created === "number" ? chunk.created : now()),
       typeof chunk?.model === "string" && chunk.model !== "" ? chunk.model : undefined,
       chunk?.service_tier,
     );
-    out.event({ type: "response.created", response: snapshot(response) });
+    if (options.request?.background === true) {
+      // A background response begins as OpenAI's does: `created` and `queued` with `status: "queued"`, then `in_progress`.
+      const queued = { ...snapshot(response), status: "queued" as const };
+      out.event({ type: "response.created", response: queued });
+      out.event({ type: "response.queued", response: { ...queued } });
+    } else out.event({ type: "response.created", response: snapshot(response) });
     out.event({ type: "response.in_progress", response: snapshot(response) });
     for (const item of options.leadingOutput ?? []) {
       const index = out.output.length;

@@ -11,6 +11,7 @@
  */
 import { invalidRequest, ResponsesError } from "../errors.ts";
 import type { ItemExpander } from "./history.ts";
+import { markRestored } from "./reasoning-seal.ts";
 import type { ConversationItem } from "./store.ts";
 import type { IdGenerator } from "../ids.ts";
 import { isObject } from "../internal/is-object.ts";
@@ -107,7 +108,7 @@ function isSummary(content: UserMessageItem["content"]): boolean {
 }
 
 /** Whether an (expanded) item is a server-side compaction's summary. */
-function isContextSummary(item: ConversationItem): boolean {
+export function isContextSummary(item: ConversationItem): boolean {
   const m = item as { role?: unknown; content?: unknown };
   if (!isObject(item) || m.role !== "user" || !Array.isArray(m.content)) return false;
   const first = (m.content as Array<{ type?: unknown; text?: unknown }>)[0];
@@ -219,6 +220,8 @@ export function compactionExpander(sealer: Sealer | null): ItemExpander {
     if (typeof token !== "string") throw invalidRequest(`Missing required parameter: '${param}'.`, param, "missing_required_parameter");
     const payload = await requireSealer(sealer).open("compaction", token);
     if (isObject(payload) && typeof payload.summary === "string" && Array.isArray(payload.items)) {
+      // The kept turn's reasoning came out of a sealed token: its provider state stays, as a reasoning token's does.
+      markRestored(payload.items as ConversationItem[]);
       return [{ type: "message", role: "user", content: [{ type: "input_text", text: `${CONTEXT_HEADER}\n\n${payload.summary}` }] }, ...(payload.items as ConversationItem[])];
     }
     if (!isObject(payload) || typeof payload.summary !== "string") {

@@ -76,21 +76,34 @@ export function sealReasoningEvents(sealer: Sealer, everything = true): (pending
   };
 }
 
+/** Items restored from a token (this expander's, or a compaction's kept turn): passed again (a summary run over an expanded input), they keep their state. */
+const restoredItems = new WeakSet<object>();
+
+/** Marks items that came out of a sealed token (`compactionExpander`'s kept turn) as this expander's own. */
+export function markRestored(items: readonly ConversationItem[]): void {
+  for (const item of items) if (isObject(item) && item.type === "reasoning") restoredItems.add(item);
+}
+
 /**
  * The `expandInput` step: a reasoning item with `encrypted_content` becomes the
  * reasoning it holds (text as `reasoning_text`, origin in the id, token gone),
  * or, for a token this sealer cannot open, the item without its token. Items
- * without a token pass unchanged, so running it twice changes nothing.
+ * without a token pass unchanged (less any provider state in the clear, which
+ * only a token may bring), so running it twice changes nothing.
  */
 export function reasoningExpander(sealer: Sealer | null): ItemExpander {
   return async (item: ConversationItem) => {
-    if (!isObject(item) || item.type !== "reasoning" || typeof item.encrypted_content !== "string") return undefined;
-    const { encrypted_content: token, ...rest } = item as ReasoningItem;
+    if (!isObject(item) || item.type !== "reasoning" || restoredItems.has(item)) return undefined;
+    // Provider state goes upstream only from a token this sealer opened: the same key in the clear (a client's) is dropped.
+    const { [PROVIDER_STATE]: forged, ...clean } = item as Record<string, unknown>;
+    if (typeof clean.encrypted_content !== "string") return forged === undefined ? undefined : [clean as ConversationItem];
+    const { encrypted_content: token, ...rest } = clean as unknown as ReasoningItem;
     const value = sealer ? await sealer.open("reasoning", token) : undefined;
     if (!isSealedReasoning(value)) return [rest as ConversationItem];
     const id = markReasoningId(unmarkedId(typeof rest.id === "string" && rest.id.startsWith("rs_") ? rest.id : "rs_sealed"), { field: value.field, upstream: value.upstream });
     const restored: ReasoningItem = { type: "reasoning", id, summary: [], content: [{ type: "reasoning_text", text: value.text }], status: "completed" };
     if (value.state) (restored as unknown as Record<string, unknown>)[PROVIDER_STATE] = value.state;
+    restoredItems.add(restored);
     return [restored];
   };
 }

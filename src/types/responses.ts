@@ -146,7 +146,7 @@ interface ItemRef extends Seq, ItemFields {}
 type Each<T extends string, Body> = { [K in T]: Seq & { type: K } & Body }[T];
 
 export type LifecycleEvent = Each<
-  "response.created" | "response.in_progress" | "response.completed" | "response.incomplete" | "response.failed",
+  "response.created" | "response.queued" | "response.in_progress" | "response.completed" | "response.incomplete" | "response.failed",
   { response: ResponseResource }
 >;
 

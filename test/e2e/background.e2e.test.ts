@@ -61,6 +61,15 @@ describe("background responses with the openai SDK → wrangler dev", () => {
     expect(rest.at(-1)!.type).toBe("response.completed");
     const text = all.flatMap((e) => (e.type === "response.output_text.delta" ? [e.delta] : [])).join("");
     expect(text).toBe(words(30));
+    expect(all.slice(0, 3).map((e) => e.type)).toEqual(["response.created", "response.queued", "response.in_progress"]);
+    // The SDK's strict accumulating helper replays the whole finished stream (it refuses any event OpenAI does not define).
+    const helper = client.responses.stream({ response_id: id });
+    const types: string[] = [];
+    for await (const e of helper) types.push(e.type);
+    expect(types).toEqual(all.map((e) => e.type));
+    const final = await helper.finalResponse();
+    expect(final).toMatchObject({ id, status: "completed", background: true, created_at: (first[0] as OpenAI.Responses.ResponseCreatedEvent).response.created_at });
+    expect(final.output_text).toBe(words(30));
   });
 
   it("responses.cancel stops the upstream request and ends the run cancelled", async () => {

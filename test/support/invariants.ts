@@ -116,7 +116,9 @@ export function checkInvariants(raw: string | null, given?: ResponseStreamEvent[
   const events = given ?? parseSseStrict(raw!);
   if (events.length < 3) fail(`only ${events.length} events`);
   if (events[0]!.type !== "response.created") fail(`first event ${events[0]!.type}`);
-  if (events[1]!.type !== "response.in_progress") fail(`second event ${events[1]!.type}`);
+  // A background response (`background: true`) is `queued` first: `response.queued` comes between the two.
+  const queued = events[1]!.type === "response.queued" ? 1 : 0;
+  if (events[1 + queued]!.type !== "response.in_progress") fail(`second event ${events[1 + queued]!.type}`);
   const responseId = (events[0] as { response: ResponseResource }).response.id;
   if (!/^resp_./.test(responseId)) fail(`response id ${responseId}`);
 

@@ -132,13 +132,13 @@ describe("background runs in a conversation and on a chain", () => {
     for (const r of [await call("GET", `/v1/responses/${id}`, undefined, other), await call("POST", `/v1/responses/${id}/cancel`, {}, other), await call("GET", `/v1/conversations/${conv}/items`, undefined, other)]) {
       expect(r.status).toBe(404);
     }
-    const theirs = await create({ model: "scripted-text", input: "Continue theirs.", background: true, previous_response_id: id }, other);
-    const failed = await settled(theirs.id, other);
-    expect(failed.status).toBe("failed");
-    expect(failed.error?.code).toBe("previous_response_not_found");
-    const intoConv = await create({ model: "scripted-text", input: "Into theirs.", background: true, conversation: conv }, other);
-    // Found by the run, as an unknown previous_response_id is: it ends failed, and nothing lands in the conversation.
-    expect((await settled(intoConv.id, other)).error?.message).toBe(`Conversation with id '${conv}' not found.`);
+    // Refused at create, as a foreground create is (another key's ids are unknown, not "still running").
+    const theirs = await call("POST", "/v1/responses", { model: "scripted-text", input: "Continue theirs.", background: true, previous_response_id: id }, other);
+    expect(theirs.status).toBe(400);
+    expect(((await theirs.json()) as { error: Json }).error).toMatchObject({ code: "previous_response_not_found" });
+    const intoConv = await call("POST", "/v1/responses", { model: "scripted-text", input: "Into theirs.", background: true, conversation: conv }, other);
+    expect(intoConv.status).toBe(404);
+    expect(((await intoConv.json()) as { error: Json }).error).toMatchObject({ message: `Conversation with id '${conv}' not found.` });
     expect((await settled(id)).status).toBe("completed");
     expect((await itemsOf(conv)).map(textOf)).toEqual(["Secret.", "Mine.", "w0 w1 w2 w3 w4 w5 w6 w7 w8 w9 "]);
   });
@@ -399,14 +399,11 @@ describe("background runs meeting other paths", () => {
     expect(evs.at(-1)).toMatchObject({ type: "response.completed", response: { conversation: null } });
   });
 
-  it("a background run in an unknown conversation ends failed with OpenAI's 404 words, and creates nothing", async () => {
+  it("a background create in an unknown conversation is OpenAI's 404 at once, and creates nothing", async () => {
     const missing = "conv_0123456789abcdef0123456789abcdef";
     const r = await call("POST", "/v1/responses", { model: "scripted-text", input: "x", background: true, conversation: missing });
-    // As for an unknown previous_response_id (docs/background-and-conversations.md): create answers queued, the run finds it.
-    expect(r.status).toBe(200);
-    const failed = await settled(((await r.json()) as Resp).id);
-    expect(failed.status).toBe("failed");
-    expect(failed.error?.message).toBe(`Conversation with id '${missing}' not found.`);
+    expect(r.status).toBe(404);
+    expect(((await r.json()) as { error: Json }).error).toMatchObject({ message: `Conversation with id '${missing}' not found.` });
     expect((await call("GET", `/v1/conversations/${missing}`)).status).toBe(404);
     expect(await chats()).toHaveLength(0);
   });

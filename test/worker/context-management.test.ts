@@ -1,6 +1,9 @@
+import { exports } from "cloudflare:workers";
 import { beforeEach, describe, expect, it } from "vitest";
 import { COMPACTION_INSTRUCTIONS } from "../../src/server.ts";
 import { checkInvariants } from "../support/invariants.ts";
+import { SCRIPTED_KEY } from "../support/scripted-upstream.ts";
+import type { Fetch } from "../../worker/router.ts";
 import { events, post, resetSeen, seen, withEnv } from "./bridge.ts";
 import { connectWs } from "./ws-client.ts";
 
@@ -144,6 +147,33 @@ describe("context_management compaction", () => {
     expect(text(third.messages[0]!.content)).toMatch(/^Summary of this conversation up to the current turn.*What is the code word\?\n\nThird\?$/s);
   });
 
+  it("stored and in a conversation, the turn keeps what the client sent: its own items, then the output (one compaction item)", async () => {
+    const get = async (path: string) => (await exports.default.fetch(`http://bridge.test${path}`)).json() as Promise<{ data: Item[] }>;
+    // Stored: input_items lists the request's input, not the compaction item that stood in for it upstream.
+    const first = (await (await post("/v1/responses", { model: "scripted-count", input: [...HISTORY, ASK], context_management: CM(100) })).json()) as Resp;
+    expectItemFirst(first.output);
+    const listed = (await get(`/v1/responses/${first.id}/input_items?order=asc`)).data;
+    expect(listed.map((i) => [i.type, i.role])).toEqual([["message", "user"], ["message", "assistant"], ["message", "user"], ["message", "assistant"], ["message", "user"]]);
+    expect(JSON.stringify(listed.at(-1))).toContain("What is the code word?");
+    // A conversation gains the user's message and the output: the compaction item once.
+    const conv = (await (await post("/v1/conversations", { items: HISTORY })).json()) as { id: string };
+    await resetSeen();
+    const turn = (await (await post("/v1/responses", { model: "scripted-count", conversation: conv.id, input: "What is the code word?", context_management: CM(100) })).json()) as Resp;
+    expectItemFirst(turn.output);
+    const items = (await get(`/v1/conversations/${conv.id}/items?order=asc`)).data;
+    expect(items.map((i) => i.type)).toEqual(["message", "message", "message", "message", "message", "compaction", "message"]);
+    expect(JSON.stringify(items[4])).toContain("What is the code word?");
+    expect(new Set(items.map((i) => i.id)).size).toBe(items.length);
+    expect(items[5]!.id).toBe(turn.output[0]!.id);
+    // The next turn in the conversation runs on the summary, the turn it kept, the answer and the new message.
+    await resetSeen();
+    expect((await post("/v1/responses", { model: "scripted-count", conversation: conv.id, input: "And the next step?", context_management: CM(100) })).status).toBe(200);
+    const next = (await upstream()).at(-1)!;
+    expect(next.messages.map((m) => m.role)).toEqual(["user", "assistant", "user"]);
+    expect(text(next.messages[0]!.content)).toMatch(/^Summary of this conversation up to the current turn.*What is the code word\?$/s);
+    expect(JSON.stringify(next)).not.toMatch(/alpha|gamma/);
+  });
+
   it("WebSocket: the item first in the frames and the response; the next frame continues on it", async () => {
     const client = await connectWs();
     client.create({ model: "scripted-count", input: [...HISTORY, ASK], context_management: CM(100) });
@@ -161,6 +191,24 @@ describe("context_management compaction", () => {
     expect(turn.messages.map((m) => m.role)).toEqual(["user", "assistant", "user"]);
     expect(JSON.stringify(turn)).not.toMatch(/alpha|gamma/);
     client.ws.close();
+  });
+
+  it("a running turn that alone is over the threshold, on an already compacted history: no count, no summary of the summary", async () => {
+    const first = (await (await post("/v1/responses", { model: "scripted-count", input: [...HISTORY, ASK], context_management: CM(100), store: false })).json()) as Resp;
+    expectItemFirst(first.output);
+    await resetSeen();
+    // The same turn goes on with a tool's long output, the history before the item dropped as OpenAI suggests.
+    const tools = [{ type: "function", name: "lookup", parameters: { type: "object", properties: {} } }];
+    const call = { type: "function_call", call_id: "call_1", name: "lookup", arguments: "{}" };
+    const output = { type: "function_call_output", call_id: "call_1", output: words(200, "omega") };
+    const next = await post("/v1/responses", { model: "scripted-count", input: [first.output[0], call, output], tools, context_management: CM(100), store: false });
+    expect(next.status).toBe(200);
+    expect(((await next.json()) as Resp).output.map((i) => i.type)).not.toContain("compaction");
+    // The turn alone: the history before it is one summary already, so there is nothing to compact.
+    const calls = await upstream();
+    expect(calls.map((c) => c.max_tokens)).toEqual([undefined]);
+    expect(calls[0]!.messages[0]!.content).not.toBe(COMPACTION_INSTRUCTIONS);
+    expect(JSON.stringify(calls[0])).toContain("omega");
   });
 
   it("bad context_management is OpenAI's 400 naming the field, before any upstream call", async () => {
@@ -184,4 +232,66 @@ describe("context_management compaction", () => {
     expect(((await res.json()) as { error: { code: string } }).error.code).toBe("compaction_unavailable");
     expect(await upstream()).toHaveLength(0);
   });
+
+  it("an input the model refuses to count because it exceeds its context is compacted, not refused", async () => {
+    // As vLLM answers a prompt longer than the model's window (OpenAI's own words and code are recognised too).
+    const tooLong = Response.json({ object: "error", message: "This model's maximum context length is 200 tokens. However, you requested 260 tokens (259 in the messages, 1 in the completion).", type: "BadRequestError", param: null, code: 400 }, { status: 400 });
+    const fetchUpstream: Fetch = async (input, init) => {
+      const body = JSON.parse(String(init?.body ?? "{}")) as Up;
+      // The whole conversation is too long for this model; the summary request and the compacted turn fit.
+      if (JSON.stringify(body.messages).includes("gamma") && body.messages[0]?.content !== COMPACTION_INSTRUCTIONS) return tooLong.clone();
+      return fetch(input, init);
+    };
+    const call = withEnv({ UPSTREAM_API_KEY: SCRIPTED_KEY }, fetchUpstream);
+    const res = await call("/v1/responses", { method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify({ model: "scripted-count", input: [...HISTORY, ASK], context_management: CM(180), store: false }) });
+    expect(res.status).toBe(200);
+    expectItemFirst(((await res.json()) as Resp).output);
+    // The refused count never reached the scripted upstream; the summary and the compacted turn did.
+    const calls = await upstream();
+    expect(calls.map((c) => c.messages[0]!.content === COMPACTION_INSTRUCTIONS)).toEqual([true, false]);
+    expect(JSON.stringify(calls[1])).not.toMatch(/alpha|gamma/);
+    // Any other refusal of the count is the client's error, as it would be for the turn.
+    await resetSeen();
+    const refusing = withEnv({ UPSTREAM_API_KEY: SCRIPTED_KEY }, async () => Response.json({ error: { message: "Invalid value for 'temperature'.", type: "invalid_request_error", param: "temperature", code: null } }, { status: 400 }));
+    const refused = await refusing("/v1/responses", { method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify({ model: "scripted-count", input: [...HISTORY, ASK], context_management: CM(180) }) });
+    expect(refused.status).toBe(400);
+    expect(((await refused.json()) as { error: { message: string } }).error.message).toContain("temperature");
+  });
+
+  describe("an upstream that fails the summary call: a typed error, never a turn on a lost history", () => {
+    /** The scripted upstream, but the summary request (COMPACTION_INSTRUCTIONS' system message) gets `answer`. */
+    const failing = (answer: () => Response): Fetch => async (input, init) => {
+      const body = JSON.parse(String(init?.body ?? "{}")) as Up;
+      if (body.messages?.[0]?.content === COMPACTION_INSTRUCTIONS) return answer();
+      return fetch(input, init);
+    };
+    const cases: Array<[string, () => Response, number, string | null]> = [
+      ["a 500 with OpenAI's error", () => Response.json({ error: { message: "The server had an error while processing your request.", type: "server_error", param: null, code: null } }, { status: 500 }), 500, null],
+      ["a 200 without choices", () => Response.json({ id: "chatcmpl-x", object: "chat.completion", created: 1, model: "m", choices: [] }), 502, "server_error"],
+      ["a 200 with an empty summary", () => Response.json({ id: "chatcmpl-x", object: "chat.completion", created: 1, model: "m", choices: [{ index: 0, message: { role: "assistant", content: "" }, finish_reason: "stop" }] }), 502, "compaction_failed"],
+      ["a 200 that is not JSON", () => new Response("<html>oops</html>", { headers: { "content-type": "text/html" } }), 502, "compaction_failed"],
+    ];
+    for (const [what, answer, status, code] of cases) {
+      it(`${what}: the request's own error over SSE, JSON and the WebSocket; the turn never runs`, async () => {
+        const call = withEnv({ UPSTREAM_API_KEY: SCRIPTED_KEY }, failing(answer));
+        for (const stream of [true, false]) {
+          await resetSeen();
+          const res = await call("/v1/responses", { method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify({ model: "scripted-count", input: [...HISTORY, ASK], context_management: CM(100), stream }) });
+          expect(res.status).toBe(status);
+          const error = ((await res.json()) as { error: { type: string; code: string | null; message: string } }).error;
+          expect(error.message).toBeTruthy();
+          if (code) expect(error).toMatchObject({ type: "upstream_error", code });
+          // Only the exact count reached the scripted upstream (the summary was answered above): no turn ran.
+          expect((await upstream()).map((c) => c.max_tokens)).toEqual([1]);
+        }
+        const client = await connectWs((init) => call("/v1/responses", init));
+        client.create({ model: "scripted-count", input: [...HISTORY, ASK], context_management: CM(100) });
+        const frames = await client.turn();
+        expect(frames.map((f) => f.type)).toEqual(["error"]);
+        expect(frames[0]).toMatchObject({ status, ...(code ? { error: { code } } : {}) });
+        client.ws.close();
+      });
+    }
+  });
 });
+

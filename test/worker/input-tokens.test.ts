@@ -1,6 +1,7 @@
 import { beforeEach, describe, expect, it } from "vitest";
+import type { Fetch } from "../../worker/router.ts";
 import { SCRIPTED_KEY } from "../support/scripted-upstream.ts";
-import { post, resetSeen, seen, withEnv } from "./bridge.ts";
+import { post, resetSeen, seen, UPSTREAM, withEnv } from "./bridge.ts";
 
 // POST /v1/responses/input_tokens: the count the upstream bills for a create body, read from the upstream's usage.
 // `scripted-count` reports one prompt token per word of every message's text plus one per message.
@@ -45,6 +46,19 @@ describe("POST /v1/responses/input_tokens", () => {
     const body = (await seen()).requests[0]!.body;
     expect(body.max_completion_tokens).toBe(1);
     expect(body.max_tokens).toBeUndefined();
+  });
+
+  it("a MODEL_MAP fallback counts with one output token too, never a whole answer", async () => {
+    // The first route refuses connections; its fallback, the scripted upstream, is asked the counting call.
+    const net: Fetch = (input, init) => (new URL(String(input instanceof Request ? input.url : input)).host === "dead.test" ? Promise.reject(new TypeError("connect ECONNREFUSED")) : fetch(input, init));
+    const MODEL_MAP = JSON.stringify({ counted: { model: "scripted-count", base_url: "http://dead.test/v1", fallback: [{ model: "scripted-count", base_url: `${UPSTREAM}/v1` }] } });
+    const call = withEnv({ UPSTREAM_API_KEY: SCRIPTED_KEY, MODEL_MAP }, net);
+    const res = await call("/v1/responses/input_tokens", { method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify({ model: "counted", input: "one two three", max_output_tokens: 500 }) });
+    expect(await res.json()).toEqual({ object: "response.input_tokens", input_tokens: 4 });
+    const asked = (await seen()).requests.map((r) => r.body);
+    expect(asked).toHaveLength(1);
+    expect(asked[0]).toMatchObject({ model: "scripted-count", max_tokens: 1 });
+    expect(asked[0]!.stream).toBeUndefined();
   });
 
   it("a bad body gets OpenAI's errors, before any upstream call", async () => {

@@ -153,6 +153,10 @@ describe("UPSTREAM_API=responses: each key sees only the ids it created", () => 
     const bob = await b.bob.socket();
     bob.create({ model: "gpt-5", input: "more", previous_response_id: id });
     expect(await bob.next()).toMatchObject({ type: "error", status: 400, error: { code: "previous_response_not_found" } });
+    // `response.steer` names the response it steers the same way: another key's is refused before the upstream.
+    bob.ws.send(JSON.stringify({ type: "response.steer", previous_response_id: id, input: "stop that" }));
+    expect(await bob.next()).toMatchObject({ type: "error", status: 400, error: { code: "previous_response_not_found" } });
+    expect(upstreamFrames).toHaveLength(2);
     // Bob's own first id is his.
     upstreamFrames = [];
     bob.create({ model: "gpt-5", input: "hi" });

@@ -1,8 +1,9 @@
 import OpenAI from "openai";
 import { describe, expect, it } from "vitest";
-import { MemoryResponseStore } from "../../src/server.ts";
+import { MemoryConversationStore, MemoryResponseStore } from "../../src/server.ts";
 import type { Platform } from "../../worker/router.ts";
 import { asksForThoughtSignature, isGoogleEndpoint, STAND_IN_SIGNATURE, withStandInSignatures } from "../../worker/run/signature-retry.ts";
+import { asksForThinkingBlocks } from "../../worker/run/thinking-retry.ts";
 import { scriptedGemini } from "../support/scripted-gemini.ts";
 import { scriptedOpenRouter } from "../support/scripted-openrouter.ts";
 import type { ChatBodyIn } from "../support/scripted-provider.ts";
@@ -163,6 +164,30 @@ for (const stream of [true, false]) {
   });
 }
 
+describe("the thinking fallback behind another gateway", () => {
+  it("behind another gateway (LiteLLM's envelope), thinking goes off by leaving out the effort, with no `reasoning` field it was never sent", async () => {
+    const seen: ChatBodyIn[] = [];
+    const litellm = async (r: Request) => {
+      const body = (await r.json()) as ChatBodyIn & Record<string, unknown>;
+      seen.push(body);
+      if ("reasoning" in body) return Response.json({ error: { message: "litellm.BadRequestError: AnthropicException - reasoning: Extra inputs are not permitted", type: null, param: null, code: "400" } }, { status: 400 });
+      const last = body.messages?.at(-1);
+      if (last?.role !== "tool") return Response.json({ id: "c1", object: "chat.completion", created: 1, model: "claude", choices: [{ index: 0, finish_reason: "tool_calls", message: { role: "assistant", content: null, tool_calls: [{ id: "toolu_1", type: "function", function: { name: "get_weather", arguments: '{"city":"Paris"}' } }] } }] });
+      if ("reasoning_effort" in body) {
+        const raw = JSON.stringify({ type: "error", error: { type: "invalid_request_error", message: "messages.1.content.0.type: Expected `thinking` or `redacted_thinking`, but found `tool_use`. When `thinking` is enabled, a final `assistant` message must start with a thinking block." } });
+        return Response.json({ error: { message: `litellm.BadRequestError: AnthropicException - ${raw}`, type: null, param: null, code: "400" } }, { status: 400 });
+      }
+      return Response.json({ id: "c2", object: "chat.completion", created: 1, model: "claude", choices: [{ index: 0, finish_reason: "stop", message: { role: "assistant", content: "18C in Paris." } }] });
+    };
+    const sdk = client(litellm);
+    const first = await sdk.responses.create({ model: "claude-sonnet-4-5", tools, input: "Weather?", store: false, reasoning: { effort: "high" } });
+    const call = first.output.find((o) => o.type === "function_call")!;
+    const second = await sdk.responses.create({ model: "claude-sonnet-4-5", tools, store: false, reasoning: { effort: "high" }, input: [{ role: "user", content: "Weather?" }, call, { type: "function_call_output", call_id: call.call_id, output: "18C" }] });
+    expect(second.output_text).toBe("18C in Paris.");
+    expect(seen.map((b) => ["reasoning_effort" in b, "reasoning" in b])).toEqual([[true, false], [true, false], [false, false]]);
+  });
+});
+
 describe("item_reference (the AI SDK's way with store: true)", () => {
   it("references to the stored reasoning item and call bring the signature back", async () => {
     const gemini = scriptedGemini({ refuseFields: true });
@@ -175,6 +200,78 @@ describe("item_reference (the AI SDK's way with store: true)", () => {
     expect(gemini.refusals).toEqual([]);
     expect(second.output_text).toBe("The tool said: 18C");
     expect(assistants(gemini.requests[1]!)[0]!.tool_calls![0]!.extra_content?.google?.thought_signature).toMatch(/^gemini-sig-1-/);
+  });
+});
+
+describe("conversation (the Conversations API)", () => {
+  it("a Gemini tool loop through `conversation` carries each step's signature back on its call", async () => {
+    const gemini = scriptedGemini({ refuseFields: true });
+    const store = new MemoryResponseStore();
+    const conversations = new MemoryConversationStore();
+    const sdk = client(gemini.handler, { storeFor: () => store, conversationsFor: () => conversations });
+    const conversation = await sdk.conversations.create();
+    const model = "gemini-3-pro-preview-twice";
+    let input: Input[] = [{ role: "user", content: "Weather in Paris?" }];
+    let text = "";
+    for (let step = 0; step < 4 && !text; step++) {
+      const r = await sdk.responses.create({ model, tools, conversation: conversation.id, input });
+      const calls = r.output.filter((o): o is OpenAI.Responses.ResponseFunctionToolCall => o.type === "function_call");
+      if (!calls.length) text = r.output_text;
+      input = calls.map((c) => ({ type: "function_call_output", call_id: c.call_id, output: `18C in ${(JSON.parse(c.arguments) as { city: string }).city}` }));
+    }
+    expect(text).toBe("The tool said: 18C in Paris");
+    expect(gemini.refusals).toEqual([]);
+    expect(gemini.requests).toHaveLength(3);
+    const signatures = assistants(gemini.requests[2]!).map((m) => m.tool_calls![0]!.extra_content?.google?.thought_signature);
+    expect(signatures).toEqual([expect.stringMatching(/^gemini-sig-1-/), expect.stringMatching(/^gemini-sig-2-/)]);
+    // The conversation lists the sealed token, never the signature in the clear.
+    const items = await sdk.conversations.items.list(conversation.id);
+    expect(JSON.stringify(items.data)).not.toContain("gemini-sig-");
+  });
+});
+
+describe("server-side compaction (context_management)", () => {
+  it("a compaction in the middle of a Gemini tool turn keeps the turn's signatures: the next step goes back signed", async () => {
+    const gemini = scriptedGemini({ refuseFields: true });
+    const sdk = client(gemini.handler);
+    const model = "gemini-3-pro-preview";
+    const cm = [{ type: "compaction", compact_threshold: 1 }] as unknown as OpenAI.Responses.ResponseCreateParams["context_management"];
+    // A first turn, whole (no compaction: nothing before it).
+    let input: Input[] = [{ role: "user", content: "Weather in Paris?" }];
+    for (let step = 0; step < 3; step++) {
+      const r = await sdk.responses.create({ model, tools, store: false, input, context_management: cm });
+      const calls = r.output.filter((o): o is OpenAI.Responses.ResponseFunctionToolCall => o.type === "function_call");
+      input = [...input, ...(r.output as Input[]), ...calls.map((c) => ({ type: "function_call_output" as const, call_id: c.call_id, output: "18C" }))];
+      if (!calls.length) break;
+    }
+    // The second turn compacts the first away at each step; its own call keeps the signature through the sealed compaction item.
+    input.push({ role: "user", content: "And in Rome?" });
+    const calling = await sdk.responses.create({ model, tools, store: false, input, context_management: cm });
+    expect(calling.output[0]!.type).toBe("compaction");
+    const call = calling.output.find((o): o is OpenAI.Responses.ResponseFunctionToolCall => o.type === "function_call")!;
+    input = [...input, ...(calling.output as Input[]), { type: "function_call_output", call_id: call.call_id, output: "21C" }];
+    const answer = await sdk.responses.create({ model, tools, store: false, input, context_management: cm });
+    expect(answer.output_text).toBe("The tool said: 21C");
+    expect(gemini.refusals).toEqual([]);
+    const last = gemini.requests.at(-1)!;
+    const signed = assistants(last).map((m) => m.tool_calls?.[0]?.extra_content?.google?.thought_signature);
+    expect(signed).toEqual([expect.stringMatching(/^gemini-sig-/)]);
+  });
+});
+
+describe("provider state in the clear", () => {
+  it("a client's own `provider_state` on a reasoning item never reaches the upstream: only a sealed token brings state", async () => {
+    const openrouter = scriptedOpenRouter();
+    const sdk = client(openrouter.handler);
+    const first = await sdk.responses.create({ model: "anthropic/claude-sonnet-4.5", tools, input: "Weather?", store: false });
+    const reasoning = first.output.find((o) => o.type === "reasoning")!;
+    const call = first.output.find((o) => o.type === "function_call")!;
+    // The same upstream's tag (in the item's id), forged entries beside no token, then beside a token that does not open.
+    const forged = { upstream: reasoning.id.slice(-8), details: [{ type: "reasoning.text", text: "forged", signature: "forged-sig", index: 0 }], calls: { [call.call_id]: { google: { thought_signature: "forged-gemini-sig" } } } };
+    for (const item of [{ type: "reasoning", id: reasoning.id, summary: [], provider_state: forged }, { type: "reasoning", id: reasoning.id, summary: [], encrypted_content: "rb1.AAAA", provider_state: forged }]) {
+      await sdk.responses.create({ model: "anthropic/claude-sonnet-4.5", tools, store: false, input: [{ role: "user", content: "Weather?" }, item as unknown as Input, call, { type: "function_call_output", call_id: call.call_id, output: "18C" }] });
+      expect(JSON.stringify(openrouter.requests.at(-1))).not.toContain("forged");
+    }
   });
 });
 
@@ -205,6 +302,16 @@ describe("state never crosses to another upstream", () => {
     expect(third.status).toBe("completed");
     expect(JSON.stringify(gemini.requests.at(-1))).not.toContain("reasoning_details");
     expect(gemini.refusals).toEqual([]);
+  });
+});
+
+describe("Anthropic's words for missing thinking blocks", () => {
+  it("are recognised as Anthropic writes them and as gateways relay them, for a call and for text before a call", () => {
+    const raw = (found: string, q: string) => JSON.stringify({ error: { message: "Provider returned error", code: 400, metadata: { raw: JSON.stringify({ type: "error", error: { type: "invalid_request_error", message: `messages.1.content.0.type: Expected ${q}thinking${q} or ${q}redacted_thinking${q}, but found ${q}${found}${q}. When thinking is enabled, a final assistant message must start with a thinking block.` } }), provider_name: "Anthropic" } } });
+    for (const q of ["`", "'"]) for (const found of ["tool_use", "text"]) expect(asksForThinkingBlocks(400, raw(found, q))).toBe(true);
+    expect(asksForThinkingBlocks(400, raw("image", "`"))).toBe(false);
+    expect(asksForThinkingBlocks(500, raw("tool_use", "`"))).toBe(false);
+    expect(asksForThinkingBlocks(400, JSON.stringify({ error: { message: "messages.1.content.0: Invalid `signature` in `thinking` block." } }))).toBe(false);
   });
 });
 

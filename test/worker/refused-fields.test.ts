@@ -68,8 +68,9 @@ describe("what may be dropped", () => {
 
   it("only optional fields the request carried: never one that carries meaning, never one it did not send, never twice", () => {
     const state = refusedFor(route, "unit-1");
-    const sent = { model: "m", messages: [], prompt_cache_key: "k", response_format: { type: "json_object" }, reasoning_effort: "high", temperature: 0.2, max_tokens: 5, max_completion_tokens: 5 };
-    for (const meaningful of ["response_format", "reasoning_effort", "temperature", "max_tokens", "messages", "tools.0.function.strict", "messages.0.timestamp"]) {
+    const sent = { model: "m", messages: [], prompt_cache_key: "k", response_format: { type: "json_object" }, reasoning_effort: "high", temperature: 0.2, max_tokens: 5, max_completion_tokens: 5, logprobs: true, top_logprobs: 3 };
+    // logprobs are sent only when the client asked for them: dropped, its answer would silently lack them.
+    for (const meaningful of ["response_format", "reasoning_effort", "temperature", "max_tokens", "messages", "tools.0.function.strict", "messages.0.timestamp", "logprobs", "top_logprobs"]) {
       expect(retryWithoutRefused(state, "unit-1", 400, refusal(`Unrecognized request argument supplied: ${meaningful}`), sent)).toBeNull();
     }
     expect(retryWithoutRefused(state, "unit-1", 400, refusal("Unrecognized request argument supplied: user"), sent)).toBeNull();
@@ -269,6 +270,20 @@ describe("refused fields, learned per upstream", () => {
     expect(Object.keys(sent[0]!)).not.toContain("user");
     expect(logged.at(-1)).toMatchObject({ model: "gemini", status: "completed", attempts: 1 });
     expect(new Set(logged.at(-1)!.dropped_fields)).toEqual(new Set(["prompt_cache_key", "user"]));
+  });
+
+  it("learned for the upstream that refused, after a fallback: that route leaves the field out, the first route still gets it", async () => {
+    const fallback = "scripted-refuse-google-fallback@prompt_cache_key";
+    const call = bridge({ MODEL_MAP: JSON.stringify({ fast: { model: "scripted-500", base_url: `${UPSTREAM}/v1`, fallback: [fallback] } }) });
+    const models = () => sent.map((b) => [b.model, "prompt_cache_key" in b]);
+    const first = await run(call, { ...codexTurn("fast"), stream: true });
+    expect(first.status, first.text).toBe(200);
+    expect(first.terminal).toMatchObject({ type: "response.completed" });
+    // The first route's 500, the fallback's refusal, the fallback again without the field (not the first route again).
+    expect(models()).toEqual([["scripted-500", true], [fallback, true], [fallback, false]]);
+    sent = [];
+    expect((await run(call, codexTurn("fast"))).status).toBe(200);
+    expect(models()).toEqual([["scripted-500", true], [fallback, false]]);
   });
 
   it("MODEL_MAP's omit is checked when the configuration is read", () => {

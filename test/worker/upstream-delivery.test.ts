@@ -51,15 +51,64 @@ describe("a request whose body never reached the upstream", () => {
     expect((up[0]!.body.messages as Array<{ content: string }>)[0]!.content).toBe(large.input);
   });
 
-  it("a small (string) body too: a stale connection is not the client's error", async () => {
+  it("a string body is not sent again by itself: it may have reached the upstream whole (a second completion is billed twice)", async () => {
     let n = 0;
     const flaky: Fetch = async (input, init) => {
       if (++n === 1) throw lost();
       return real(input, init);
     };
     const res = await withEnv({}, flaky)("/v1/responses", { method: "POST", body: JSON.stringify({ model: "scripted-text", input: "hi" }) });
-    expect(res.status).toBe(200);
+    expect(res.status).toBe(502);
+    expect(n).toBe(1);
+    const { error } = (await res.json()) as { error: { message: string; code: string } };
+    expect(error.code).toBe("upstream_unreachable");
+    expect(error.message).toMatch(/^Upstream http:\/\/upstream\.test could not be reached: Network connection lost\. No response byte arrived, and the request was not sent again: the upstream may have received it whole and begun on it, and a second one would be billed twice; UPSTREAM_RETRIES allows it \(attempt 1 of 1: Network connection lost, with a body of \d+ bytes\)\.$/);
+    // UPSTREAM_RETRIES is the operator's consent to that: then it is sent again.
+    n = 0;
+    const retried = await withEnv({ UPSTREAM_RETRIES: "1" }, flaky)("/v1/responses", { method: "POST", body: JSON.stringify({ model: "scripted-text", input: "hi" }) });
+    expect(retried.status).toBe(200);
     expect(n).toBe(2);
+    // Failing every time, it was sent 1 + UPSTREAM_RETRIES times, and the error does not say otherwise.
+    let m = 0;
+    const dead: Fetch = async () => {
+      m++;
+      throw lost();
+    };
+    const failed = await withEnv({ UPSTREAM_RETRIES: "1", UPSTREAM_RETRY_MAX_WAIT_MS: "1" }, dead)("/v1/responses", { method: "POST", body: JSON.stringify({ model: "scripted-text", input: "hi" }) });
+    expect(failed.status).toBe(502);
+    expect(m).toBe(2);
+    expect(((await failed.json()) as { error: { message: string } }).error.message).toBe("Upstream http://upstream.test could not be reached: Network connection lost.");
+  });
+
+  it("nor a stream body the runtime read to its end before the connection failed: the upstream may be generating it", async () => {
+    const seenBytes: number[] = [];
+    const tookItAll: Fetch = async (_input, init) => {
+      seenBytes.push(bytes(await readSome(init, Infinity)));
+      throw lost();
+    };
+    const res = await withEnv({}, tookItAll)("/v1/responses", { method: "POST", body: JSON.stringify({ ...large, stream: true }) });
+    expect(res.status).toBe(502);
+    expect(seenBytes).toHaveLength(1);
+    const { error } = (await res.json()) as { error: { message: string } };
+    const size = seenBytes[0]!;
+    expect(error.message).toBe(
+      `Upstream http://upstream.test could not be reached: Network connection lost. No response byte arrived, and the request was not sent again: the upstream may have received it whole and begun on it, and a second one would be billed twice; UPSTREAM_RETRIES allows it (attempt 1 of 1: Network connection lost, after sending ${size} of the body's ${size} bytes).`,
+    );
+  });
+
+  it("the re-send counts as one of UPSTREAM_RETRIES: a dead upstream is asked 1 + UPSTREAM_RETRIES times, never twice that", async () => {
+    for (const retries of [0, 1, 2]) {
+      let n = 0;
+      const dead: Fetch = async (_input, init) => {
+        n++;
+        await readSome(init, 1);
+        throw lost();
+      };
+      const res = await withEnv({ UPSTREAM_RETRIES: String(retries), UPSTREAM_RETRY_MAX_WAIT_MS: "1" }, dead)("/v1/responses", { method: "POST", body: JSON.stringify(large) });
+      expect(res.status).toBe(502);
+      // The one re-send of a body cut short happens even with no retries configured.
+      expect(n, `UPSTREAM_RETRIES=${retries}`).toBe(Math.max(2, retries + 1));
+    }
   });
 
   it("is never sent again once the upstream answered, even if its body then breaks", async () => {
@@ -106,20 +155,24 @@ describe("a request whose body never reached the upstream", () => {
   it("failing twice, it says so in OpenAI's error shape: the cause, each attempt, the body's size and how far it got", async () => {
     const seenBytes: number[] = [];
     const dead: Fetch = async (_input, init) => {
-      // The first attempt takes the whole body, the second only its first chunk.
-      seenBytes.push(bytes(await readSome(init, seenBytes.length === 0 ? Infinity : 1)));
+      // The first attempt takes two chunks of the body, the second only its first chunk.
+      seenBytes.push(bytes(await readSome(init, seenBytes.length === 0 ? 2 : 1)));
       throw lost();
     };
     const res = await withEnv({}, dead)("/v1/responses", { method: "POST", body: JSON.stringify(large) });
     expect(res.status).toBe(502);
     const { error } = (await res.json()) as { error: Record<string, unknown> };
-    const [size, first] = seenBytes as [number, number];
+    const [two, one] = seenBytes as [number, number];
     expect(seenBytes).toHaveLength(2);
-    expect(size).toBeGreaterThan(2 * STREAM_FROM_CHARS);
-    expect(first).toBeLessThan(size);
+    expect(one).toBeLessThan(two);
+    const size = new TextEncoder().encode(JSON.stringify({ model: "scripted-text", messages: [{ role: "user", content: large.input }] })).byteLength;
+    const match = /after sending \d+ of the body's (\d+) bytes;/.exec(error.message as string);
+    expect(Number(match?.[1])).toBeGreaterThanOrEqual(size);
+    const total = Number(match![1]);
+    expect(two).toBeLessThan(total);
     expect(error).toEqual({
       request_id: expect.stringMatching(/^req_/),
-      message: `Upstream http://upstream.test could not be reached: Network connection lost. The request was sent twice and no response byte arrived (attempt 1 of 2: Network connection lost, after sending ${size} of the body's ${size} bytes; attempt 2 of 2: Network connection lost, after sending ${first} of the body's ${size} bytes).`,
+      message: `Upstream http://upstream.test could not be reached: Network connection lost. The request was sent twice and no response byte arrived (attempt 1 of 2: Network connection lost, after sending ${two} of the body's ${total} bytes; attempt 2 of 2: Network connection lost, after sending ${one} of the body's ${total} bytes).`,
       type: "upstream_error",
       param: null,
       code: "upstream_unreachable",
@@ -135,10 +188,10 @@ describe("a request whose body never reached the upstream", () => {
     const res = await withEnv({}, dead)("/v1/responses", { method: "POST", body: JSON.stringify({ model: "scripted-text", input: "héllo 🙂" }) });
     expect(res.status).toBe(502);
     const { error } = (await res.json()) as { error: { message: string } };
-    expect(sent).toHaveLength(2);
+    expect(sent).toHaveLength(1);
     const size = new TextEncoder().encode(sent[0]).byteLength;
     expect(size).toBeGreaterThan(sent[0]!.length);
-    expect(error.message).toBe(`Upstream http://upstream.test could not be reached: Network connection lost. The request was sent twice and no response byte arrived (attempt 1 of 2: Network connection lost, with a body of ${size} bytes; attempt 2 of 2: Network connection lost, with a body of ${size} bytes).`);
+    expect(error.message).toContain(`(attempt 1 of 1: Network connection lost, with a body of ${size} bytes).`);
   });
 
   it("nor when the client hung up meanwhile, even during the pause before the re-send", async () => {
@@ -152,7 +205,9 @@ describe("a request whose body never reached the upstream", () => {
         else setTimeout(() => client.abort(), 1);
         throw lost();
       };
-      const call = { target: "http://upstream.test/v1/chat/completions", method: "POST", body: "{}", stream: false, auth: null, clientSignal: client.signal };
+      // A stream body the runtime never read: one that would be sent again, but for the hang-up.
+      const body = () => new ReadableStream<Uint8Array>({ start: (c) => (c.enqueue(new TextEncoder().encode("{}")), c.close()) });
+      const call = { target: "http://upstream.test/v1/chat/completions", method: "POST", body, stream: false, auth: null, clientSignal: client.signal };
       await expect(callUpstream(call, config, dies)).rejects.toMatchObject({ status: 502 });
       expect(n, when).toBe(1);
     }

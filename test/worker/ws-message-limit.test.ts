@@ -41,6 +41,24 @@ describe("the WebSocket's message size limit", () => {
     client.ws.close();
   });
 
+  it("frames waiting behind a running response hold at most one message's worth of bytes: past it, a 429 in its turn, and the socket goes on", async () => {
+    const { client } = await open({ WS_MAX_MESSAGE_BYTES: "2000" });
+    client.create({ model: "scripted-slow", input: "slow" });
+    // Each fits the limit alone (about 1460 bytes); two of them waiting would not.
+    for (const n of [1, 2, 3]) client.create({ model: "scripted-text", input: `${n}`.repeat(1400) });
+    expect((await client.turn()).at(-1)).toMatchObject({ type: "response.completed" });
+    expect((await client.turn()).at(-1)).toMatchObject({ type: "response.completed" });
+    for (let i = 0; i < 2; i++) {
+      expect(await client.turn()).toEqual([
+        expect.objectContaining({ type: "error", status: 429, error: expect.objectContaining({ code: "too_many_requests", message: "Messages of more than 2000 bytes in all were waiting for the running response on this connection." }) }),
+      ]);
+    }
+    client.create({ model: "scripted-text", input: "after" });
+    expect((await client.turn()).at(-1)).toMatchObject({ type: "response.completed" });
+    expect(client.closed).toBe(false);
+    client.ws.close();
+  });
+
   it("a pass-through socket announces the upstream's own figure when that is smaller", () => {
     const h = "x-codex-websocket-max-message-bytes";
     expect(maxMessageHeader(1000)).toEqual({ [h]: "1000" });

@@ -12,9 +12,10 @@ import { platformFor } from "./platform.ts";
 /**
  * One background run (`background: true`) per object, named by the credential's partition and the
  * response id (background-runs.ts). The object runs the response itself: it sends the request through
- * the Worker's own `handle` (same auth, limits, fallbacks, conversion, and the store write when it
- * ends), marked as the run (`backgroundRun`), whose events come straight into a sink (no SSE to
- * encode and parse again). The events go to SQLite in batches (run/event-log.ts: one row per batch,
+ * the Worker's own `handle` (same auth, fallbacks, conversion, and the store write when it ends),
+ * marked as the run (`backgroundRun`), whose events come straight into a sink (no SSE to encode and
+ * parse again). Its `create` already refused what the foreground refuses and admitted it against the
+ * key's limits (routes/background.ts): the run does not count it again. The events go to SQLite in batches (run/event-log.ts: one row per batch,
  * never one write per delta), and every reader (`events`) replays from its `starting_after`, then
  * follows live.
  *
@@ -149,10 +150,11 @@ export class BackgroundRunObject extends DurableObject implements BackgroundRunR
     const request = new Request("https://background.run/v1/responses", { method: "POST", headers, body: JSON.stringify({ ...(JSON.parse(body) as object), stream: true }), signal: live.controller.signal });
     let seq = 0;
     const sink = { event: (type: string, json: string) => this.#take(live, { seq: seq++, type, text: `event: ${type}\ndata: ${json}\n\n` }) };
-    const platform = { ...platformFor(env, config.retentionMs, (p) => this.ctx.waitUntil(p)), backgroundRun: { id: live.id, sink } };
+    const platform = { ...platformFor(env, config.retentionMs, (p) => this.ctx.waitUntil(p)), backgroundRun: { id: live.id, sink, createdAt: live.snapshot.created_at, admitted: true } };
     const answer = await handle(request, config, (input, init) => fetch(input, init), platform);
     if (!answer.ok) {
-      // Refused before it began (a 400 for the request, the upstream's HTTP error): the run fails with that error.
+      // Refused before it began (the upstream's HTTP error; or a request `create` accepted that no longer holds, e.g. its
+      // previous response deleted meanwhile): the run fails with that error. `create` refused the rest (routes/background.ts).
       const error = ((await answer.json().catch(() => null)) as { error?: { code?: string | null; type?: string; message?: string } } | null)?.error;
       if (live.cancelled) return this.#cancelled(live);
       return this.#end(failedResponse(live.snapshot, error?.code ?? error?.type ?? "server_error", error?.message ?? `The run was refused with HTTP ${answer.status}.`), "response.failed");
@@ -166,10 +168,9 @@ export class BackgroundRunObject extends DurableObject implements BackgroundRunR
   #take(live: Live, f: Frame): void {
     if (live.cancelled || this.#events.finished) return;
     let terminal: ResponseResource | null = null;
-    if (f.type === "response.created") {
-      // The run's first event says what `create` answered: queued, until `response.in_progress`.
-      f.text = f.text.replace('"status":"in_progress"', '"status":"queued"');
-    } else if (f.type === "response.in_progress") {
+    // The run's first events (`response.created`, `response.queued`) say what `create` answered: queued (the converter
+    // writes them so for a `background: true` request), until `response.in_progress`.
+    if (f.type === "response.in_progress") {
       live.snapshot = (JSON.parse(dataOf(f.text)) as { response: ResponseResource }).response;
       this.#sql.exec("UPDATE run SET status = 'in_progress', response = ?", JSON.stringify(live.snapshot));
     } else if (f.type === "response.output_item.done") {
@@ -195,6 +196,12 @@ export class BackgroundRunObject extends DurableObject implements BackgroundRunR
   async #end(response: ResponseResource, type: string, row = this.#row()): Promise<void> {
     const log = this.#events;
     if (log.finished) return;
+    if (log.last < 0) {
+      // Ended before its first event (refused, cancelled or interrupted while waiting for the upstream): its stream
+      // still begins as every background stream does, with the Response `create` answered.
+      const queued = { ...response, status: "queued", error: null, output: [] } as ResponseResource;
+      log.append(["response.created", "response.queued"].map((t, i) => ({ seq: i, type: t, text: frameOf(t, i, { response: queued }) })));
+    }
     const seq = log.last + 1;
     log.append([{ seq, type, text: frameOf(type, seq, { response }) }]);
     this.#finish(response, row);

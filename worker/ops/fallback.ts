@@ -3,7 +3,7 @@ import { ResponsesError, type ResponsesReaderOptions } from "../../src/index.ts"
 import type { ModelRoute } from "../config.ts";
 import { type ClientContext, upstreamAuthFor } from "../context.ts";
 import { type PreparedResponse, prepareResponse } from "../run/prepare.ts";
-import { callUpstream } from "../upstream.ts";
+import { callUpstream, errorText } from "../upstream.ts";
 import { templateShapeAskedFor } from "../run/template-retry.ts";
 import { admit } from "./limits.ts";
 import { type Trace, tracedFetch } from "./request.ts";
@@ -19,7 +19,7 @@ function movesOn(e: unknown): boolean {
  */
 async function asksForTemplateShape(upstream: Response, prepared: PreparedResponse): Promise<boolean> {
   if (upstream.status !== 500 || !prepared.template.learns) return false;
-  const text = await upstream.clone().text().catch(() => "");
+  const text = await errorText(upstream.clone()).catch(() => "");
   return templateShapeAskedFor(upstream.status, text, prepared.template.shape) !== null;
 }
 
@@ -31,7 +31,7 @@ async function asksForTemplateShape(upstream: Response, prepared: PreparedRespon
  * input (stored history) costs nothing otherwise.
  */
 async function retarget(prepared: PreparedResponse, ctx: ClientContext, route: ModelRoute): Promise<void> {
-  const next = await prepareResponse(prepared.request, { ...ctx, config: { ...ctx.config, route: () => route } });
+  const next = await prepareResponse(prepared.request, { ...ctx, config: { ...ctx.config, route: () => route } }, prepared.keep);
   const { adjust } = prepared;
   Object.assign(prepared, next);
   // What the caller changed in the run it prepared (remote compaction's summary run) holds for the new route too.

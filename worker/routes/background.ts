@@ -3,6 +3,9 @@ import { conversationOf } from "../../src/server.ts";
 import type { ClientContext } from "../context.ts";
 import { EVENT_STREAM_HEADERS, json } from "../http.ts";
 import type { BackgroundRuns } from "../run/background.ts";
+import { checkTurn } from "../run/context-management.ts";
+import { prepareCompaction } from "../run/compaction.ts";
+import { admit } from "../ops/limits.ts";
 
 type Handler = (request: Request, ctx: ClientContext, params: Record<string, string>) => Promise<Response>;
 
@@ -21,9 +24,26 @@ function runHeaders(headers: Headers, requestId: string | undefined): Array<[str
 }
 
 /**
+ * What the foreground `create` refuses before its upstream call, refused by a background `create` too, with
+ * the same answer, before any run begins: the request prepared as the foreground prepares it (a compaction
+ * trigger's summary run, or the turn: `previous_response_id` and `conversation` found, the history expanded,
+ * tool calls paired, the body translated), then admitted against the key's limits (its models, requests per
+ * minute, tokens per day). Admitted here once: the run does not count it again (its `backgroundRun.admitted`).
+ * The run prepares it again in its object (the history read a second time; see docs/background-and-conversations.md).
+ * Resolves the headers the foreground answer would carry (dropped hosted tools).
+ */
+async function refuseAsForeground(body: ResponsesRequest, ctx: ClientContext): Promise<Record<string, string>> {
+  const compaction = await prepareCompaction(body, ctx);
+  const prepared = compaction ? compaction.summary : (await checkTurn(body, ctx)).prepared;
+  await admit(ctx.ops, typeof body.model === "string" ? body.model : "");
+  return prepared.headers;
+}
+
+/**
  * `POST /v1/responses` with `background: true`: the run is handed to its own object, which runs it with
  * no client connected; the answer is the `queued` Response at once, or with `stream: true` the run's
- * events as they come (the client is its first reader: leaving stops nothing).
+ * events as they come (the client is its first reader: leaving stops nothing). A request the foreground
+ * would refuse is refused here, with the same error, and starts no run.
  */
 export async function startBackground(body: ResponsesRequest, text: string, request: Request, ctx: ClientContext): Promise<Response> {
   // OpenAI's words (its 400 when a background response could not be kept to be polled).
@@ -32,14 +52,17 @@ export async function startBackground(body: ResponsesRequest, text: string, requ
   if (!runs || !ctx.store) {
     throw invalidRequest("`background` needs this Worker's BACKGROUND_RUNS and RESPONSES_STORE Durable Object bindings (wrangler.toml), which it does not have.", "background", "unsupported_parameter");
   }
+  // OpenAI's 400s for a malformed `conversation`, or one beside `previous_response_id`, come from create itself, not the run.
+  const conversation = conversationOf(body);
+  const headers = await refuseAsForeground(body, ctx);
   // Its id takes the shard of the chain or conversation it continues, as a foreground response's does (run/prepare.ts).
-  const anchor = typeof body.previous_response_id === "string" ? body.previous_response_id : conversationOf(body);
+  const anchor = typeof body.previous_response_id === "string" ? body.previous_response_id : conversation;
   const id = (ctx.store.ids?.(anchor) ?? createIdGenerator())("resp");
   const queued = await runs.start(id, text, runHeaders(request.headers, ctx.ops?.requestId));
-  if (body.stream !== true) return json(200, queued);
+  if (body.stream !== true) return json(200, queued, headers);
   const events = await runs.events(id, -1);
   if (!events) throw notFound(id);
-  return new Response(events, { status: 200, headers: EVENT_STREAM_HEADERS });
+  return new Response(events, { status: 200, headers: { ...headers, ...EVENT_STREAM_HEADERS } });
 }
 
 /** `starting_after`: an event's `sequence_number` (events after it are sent); absent: the whole stream. */

@@ -25,9 +25,10 @@ export async function postChatCompletions(request: Request, ctx: ClientContext):
     // Not JSON: a chat upstream answers in its own words; a Responses one gets our 400 below.
   }
   const route = ctx.config.route(model);
+  // Its log line (and the key's usage it counts) says what was asked, passed through or translated.
+  if (ctx.ops) ctx.ops.trace.endpoint = "chat_completions";
   if (route.api !== "responses") return forwardBody(request, ctx, text);
   const body = parseResponsesRequest(text);
-  if (ctx.ops) ctx.ops.trace.endpoint = "chat_completions";
   // A key's limits hold here too, as on every path that reaches an upstream.
   await admit(ctx.ops, model);
   return chatViaResponses(body, route, ctx);

@@ -56,6 +56,8 @@ export async function forwardBody(request: Request, ctx: ClientContext, text: st
 function watchOf(path: string, ctx: ClientContext, hideUsageChunk: boolean): Watch | null {
   if (!isolates(ctx.ops)) return null;
   if (path === "/responses") return { creates: true, usage: "responses" };
+  // A compaction is billed as a response is (its `usage` is a Responses usage); it creates no id anyone names.
+  if (path === "/responses/compact") return { creates: false, usage: "responses" };
   if (path === "/conversations") return { creates: true, usage: null };
   if (path === "/chat/completions") return { creates: false, usage: "chat", hideUsageChunk };
   return null;

@@ -93,7 +93,11 @@ async function runCompaction(c: PreparedCompaction, ctx: ClientContext, upstream
   let written = Date.now();
   const started = () => {
     const envelope = { ...reader.response, status: "in_progress", output: [], usage: null, completed_at: null };
-    emit({ type: "response.created", response: envelope });
+    if (c.request.background === true) {
+      // A background compaction begins queued, as the converter begins any background response.
+      emit({ type: "response.created", response: { ...envelope, status: "queued" } });
+      emit({ type: "response.queued", response: { ...envelope, status: "queued" } });
+    } else emit({ type: "response.created", response: envelope });
     emit({ type: "response.in_progress", response: envelope });
   };
   try {

@@ -1,8 +1,9 @@
 // Internal: server-side compaction, a create request's `context_management: [{ type: "compaction", compact_threshold }]`.
-import { type ChatCompletion, fromChatCompletion, invalidRequest, ResponsesError, type ResponsesInputItem, type ResponsesRequest } from "../../src/index.ts";
-import { type ConversationItem, contextCompactionItem, currentTurnStart, requireSealer, type Sealer, summaryRequest } from "../../src/server.ts";
+import { fromChatCompletion, invalidRequest, ResponsesError, type ResponsesInputItem, type ResponsesRequest } from "../../src/index.ts";
+import { type ConversationItem, contextCompactionItem, currentTurnStart, expandInput, isContextSummary, requireSealer, type Sealer, summaryRequest } from "../../src/server.ts";
 import type { ClientContext } from "../context.ts";
 import { countPrepared } from "./count-tokens.ts";
+import { completionOf } from "./modes.ts";
 import { openUpstream } from "./open-upstream.ts";
 import { type PreparedResponse, prepareResponse } from "./prepare.ts";
 
@@ -21,21 +22,54 @@ import { type PreparedResponse, prepareResponse } from "./prepare.ts";
  * message for the chat template's own tokens and 1,000 per image, file or audio part (a high-detail image is
  * 765–1,105 tokens at OpenAI). At or under the threshold, nothing else happens: no extra upstream call.
  * Over it, the upstream counts the prepared request exactly (one call with one output token, as
- * `/v1/responses/input_tokens` does), and only a count above the threshold compacts.
+ * `/v1/responses/input_tokens` does), and only a count above the threshold compacts; so does an upstream
+ * that refuses to count it because it exceeds the model's context (a threshold set near the window).
  */
 export async function prepareTurn(request: ResponsesRequest, ctx: ClientContext): Promise<PreparedResponse> {
+  const { prepared, compaction } = await checkTurn(request, ctx);
+  if (!compaction) return prepared;
+  const counted = await countPrepared(prepared, ctx).catch((e: unknown) => {
+    // Too long for the model to count at all: over any threshold, and what compaction is for.
+    if (tooLongForModel(e)) return null;
+    throw e;
+  });
+  if (counted) {
+    countExtra(ctx, counted.prompt_tokens, counted.completion_tokens);
+    if (counted.prompt_tokens <= compaction.threshold) return prepared;
+  }
+  return compacted(request, prepared.input, compaction.start, compaction.sealer, ctx);
+}
+
+/**
+ * What `prepareTurn` does before any upstream call: the request checked and prepared (every refusal of the
+ * request itself thrown here: `context_management`, stored state, tool pairing, translation, no key to seal a
+ * summary with), and whether the turn may need compacting (then the upstream counts it). A background `create`
+ * runs this much before it answers `queued` (worker/routes/background.ts).
+ */
+export async function checkTurn(request: ResponsesRequest, ctx: ClientContext): Promise<{ prepared: PreparedResponse; compaction: { start: number; threshold: number; sealer: Sealer } | null }> {
   const threshold = compactThreshold(request.context_management);
   const { context_management: _cm, ...rest } = request;
   const prepared = await prepareResponse(threshold === null ? request : rest, ctx);
-  if (threshold === null) return prepared;
+  if (threshold === null) return { prepared, compaction: null };
   const start = currentTurnStart(prepared.input);
-  if (start <= 0 || estimate(prepared.translation.request) <= threshold) return prepared;
+  // Nothing before the running turn, or only an earlier compaction's summary (a long tool loop over the
+  // threshold by itself): nothing a summary could shrink, so no count and no summary of the summary.
+  if (start <= 0 || (start === 1 && isContextSummary(prepared.input[0]!))) return { prepared, compaction: null };
+  if (estimate(prepared.translation.request) <= threshold) return { prepared, compaction: null };
   // No key to seal a summary with: said before any upstream call.
-  const sealer = requireSealer(ctx.sealer);
-  const counted = await countPrepared(prepared, ctx);
-  countExtra(ctx, counted.prompt_tokens, counted.completion_tokens);
-  if (counted.prompt_tokens <= threshold) return prepared;
-  return compacted(request, prepared, start, sealer, ctx);
+  return { prepared, compaction: { start, threshold, sealer: requireSealer(ctx.sealer) } };
+}
+
+/**
+ * An upstream's 400 (or 413) saying the prompt exceeds the model's context, in the words providers use:
+ * OpenAI, DeepSeek and vLLM's "maximum context length is N tokens" (OpenAI's and Groq's code
+ * `context_length_exceeded`), vLLM's "longer than the maximum model length", llama.cpp's
+ * `exceed_context_size_error`, Anthropic's "prompt is too long", Mistral's "too large for model".
+ */
+function tooLongForModel(e: unknown): boolean {
+  if (!(e instanceof ResponsesError) || (e.status !== 400 && e.status !== 413)) return false;
+  if (e.code === "context_length_exceeded" || e.type === "exceed_context_size_error") return true;
+  return /context (length|size|window)|maximum model length|exceeds the available context|prompt is too long|too large for model/i.test(e.message);
 }
 
 /** The threshold of the request's compaction entry; null without one. Anything else in `context_management` is OpenAI's 400. */
@@ -96,18 +130,11 @@ function countExtra(ctx: ClientContext, input: number, output: number): void {
 }
 
 /** The summary written upstream, the compaction item sealed, and the turn prepared on it with the item as its first output. */
-async function compacted(request: ResponsesRequest, whole: PreparedResponse, start: number, sealer: Sealer, ctx: ClientContext): Promise<PreparedResponse> {
-  const history = whole.input.slice(0, start);
-  const turn = whole.input.slice(start);
+async function compacted(request: ResponsesRequest, input: ConversationItem[], start: number, sealer: Sealer, ctx: ClientContext): Promise<PreparedResponse> {
+  const history = input.slice(0, start);
+  const turn = input.slice(start);
   const summaryRun = await prepareResponse(summaryRequest(request, history as ResponsesInputItem[]), ctx);
-  const upstream = await openUpstream(summaryRun, ctx, false);
-  const text = await upstream.text();
-  let completion: ChatCompletion;
-  try {
-    completion = JSON.parse(text) as ChatCompletion;
-  } catch {
-    throw new ResponsesError(502, { message: `The upstream's summary was not JSON: ${text.slice(0, 200)}`, type: "upstream_error", code: "compaction_failed" });
-  }
+  const completion = await completionOf(await openUpstream(summaryRun, ctx, false), (text) => `The upstream's summary was not JSON: ${text.slice(0, 200)}`, "compaction_failed");
   const summary = fromChatCompletion(completion, { ...summaryRun.options, onEnd: undefined });
   countExtra(ctx, summary.usage?.input_tokens ?? 0, summary.usage?.output_tokens ?? 0);
   // Its id comes from the turn's own generator (a store routes item ids by it), so it is set once the turn is prepared.
@@ -115,8 +142,15 @@ async function compacted(request: ResponsesRequest, whole: PreparedResponse, sta
   // A chain continued by `previous_response_id` starts afresh at the item (it stands for the whole chain); a
   // `conversation` is kept (its earlier items are dropped again at the item, and this turn is added to it).
   const { context_management: _cm, previous_response_id: _p, ...rest } = request;
-  // Recorded with the client's own items (the item is in the output): a conversation gets what was sent, then the output.
-  const next = await prepareResponse({ ...rest, input: [item] }, ctx, whole.fresh);
+  // What is kept (the stored response's input, the items a conversation gains) is what the client sent, as
+  // sent (references resolved, nothing opened), with the output after it: the compaction item once, standing
+  // for what came before. A new chain: no previous response, and only this request's own items when it has to
+  // be stored whole. (Read once more from the store: only a compacting turn pays it.)
+  const { context_management: _c, ...sent } = request;
+  const own = await expandInput(sent, { resolver: ctx.resolver, conversations: ctx.conversations });
+  const keep = { ...own, previous: null, resolved: own.fresh };
+  const next = await prepareResponse({ ...rest, input: [item] }, ctx, keep);
+  next.keep = keep;
   item.id = next.options.ids!("cmp");
   // The envelope echoes the client's request; a fallback that prepares the turn again keeps the item first.
   const echo = ctx.store ? request : { ...request, store: false };

@@ -29,9 +29,17 @@ export async function countPrepared(prepared: PreparedResponse, ctx: ClientConte
     const { max_tokens: _a, max_completion_tokens: _b, ...rest } = t.request;
     return { ...t, request: { ...rest, [field]: 1 } };
   };
-  // A reasoning retry (DeepSeek asking for reasoning_content back) asks for one token too.
-  const retry = prepared.reasoningRetry;
-  const probe: PreparedResponse = { ...prepared, headers: {}, translation: oneToken(prepared.translation), reasoningRetry: retry && (() => oneToken(retry())) };
+  // A reasoning retry (DeepSeek asking for reasoning_content back) asks for one token too, and so does a
+  // MODEL_MAP fallback, which translates the request anew for its route (`adjust` is applied again then).
+  const inner = prepared.adjust;
+  const probe: PreparedResponse = { ...prepared, headers: {} };
+  probe.adjust = (p) => {
+    inner?.(p);
+    const retry = p.reasoningRetry;
+    p.translation = oneToken(p.translation);
+    p.reasoningRetry = retry && (() => oneToken(retry()));
+  };
+  probe.adjust(probe);
   const upstream = await openUpstream(probe, ctx, false);
   const text = await upstream.text();
   let completion: Partial<ChatCompletion> | null = null;

@@ -181,7 +181,10 @@ export class EventLog {
    * (the reader left) stops nothing but itself.
    */
   async *read(startingAfter: number, pageRows = 16): AsyncGenerator<string> {
-    let delivered = startingAfter;
+    // A reader of a finished run that asks for events after more than the log holds saw events it lost (the unwritten
+    // batch of a run interrupted by a restart, which then ended `failed` numbered after what was stored): it gets the
+    // terminal event, so it learns how the run ended instead of a stream closing with none.
+    let delivered = this.#finished && startingAfter > this.#last ? this.#last - 1 : startingAfter;
     let key: readonly [number, number] = [-1, -1];
     for (;;) {
       // Storage only while it holds something this reader has not had: a live follower reads memory alone.

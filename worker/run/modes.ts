@@ -44,16 +44,19 @@ export function emptyResponse(prepared: PreparedResponse, sink: EventSink): Resp
   return converter.response;
 }
 
+/** A non-streamed upstream answer as a chat completion; a body that is not JSON is a 502 in the words `describe` gives. */
+export async function completionOf(upstream: Response, describe: (text: string) => string, code: string): Promise<ChatCompletion> {
+  const text = await upstream.text();
+  try {
+    return JSON.parse(text) as ChatCompletion;
+  } catch {
+    throw new ResponsesError(502, { message: describe(text), type: "upstream_error", code });
+  }
+}
+
 /** Runs the response to the end and returns the finished Response object. */
 export async function completeResponse(prepared: PreparedResponse, ctx: ClientContext): Promise<ResponseResource> {
-  const upstream = await openUpstream(prepared, ctx, false);
-  const text = await upstream.text();
-  let completion: ChatCompletion;
-  try {
-    completion = JSON.parse(text) as ChatCompletion;
-  } catch {
-    throw new ResponsesError(502, { message: `Upstream sent a body that is not JSON: ${text.slice(0, 300)}`, type: "upstream_error", code: "server_error" });
-  }
+  const completion = await completionOf(await openUpstream(prepared, ctx, false), (text) => `Upstream sent a body that is not JSON: ${text.slice(0, 300)}`, "server_error");
   // Sealed first, then recorded: the stored response is the one the client gets.
   const response = fromChatCompletion(completion, { ...prepared.options, onEnd: undefined });
   if (ctx.sealer) await sealReasoningItems(response.output, ctx.sealer, prepared.reasoningSealer !== null);

@@ -5,7 +5,7 @@ import { callWithFallback } from "../ops/fallback.ts";
 import { shapeMessages } from "../../src/index.ts";
 import { retryTemplate } from "./template-retry.ts";
 import { retryWithoutRefused, asUpstreamTakesIt } from "./refused-fields.ts";
-import { asksForThinkingBlocks, disableThinking, thinkingDisabled, withoutThinking } from "./thinking-retry.ts";
+import { asksForThinkingBlocks, disableThinking, isOpenRouter, thinkingDisabled, withoutThinking } from "./thinking-retry.ts";
 import { asksForThoughtSignature, rememberAskedForSignatures, wantsStandInSignatures, withStandInSignatures } from "./signature-retry.ts";
 
 import { type PreparedResponse, upstreamIdentity } from "./prepare.ts";
@@ -21,7 +21,7 @@ export async function openUpstream(prepared: PreparedResponse, ctx: ClientContex
     const { stream: _stream, stream_options: _options, ...rest } = prepared.translation.request;
     rest.messages = shapeMessages(rest.messages, prepared.template.shape);
     if (wantsStandInSignatures(upstreamIdentity(prepared.route), prepared.route.baseUrl)) rest.messages = withStandInSignatures(rest.messages);
-    const out = thinkingDisabled(prepared) ? withoutThinking(rest) : rest;
+    const out = thinkingDisabled(prepared) ? withoutThinking(rest, prepared) : rest;
     return requestBody((sent = asUpstreamTakesIt(stream ? { ...out, stream: true, stream_options: { include_usage: true } } : out, prepared.refused)));
   };
   // The key's limits, then the route and its MODEL_MAP fallbacks (worker/ops/fallback.ts).
@@ -29,23 +29,21 @@ export async function openUpstream(prepared: PreparedResponse, ctx: ClientContex
   Object.assign(prepared.headers, forwardedHeaders(upstream.headers));
   if (ctx.ops) ctx.ops.trace.dropped = prepared.refused.dropped;
   if (!upstream.ok) {
-    // Gemini's words are read from the body itself: it comes as a JSON array, whatever the error parser makes of it.
-    const raw = upstream.status === 400 ? await upstream.clone().text().catch(() => "") : "";
+    // Read once and bounded (worker/upstream.ts), in whatever shape it came: Google's array, OpenRouter's `metadata.raw`.
+    const error = await upstreamError(upstream, prepared.headers, ctx.config);
     const identity = upstreamIdentity(prepared.route);
-    const signatures = asksForThoughtSignature(upstream.status, raw) && !wantsStandInSignatures(identity, prepared.route.baseUrl);
-    const thinking = !signatures && asksForThinkingBlocks(upstream.status, raw) && !thinkingDisabled(prepared);
+    const signatures = asksForThoughtSignature(error.status, error.message) && !wantsStandInSignatures(identity, prepared.route.baseUrl);
+    const thinking = !signatures && asksForThinkingBlocks(error.status, error.message) && !thinkingDisabled(prepared);
     if (signatures || thinking) {
       // A history without the provider state a provider needs: what that provider documents for the case (see each file).
       if (signatures) rememberAskedForSignatures(identity);
       else {
-        disableThinking(prepared);
+        disableThinking(prepared, isOpenRouter(prepared.route.baseUrl, error.provider));
         // The client asked for reasoning and this request goes without: said so, not done silently.
         prepared.headers["x-responses-bridge-thinking"] = "off: the tool call in progress came back without its thinking blocks";
       }
-      await upstream.body?.cancel().catch(() => undefined);
       return openUpstream(prepared, ctx, stream);
     }
-    const error = await upstreamError(upstream, prepared.headers, ctx.config);
     // Reasoning whose origin is unknown (or a turn without any) was held back; this upstream says it needs it.
     const retry = prepared.reasoningRetry;
     if (retry && asksForReasoningContent(error.status, error.message)) {

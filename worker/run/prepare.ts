@@ -42,8 +42,11 @@ export interface PreparedResponse {
   headers: Record<string, string>;
   /** The whole conversation the upstream sees (after expansion). */
   input: ConversationItem[];
-  /** The request's own items (references resolved, still sealed): what is recorded as this turn's input. */
-  fresh: ConversationItem[];
+  /**
+   * Set by a caller that prepared the run with `keep` (server-side compaction: what is stored is what the client
+   * sent, not the stand-in the upstream gets): a fallback that prepares the run anew passes it again.
+   */
+  keep?: ExpandedInput;
   /**
    * Hands the finished response to the context's `onRecord` and, with `persist` (default) unless
    * `store: false`, to the store; once per response, however often called. Resolves false when
@@ -114,7 +117,8 @@ export function upstreamIdentity(route: ModelRoute): string {
  * `item_reference`, and sealed reasoning and compaction items), and the response is
  * stored when it ends, however it ends. Throws `ResponsesError` (400) on bad input.
  */
-export async function prepareResponse(request: ResponsesRequest, ctx: ClientContext, recordedFresh?: ConversationItem[]): Promise<PreparedResponse> {
+// `keep`: what the store and a conversation keep of this turn instead of its own expansion (server-side compaction).
+export async function prepareResponse(request: ResponsesRequest, ctx: ClientContext, keep?: ExpandedInput): Promise<PreparedResponse> {
   const { config, store } = ctx;
   // A deployment keeping no conversations knows none: OpenAI's 404, as its Conversations routes answer (after the same 400s).
   const unknownConversation = ctx.conversations ? null : conversationOf(request);
@@ -122,9 +126,6 @@ export async function prepareResponse(request: ResponsesRequest, ctx: ClientCont
   // Sealed reasoning and compaction summaries open for every transport.
   const expanders = [reasoningExpander(ctx.sealer), compactionExpander(ctx.sealer)];
   const expanded = fromCompaction(await expandInput(request, { resolver: ctx.resolver, expanders, conversations: ctx.conversations }).catch((e: unknown) => stillRunning(e, request, ctx)));
-  // A turn run on other items than the client sent (a context_management compaction: the item standing for them)
-  // is recorded with the client's own items: a conversation and input_items list what was sent, never the item twice.
-  const recorded = recordedFresh ? { ...expanded, resolved: [...expanded.resolved.slice(0, expanded.resolved.length - expanded.fresh.length), ...recordedFresh], fresh: recordedFresh } : expanded;
   // On the whole conversation, as OpenAI checks it: a call and its output often sit on either side of `previous_response_id`.
   checkToolPairing(expanded.input);
   const route = config.route(typeof request.model === "string" ? request.model : "");
@@ -155,22 +156,24 @@ export async function prepareResponse(request: ResponsesRequest, ctx: ClientCont
     tools: translation.tools,
     ids,
     upstream,
+    // A background run keeps the `created_at` its `create` answered with.
+    ...(run?.createdAt !== undefined ? { createdAt: run.createdAt } : {}),
     redact: (text: string) => redact(text, config),
     // A cancelled response has no terminal event to hold: stored from here. Every other end is recorded by `beforeFlush` first.
     onEnd: (response) => void record(response),
   };
   // Stored as the client sent it, tokens still sealed (never a compaction summary in the clear); expanded again on continuation.
-  let ended: Promise<boolean> | null = null;
+  let recorded: Promise<boolean> | null = null;
   const record = (response: ResponseResource, persist = true) => {
-    if (ended) return ended;
+    if (recorded) return recorded;
     // The response's log line (and its tokens into the key's usage), whatever carried it.
     if (ctx.ops) logResponse(ctx.ops, response, request.stream === true);
-    return (ended = recordEnd(request, recorded, response, ids, ctx, persist));
+    return (recorded = recordEnd(request, keep ?? expanded, response, ids, ctx, persist));
   };
   // Reasoning is sealed when the client asked; provider state (Gemini's signatures, OpenRouter's reasoning_details) always, being its only way back.
   options.beforeFlush = terminalWaitsForStore(ctx.sealer && sealReasoningEvents(ctx.sealer, reasoningSealer !== null), record);
   const template = templateFor(route, upstream);
   const refused = refusedFor(route, upstream);
-  return { request, route, translation, options, reasoningSealer, reasoningRetry, template, refused, headers, input: expanded.input, fresh: recorded.fresh, record };
+  return { request, route, translation, options, reasoningSealer, reasoningRetry, template, refused, headers, input: expanded.input, record };
 }
 

@@ -4,9 +4,11 @@ import type { ModelRoute } from "../config.ts";
 /**
  * Top-level Chat Completions fields the bridge adds or forwards that change nothing the client
  * asked the model for: caching and routing hints, tracing ids, usage reporting, storage flags,
- * sampling reproducibility, logprobs. An upstream that refuses one (by name, in its own words) is
+ * sampling reproducibility. An upstream that refuses one (by name, in its own words) is
  * asked again without it. Everything else (`response_format`, `tools`, `tool_choice`,
- * `reasoning_effort`, `temperature`, `messages`…) carries what the client asked for, so the client
+ * `reasoning_effort`, `temperature`, `messages`, and `logprobs`/`top_logprobs`, which the bridge
+ * sends only when the client asked for logprobs: without them its answer would silently lack
+ * what it asked for…) carries what the client asked for, so the client
  * gets the upstream's 400 instead (MODEL_MAP's `omit` can leave such a field out on purpose);
  * only the output limit is sent again, under its other name (`OTHER_NAME`).
  * docs/request-mapping.md lists them.
@@ -23,8 +25,6 @@ const DROPPABLE_FIELDS: ReadonlySet<string> = new Set([
   "parallel_tool_calls",
   "verbosity",
   "seed",
-  "logprobs",
-  "top_logprobs",
 ]);
 
 /** `tools[0].function` → `tools.0.function`: one way to write a path. */

@@ -99,7 +99,7 @@ function relayClientFrame(data: string | ArrayBuffer, ctx: ClientContext, send: 
   else send(upstream, frame.data);
 }
 
-/** A `response.create` frame naming another key's id: the error frame to answer instead (null: send it on). Ids made on this socket pass at once. */
+/** A `response.create` or `response.steer` frame naming another key's id: the error frame to answer instead (null: send it on). Ids made on this socket pass at once. */
 async function ownedFrame(data: string | ArrayBuffer, ctx: ClientContext, created: ReadonlySet<string>): Promise<string | null> {
   if (typeof data !== "string") return null;
   let frame: unknown;
@@ -108,7 +108,9 @@ async function ownedFrame(data: string | ArrayBuffer, ctx: ClientContext, create
   } catch {
     return null;
   }
-  if ((frame as { type?: unknown } | null)?.type !== "response.create") return null;
+  // `response.steer` names the response it steers as `previous_response_id` too (the openai package's ResponsesClientEvent).
+  const type = (frame as { type?: unknown } | null)?.type;
+  if (type !== "response.create" && type !== "response.steer") return null;
   try {
     await requireOwned(ctx.ops, idsInBody(frame), created);
     return null;

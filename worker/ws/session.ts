@@ -70,7 +70,8 @@ function errorFrame(e: unknown, ctx: ClientContext): ErrorFrame {
 
 /** A text frame → the `response.create` body it carries, `null` for a frame with nothing to do, or a 400 (413 past the size limit). */
 function readFrame(data: unknown, maxBytes: number): (ResponsesRequest & { generate?: unknown }) | null {
-  const large = tooLarge(data, maxBytes);
+  // Already measured when it arrived (serveConnection keeps only the error of a message over the limit).
+  const large = data instanceof ResponsesError ? data : tooLarge(data, maxBytes);
   if (large) throw large;
   if (typeof data !== "string") throw invalidRequest("Binary frames are not supported: send each event as a JSON text frame.", null, "invalid_frame");
   let frame: unknown;
@@ -107,6 +108,7 @@ function serveConnection(socket: WebSocket, base: ClientContext): void {
   };
   let queue: Promise<void> = Promise.resolve();
   let waiting = 0;
+  let waitingBytes = 0;
   let running = false;
 
   // Events arrive already serialized (one JSON text per event, as SSE's `data:`); each is one frame.
@@ -136,17 +138,30 @@ function serveConnection(socket: WebSocket, base: ClientContext): void {
 
   socket.addEventListener("message", (event) => {
     idle.touch();
-    // Beyond the limit a frame is answered with an error, in its turn: after the running response's
+    const max = base.config.wsMaxMessageBytes;
+    // A message over the size limit is not kept while it waits: its 413 is all that is left of it. The
+    // others wait holding at most one message's worth of bytes between them, so a client queueing large
+    // frames cannot fill the isolate (16 × 32 MiB would be four times its memory).
+    const large = tooLarge(event.data, max);
+    const data = large ?? event.data;
+    const size = large ? 0 : typeof data === "string" ? data.length : data instanceof ArrayBuffer ? data.byteLength : 0;
+    // Beyond the limits a frame is answered with an error, in its turn: after the running response's
     // terminal event, never in the middle of its events (clients read an error frame as the turn's failure).
-    const rejected = waiting >= MAX_WAITING;
-    if (!rejected) waiting++;
+    const rejected = waiting >= MAX_WAITING ? `More than ${MAX_WAITING} messages were waiting` : waitingBytes + size > max ? `Messages of more than ${max} bytes in all were waiting` : null;
+    if (!rejected) {
+      waiting++;
+      waitingBytes += size;
+    }
+    // What the queued turn holds on to (a rejected message: nothing).
+    const kept = rejected ? null : data;
     queue = queue
       .then(async () => {
         if (rejected) {
-          send(JSON.stringify(errorFrame(new ResponsesError(429, { message: `More than ${MAX_WAITING} messages were waiting for the running response on this connection.`, type: "invalid_request_error", code: "too_many_requests" }), ctx)));
+          send(JSON.stringify(errorFrame(new ResponsesError(429, { message: `${rejected} for the running response on this connection.`, type: "invalid_request_error", code: "too_many_requests" }), ctx)));
           return;
         }
         waiting--;
+        waitingBytes -= size;
         if (gone.signal.aborted) return;
         running = true;
         // One signal per response, linked to the connection's and unlinked when it ends: what listens
@@ -156,7 +171,7 @@ function serveConnection(socket: WebSocket, base: ClientContext): void {
         gone.signal.addEventListener("abort", cancel);
         try {
           // Each frame is a request of its own: its own id and log line (worker/ops).
-          await runFrame(event.data, { ...ctx, signal: turn.signal, ops: ctx.ops && nextTurn(ctx.ops) }, memory, sink);
+          await runFrame(kept, { ...ctx, signal: turn.signal, ops: ctx.ops && nextTurn(ctx.ops) }, memory, sink);
         } finally {
           gone.signal.removeEventListener("abort", cancel);
           running = false;

@@ -45,6 +45,23 @@ describe("text (OpenAI)", () => {
     expect(r.final.incomplete_details).toBeNull();
   });
 
+  it("a background request begins queued, as OpenAI's does: created and queued (status queued), then in_progress", async () => {
+    const r = await convert(up.openaiText, testOptions({ request: { model: "gpt-4o-mini", background: true } }));
+    expect(r.types.slice(0, 3)).toEqual(["response.created", "response.queued", "response.in_progress"]);
+    expect(r.events.slice(0, 3).map((e) => e.sequence_number)).toEqual([0, 1, 2]);
+    const [created, queued, started] = r.events as Array<Extract<ResponseStreamEvent, { type: "response.created" }>>;
+    expect(created!.response).toMatchObject({ status: "queued", background: true, output: [] });
+    expect(queued!.response).toEqual(created!.response);
+    expect(started!.response).toMatchObject({ status: "in_progress", background: true });
+    expect(r.final).toMatchObject({ status: "completed", background: true });
+  });
+
+  it("createdAt: the response keeps the time it was created at, whatever the upstream's chunks say", async () => {
+    const r = await convert(up.openaiText, testOptions({ request: { model: "gpt-4o-mini", background: true }, createdAt: 1_700_000_042 }));
+    expect((r.events[0] as Extract<ResponseStreamEvent, { type: "response.created" }>).response.created_at).toBe(1_700_000_042);
+    expect(r.final.created_at).toBe(1_700_000_042);
+  });
+
   it("envelope: every field, defaults where the request is silent, created carries an empty output", async () => {
     const r = await convert(up.openaiText);
     const created = r.events[0] as Extract<ResponseStreamEvent, { type: "response.created" }>;

@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
 import { chatToResponsesSse, createChatToResponsesConverter, fromChatCompletion, type ChatCompletionChunk, type FunctionCallItem, type OutputItem, type ReasoningItem, type ResponseResource, toChatRequest } from "../../../src/index.ts";
-import { createSealer, reasoningExpander, sealReasoningEvents, sealReasoningItems, type ConversationItem } from "../../../src/server.ts";
+import { compactionExpander, contextCompactionItem, createSealer, reasoningExpander, sealReasoningEvents, sealReasoningItems, type ConversationItem } from "../../../src/server.ts";
 import { providerStateOf } from "../../../src/convert/provider-state.ts";
 import { upstreamTag } from "../../../src/convert/reasoning-origin.ts";
 import * as up from "../../fixtures/upstreams.ts";
@@ -108,6 +108,49 @@ describe("Gemini 3: thought signatures on tool calls", () => {
       { role: "assistant", content: "Hi there.", extra_content: { google: { thought_signature: "text-sig" } } },
       { role: "user", content: "Again" },
     ]);
+  });
+
+  it("a text answer's signature on its first content delta (as Google's endpoint has been seen to send it) goes back on that message alike", async () => {
+    const r = run(
+      [
+        { id: "g", choices: [{ index: 0, delta: { role: "assistant", content: "Hi", extra_content: { google: { thought_signature: "first-sig" } } } }] },
+        { id: "g", choices: [{ index: 0, delta: { content: " there." }, finish_reason: "stop" }] },
+      ],
+      GEMINI,
+    );
+    expect(r.output.map((i) => i.type)).toEqual(["message", "reasoning"]);
+    await sealReasoningItems(r.output, sealer, false);
+    const request = toChatRequest({ model: "m", input: [{ role: "user", content: "Hi" }, ...(await sentBack(r.output)), { role: "user", content: "Again" }] as never }, { upstream: GEMINI }).request;
+    expect(request.messages[1]).toEqual({ role: "assistant", content: "Hi there.", extra_content: { google: { thought_signature: "first-sig" } } });
+  });
+
+  it("state comes only from a token: the expander drops it in the clear, and keeps it on an item it restored when that item passes again", async () => {
+    const r = run(geminiChunks(), GEMINI);
+    await sealReasoningItems(r.output, sealer, false);
+    const expand = reasoningExpander(sealer);
+    const [restored] = (await expand(JSON.parse(JSON.stringify(r.output[1])) as ConversationItem, null))!;
+    expect(restored).toHaveProperty("provider_state");
+    // Passed again (a summary run over an expanded input): left as it is.
+    expect(await expand(restored!, null)).toBeUndefined();
+    // The same in the clear (a client's copy): the state is dropped, the rest kept.
+    const copy = JSON.parse(JSON.stringify(restored)) as ConversationItem;
+    const [cleaned] = (await expand(copy, "input[1]"))!;
+    expect(cleaned).not.toHaveProperty("provider_state");
+    expect(cleaned).toMatchObject({ type: "reasoning", id: (restored as { id: string }).id });
+    expect(JSON.stringify(nextTurn([cleaned!, r.output[2]!] as ConversationItem[], GEMINI))).not.toContain(GEMINI_SIGNATURE);
+  });
+
+  it("the turn a server-side compaction keeps holds its state: passed again after the compaction opened (a later summary run), still there", async () => {
+    const r = run(geminiChunks(), GEMINI);
+    await sealReasoningItems(r.output, sealer, false);
+    const turn = [{ role: "user", content: "Weather?" }, ...(await sentBack(r.output))] as ConversationItem[];
+    const summary = { output: [{ type: "message", role: "assistant", content: [{ type: "output_text", text: "Earlier: nothing." }] }] } as unknown as ResponseResource;
+    const item = await contextCompactionItem(summary, turn, sealer, "cmp_1");
+    const opened = (await compactionExpander(sealer)(JSON.parse(JSON.stringify(item)) as ConversationItem, "input[0]"))!;
+    const again: ConversationItem[] = [];
+    for (const i of opened) again.push(...((await reasoningExpander(sealer)(i, "input[0]")) ?? [i]));
+    const assistant = nextTurn(again.slice(2), GEMINI).messages.find((m) => m.role === "assistant");
+    expect(assistant?.role === "assistant" && assistant.tool_calls!.map((c) => c.extra_content)).toEqual([{ google: { thought_signature: GEMINI_SIGNATURE } }, undefined]);
   });
 
   it("never to another upstream, nor from a token another sealer made", async () => {
