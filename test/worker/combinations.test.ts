@@ -493,6 +493,10 @@ describe("continuing a background run before it has ended", () => {
       expect(r.status).toBe(400);
       expect(((await r.json()) as { error: Json }).error).toMatchObject({ message: `Previous response with id '${id}' is still in progress; continue from it once it has completed.`, type: "invalid_request_error", param: "previous_response_id", code: "previous_response_not_completed" });
     }
+    const ws = await connectWs((init) => exports.default.fetch(`${BRIDGE}/v1/responses`, { ...init, headers: { ...(init.headers as Record<string, string>), authorization: `Bearer ${KEY}` } }));
+    ws.create({ model: "scripted-text", input: "next", previous_response_id: id });
+    expect((await ws.turn()).at(-1)).toMatchObject({ type: "error", status: 400, error: { code: "previous_response_not_completed" } });
+    ws.ws.close();
     expect((await settled(id)).status).toBe("completed");
     expect((await create({ model: "scripted-text", input: "next", previous_response_id: id })).status).toBe("completed");
     // An id that never was stays OpenAI's not-found.
