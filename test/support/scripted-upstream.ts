@@ -161,7 +161,9 @@ function searchScript(body: ChatBody): Step[] | null {
 function script(body: ChatBody): Step[] {
   const model = body.model ?? "";
   const last = body.messages?.at(-1);
-  const searched = model.includes("search") ? searchScript(body) : null;
+  // `tool_choice: "none"` (the bridge's summary request) is honoured here too, as real models do.
+  // A `…search-once…` model reads a compaction summary as the tool having run already (as `…tools-once…` does).
+  const searched = model.includes("search") && body.tool_choice !== "none" && !(model.includes("once") && readsSummary(body)) ? searchScript(body) : null;
   if (searched) return searched;
   const thinking: Step[] = model.includes("deepseek") ? [{ delta: { reasoning_content: "Thinking it over" } }, { delta: { reasoning_content: ` (turn ${body.messages?.filter((m) => m.role === "assistant").length ?? 0}).` } }] : [];
   if (last?.role === "tool") return [{ delta: { role: "assistant", content: "" } }, ...thinking, { delta: { content: `The tool said: ${String(last.content)}` } }, { delta: {}, finish: "stop" }];

@@ -1,4 +1,4 @@
-import type { ResponseResource } from "../../src/index.ts";
+import { type ResponseResource, ResponsesError } from "../../src/index.ts";
 import type { BackgroundRuns } from "../run/background.ts";
 import { partitionOf } from "./durable-store.ts";
 
@@ -9,6 +9,27 @@ export interface BackgroundRunRpc {
   events(startingAfter: number): Promise<ReadableStream<Uint8Array> | null>;
   cancel(): Promise<string | null>;
   delete(): Promise<boolean>;
+}
+
+/** Workers RPC serialises one call's arguments into at most 32 MiB; the body is most of them (the rest: headers, the id). */
+const RPC_LIMIT = 32 * 1024 * 1024;
+const RPC_MARGIN = 256 * 1024;
+
+/**
+ * A body the run's object could not be handed in one RPC call is refused before the call, with a typed 413 saying
+ * why and what to do, never the platform's exception as a 500. V8 sends a string of Latin-1 characters at one byte
+ * each and any other string at two.
+ */
+function checkRpcSize(body: string): void {
+  const bytes = body.length * (/[^\u0000-\u00ff]/.test(body) ? 2 : 1);
+  if (bytes + RPC_MARGIN <= RPC_LIMIT) return;
+  const mib = (n: number) => (n / 1024 / 1024).toFixed(1);
+  throw new ResponsesError(413, {
+    message: `A background request is handed to its run in one message of at most 32 MiB; this body needs ${mib(bytes)} MiB. Send it without background (a foreground request of any size is streamed to the upstream), or continue the conversation with previous_response_id or conversation instead of sending it whole.`,
+    type: "invalid_request_error",
+    param: "background",
+    code: "request_too_large",
+  });
 }
 
 /**
@@ -22,6 +43,7 @@ export function backgroundRuns(namespace: DurableObjectNamespace, credential: st
   const parse = (json: string | null) => (json === null ? undefined : (JSON.parse(json) as ResponseResource));
   return {
     async start(id, body, headers) {
+      checkRpcSize(body);
       return JSON.parse(await (await object(id)).start(id, body, headers, retentionMs)) as ResponseResource;
     },
     async get(id) {

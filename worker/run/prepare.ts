@@ -1,4 +1,4 @@
-import { type ChatRequestTranslation, checkToolPairing, createIdGenerator, type PendingEvents, type ResponseResource, type ResponsesInputItem, type ResponsesReaderOptions, type ResponsesRequest, toChatRequest } from "../../src/index.ts";
+import { type ChatRequestTranslation, checkToolPairing, createIdGenerator, invalidRequest, type PendingEvents, ResponsesError, type ResponseResource, type ResponsesInputItem, type ResponsesReaderOptions, type ResponsesRequest, toChatRequest } from "../../src/index.ts";
 import { type ConversationItem, conversationNotFound, conversationOf, type ExpandedInput, expandInput, fromLatestCompaction, reasoningExpander, type Sealer, sealReasoningEvents, wantsEncryptedReasoning, compactionExpander } from "../../src/server.ts";
 import type { ModelRoute } from "../config.ts";
 import type { ClientContext } from "../context.ts";
@@ -82,6 +82,21 @@ function fromCompaction(expanded: ExpandedInput): ExpandedInput {
   return input === expanded.input ? expanded : { ...expanded, input, request: { ...expanded.request, input: input as ResponsesInputItem[] } };
 }
 
+/**
+ * A `previous_response_id` naming a background run that has not ended is not in the store yet: said so (GET shows
+ * it queued or in_progress), rather than "not found". Anything else is rethrown as it was.
+ */
+async function stillRunning(e: unknown, request: ResponsesRequest, ctx: ClientContext): Promise<never> {
+  const id = request.previous_response_id;
+  if (e instanceof ResponsesError && e.code === "previous_response_not_found" && typeof id === "string" && ctx.background) {
+    const run = await ctx.background.get(id).catch(() => undefined);
+    if (run?.status === "queued" || run?.status === "in_progress") {
+      throw invalidRequest(`Previous response with id '${id}' is still ${run.status === "queued" ? "queued" : "in progress"}; continue from it once it has completed.`, "previous_response_id", "previous_response_not_completed");
+    }
+  }
+  throw e;
+}
+
 /** Codex says who it is in `originator` (`codex_exec`, `codex_cli_rs`, …) and its user agent. */
 function isCodex(headers: Headers): boolean {
   return /^codex/i.test(headers.get("originator") ?? "") || /^codex/i.test(headers.get("user-agent") ?? "");
@@ -110,7 +125,7 @@ export async function prepareResponse(request: ResponsesRequest, ctx: ClientCont
   if (unknownConversation !== null) throw conversationNotFound(unknownConversation);
   // Sealed reasoning and compaction summaries open for every transport.
   const expanders = [reasoningExpander(ctx.sealer), compactionExpander(ctx.sealer)];
-  const expanded = fromCompaction(await expandInput(request, { resolver: ctx.resolver, expanders, conversations: ctx.conversations }));
+  const expanded = fromCompaction(await expandInput(request, { resolver: ctx.resolver, expanders, conversations: ctx.conversations }).catch((e: unknown) => stillRunning(e, request, ctx)));
   // On the whole conversation, as OpenAI checks it: a call and its output often sit on either side of `previous_response_id`.
   checkToolPairing(expanded.input);
   const route = config.route(typeof request.model === "string" ? request.model : "");
