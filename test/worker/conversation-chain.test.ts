@@ -103,7 +103,7 @@ describe("a response run in a conversation, continued and listed", () => {
       const asc = await inputItems(r1.id, "asc", limit);
       expect(textsOf(asc.items)).toEqual(expected1);
       expect(asc.pages).toBe(Math.max(1, Math.ceil(expected1.length / limit)));
-      expect(textsOf((await inputItems(r1.id, "desc", limit)).items)).toEqual(expected1.toReversed());
+      expect(textsOf((await inputItems(r1.id, "desc", limit)).items)).toEqual([...expected1].reverse());
     }
     // The ids are those of the conversation's items (the same items, not copies).
     const convItems = (await ok<Page>(await call("GET", `/v1/conversations/${c.id}/items?order=asc`))).data;
