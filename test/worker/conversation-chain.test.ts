@@ -162,6 +162,21 @@ describe("a response run in a conversation, continued and listed", () => {
     ]);
   });
 
+  it("an item deleted while the response ran does not move where its view of the conversation ends", async () => {
+    const c = await newConversation([user("a"), user("b"), user("c")]);
+    const [, b, third] = (await ok<Page>(await call("GET", `/v1/conversations/${c.id}/items?order=asc`))).data;
+    const conversations = durableConversations(env.RESPONSES_STORE, KEY);
+    const ids = shardedIds(c.id);
+    const own = { type: "message", id: ids("msg"), role: "user", content: [{ type: "input_text", text: "own" }] } as ConversationItem;
+    // The response read a, b, c; then its own input joined the conversation, and b was deleted before the turn was stored.
+    expect(await conversations.append(c.id, [own])).toBe(true);
+    expect(await conversations.deleteItem(c.id, b!.id as string)).toBe(true);
+    const response = { id: ids("resp"), object: "response", created_at: 1, status: "completed", model: "scripted-text", output: [], conversation: { id: c.id } } as unknown as ResponseResource;
+    const store = durableStore(env.RESPONSES_STORE, KEY, 86_400_000);
+    expect(await store.put({ response, previous: null, input: [own], conversation: { id: c.id, items: 3, last: third!.id as string } })).toBe(true);
+    expect(textsOf((await inputItems(response.id, "asc", 100)).items)).toEqual(["a", "c", "own"]);
+  });
+
   it("HTTP and the WebSocket agree: a conversation response continued on a socket, from its memory or from the store, sees what HTTP sees", async () => {
     const c = await newConversation([user("Remember 42."), assistant("OK.")]);
     const ws = await connectWs((init) => exports.default.fetch(`${BRIDGE}/v1/responses`, { ...init, headers: { ...(init.headers as Record<string, string>), authorization: `Bearer ${KEY}` } }));
