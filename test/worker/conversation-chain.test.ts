@@ -3,8 +3,9 @@ import { beforeEach, describe, expect, it } from "vitest";
 import type { ResponseResource } from "../../src/index.ts";
 import type { ConversationItem } from "../../src/server.ts";
 import { durableConversations } from "../../worker/cloudflare/durable-conversations.ts";
-import { durableStore, partitionOf, shardedIds, shardOf } from "../../worker/cloudflare/durable-store.ts";
-import type { ResponseStoreObject } from "../../worker/cloudflare/response-store-object.ts";
+import { allOf, durableStore, partitionOf, shardedIds, shardOf } from "../../worker/cloudflare/durable-store.ts";
+import { CHUNK_CHARS, type HistoryPage, type ResponseStoreObject } from "../../worker/cloudflare/response-store-object.ts";
+import type { Answer } from "../../worker/cloudflare/store-rows.ts";
 import { BRIDGE, resetSeen, seen } from "./bridge.ts";
 import { connectWs } from "./ws-client.ts";
 
@@ -175,6 +176,25 @@ describe("a response run in a conversation, continued and listed", () => {
     const store = durableStore(env.RESPONSES_STORE, KEY, 86_400_000);
     expect(await store.put({ response, previous: null, input: [own], conversation: { id: c.id, items: 3, last: third!.id as string } })).toBe(true);
     expect(textsOf((await inputItems(response.id, "asc", 100)).items)).toEqual(["a", "c", "own"]);
+  });
+
+  it("a history read in pages goes on where it stopped, even when a conversation item it already read is deleted in between", async () => {
+    const big = (c: string) => c.repeat(CHUNK_CHARS + 1000);
+    const c = await newConversation([user(big("a")), assistant("small"), user(big("b"))]);
+    const r1 = await create({ input: "go", conversation: c.id });
+    const object = await objectOf(c.id);
+    // A chunked row is a page of its own.
+    const first = (await object.history(r1.id)) as HistoryPage;
+    expect((await allOf(first.items as Answer)).map((i) => textOf(i)?.slice(0, 3))).toEqual(["aaa"]);
+    expect(first.next).not.toBeNull();
+    const conv = (await ok<Page>(await call("GET", `/v1/conversations/${c.id}/items?order=asc&limit=1`))).data[0]!;
+    await ok(await call("DELETE", `/v1/conversations/${c.id}/items/${conv.id}`));
+    const rest: ConversationItem[] = [];
+    for (let page: HistoryPage | undefined = (await object.history(r1.id, first.next!)) as HistoryPage, n = 0; page && n < 10; n++) {
+      rest.push(...(await allOf(page.items as Answer)));
+      page = page.next === null ? undefined : ((await object.history(r1.id, page.next)) as HistoryPage);
+    }
+    expect(rest.map((i) => textOf(i)?.slice(0, 5))).toEqual(["small", "bbbbb", "go", ANSWER.slice(0, 5)]);
   });
 
   it("HTTP and the WebSocket agree: a conversation response continued on a socket, from its memory or from the store, sees what HTTP sees", async () => {

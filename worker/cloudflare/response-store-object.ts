@@ -202,7 +202,7 @@ export class ResponseStoreObject extends DurableObject {
   /**
    * One page of the conversation up to and including a response (every input item, then its
    * output), oldest first, from item `from` on: rows inline up to `INLINE_CHARS`, or one chunked row
-   * as a stream. `next` is where the following page starts (null: done). Pages by position are
+   * as a stream. `next` is the ordinal the following page starts at (null: done). Pages by position are
    * consistent: while the response is known, every row of its conversation stays (see `#collect`).
    * A chain run in a conversation starts with that conversation's items as the chain's first turn
    * read them (rows of the conversation before its `base`): named, never copied.
@@ -211,13 +211,17 @@ export class ResponseStoreObject extends DurableObject {
     const turn = this.#visible(id);
     if (!turn) return undefined;
     const { conversation, upTo } = this.#conversationOf(id);
-    const query = `${PATH} SELECT rowid AS rid, parts, size, turn, pos FROM up JOIN turn_items ON turn_items.turn = up.id WHERE pos >= 0 AND (turn <> ? OR pos < ?) ORDER BY up.depth DESC, pos`;
-    const keys = this.#keys(query, id, conversation ?? "", upTo);
+    // Each row with its ordinal in the conversation (a conversation's row: its position), so a page starts where the last
+    // ended even when a conversation item was deleted between the two.
+    const query = `${PATH} SELECT turn_items.rowid AS rid, parts, size, turn, pos, COALESCE(turns.base, 0) + pos AS ord FROM up JOIN turn_items ON turn_items.turn = up.id
+      LEFT JOIN turns ON turns.id = up.id WHERE pos >= 0 AND (turn <> ? OR pos < ?) ORDER BY up.depth DESC, pos`;
+    const keys = this.#keys(query, id, conversation ?? "", upTo) as Array<RowKey & { ord: number }>;
     // The turns' own rows are all there (a deleted conversation item is gone from the conversation, and so from here).
     const own = keys.reduce((n, key) => (key.turn === conversation ? n : n + 1), 0);
     if (own !== turn.base - upTo + turn.inputs + turn.outputs) throw new Error(`The conversation of ${id} is incomplete in storage (${own} of ${turn.base - upTo + turn.inputs + turn.outputs} items).`);
-    const [page, next] = pageOf(keys, from);
-    return { items: sendRows(this.#sql, page), next: next < keys.length ? next : null };
+    const start = keys.findIndex((key) => key.ord >= from);
+    const [page, next] = start < 0 ? [[], keys.length] : pageOf(keys, start);
+    return { items: sendRows(this.#sql, page), next: next < keys.length ? keys[next]!.ord : null };
   }
 
   /** The conversation a chain was run in (its first turn's parent), and the position its view of it ends at; none: null and 0. */
