@@ -30,8 +30,10 @@
  *    own object, built through `/bench/append` in appends of 500 items; their
  *    SQLite size against their bytes; then RUNS turns continuing each through the
  *    Worker (`conversation`, a 100-character message, streamed), split as in 2,
- *    and the terminal event's delay (it waits for the append). `ONLY_CONVERSATIONS=1`
- *    runs this part alone.
+ *    and the terminal event's delay (it waits for the append); then the last of those
+ *    responses continued RUNS times by `previous_response_id` (its turn names the
+ *    conversation, never copies it): the time before the upstream call and the SQLite
+ *    each stored continuation adds. `ONLY_CONVERSATIONS=1` runs this part alone.
  * 6. A background `create` (`background: true`) refuses at create what the foreground refuses, so it prepares
  *    the request (reads and checks the history) before it answers `queued`, and its run prepares it again in
  *    its object: the time to `queued` continuing turn 10, 100 and 1,000 of the 10 KB chains, against a
@@ -209,6 +211,7 @@ async function benchConversations(log: (line: string) => void): Promise<void> {
   log(`\n## Conversations: storage and continuation (items of ${SIZE / 1000} KB; median of ${RUNS})\n`);
   log("| items | conversation | SQLite (`databaseSize`) | per item | ratio | request to upstream | TTFB at client | before the upstream call | request body transfer | last delta → terminal event (append) |");
   log("|---|---|---|---|---|---|---|---|---|---|");
+  const continued: string[] = [];
   for (const n of (process.env.ITEMS ?? "10,100,1000,10000").split(",").map(Number)) {
     const { id, bytes } = await buildConversation(n, SIZE);
     const s = await stats(id);
@@ -217,7 +220,22 @@ async function benchConversations(log: (line: string) => void): Promise<void> {
     const m = (f: (r: Run) => number) => `${median(runs.map(f)).toFixed(1)} ms`;
     const row = [n, `${mb(bytes)} MB`, `${mb(s.databaseSize)} MB`, `${(s.databaseSize / n).toFixed(0)} B`, (s.databaseSize / bytes).toFixed(2), `${mb(runs[0]!.bytes)} MB`, m((r) => r.ttfb), m((r) => r.prep), m((r) => r.transfer), m((r) => r.terminalDelay)];
     log(`| ${row.join(" | ")} |`);
+    continued.push(await continueConversationResponse(n, id, runs.at(-1)!.id));
   }
+  log(`\n### A response made in a conversation, continued by \`previous_response_id\` (median of ${RUNS})\n`);
+  log("| items before it | request to upstream | before the upstream call | SQLite growth per stored continuation |");
+  log("|---|---|---|---|");
+  for (const line of continued) log(line);
+}
+
+/** Continues the last response made in the conversation (which names the conversation's items, never copies them): what it sends and what each stored turn adds. */
+async function continueConversationResponse(n: number, conversation: string, last: string): Promise<string> {
+  const before = await stats(conversation);
+  const runs: Run[] = [];
+  for (let i = 0; i < RUNS; i++) runs.push(await respond({ model: "bench-answer-100", previous_response_id: last, input: "q".repeat(100) }));
+  const after = await stats(conversation);
+  const growth = (after.databaseSize - before.databaseSize) / RUNS;
+  return `| ${n + 2 * RUNS - 2} | ${mb(runs[0]!.bytes)} MB | ${median(runs.map((r) => r.prep)).toFixed(1)} ms | ${(growth / 1000).toFixed(1)} KB |`;
 }
 
 /** Section 6: the time a background create takes to answer `queued`, continuing each chain (its history read and checked first). */

@@ -29,6 +29,13 @@ export interface StoredTurn {
   previous: string | null;
   /** The items new in this turn (the request's own input, references resolved), each with an `id`, in the shape the API lists them. */
   input: ConversationItem[];
+  /**
+   * A response run in a conversation (`conversation` on create, so `previous` is null): the conversation's
+   * first `items` items came before its own input, as it read them (`last`: the last one's id). A store that holds the conversation
+   * names them (never copies them): its history and input items are those, then the turn's own. A store
+   * that cannot may keep the turn alone; absent on turns stored before this existed.
+   */
+  conversation?: { id: string; items: number; last: string | null } | null | undefined;
 }
 
 /** Items one by one, in order: a store's history may arrive in pages or as a stream rather than as one array. */

@@ -79,6 +79,23 @@ describe("the openai SDK's conversations.*", () => {
     const both = await client.responses.create({ model: "scripted-text", input: "x", conversation: conversation.id, previous_response_id: response.id }).catch((e: unknown) => e);
     expect(both).toMatchObject({ status: 400, code: "mutually_exclusive_parameters" });
   });
+
+  it("a response made in a conversation carries it: inputItems.list (auto-paginated) and previous_response_id see the conversation before it", async () => {
+    const conversation = await client.conversations.create({ items: [{ type: "message", role: "user", content: "I am Ada." }, { type: "message", role: "assistant", content: "Hi Ada." }] });
+    const response = await client.responses.create({ model: "scripted-text", input: "Who am I?", conversation: conversation.id });
+    const listed = [];
+    for await (const item of client.responses.inputItems.list(response.id, { order: "asc", limit: 2 })) listed.push(textOf(item as never));
+    expect(listed).toEqual(["I am Ada.", "Hi Ada.", "Who am I?"]);
+    const before = chats().length;
+    await client.responses.create({ model: "scripted-text", input: "Sure?", previous_response_id: response.id });
+    expect(turnsOf(chats()[before]!)).toEqual([
+      ["user", "I am Ada."],
+      ["assistant", "Hi Ada."],
+      ["user", "Who am I?"],
+      ["assistant", ANSWER],
+      ["user", "Sure?"],
+    ]);
+  });
 });
 
 describe("@openai/agents with server-side conversations", () => {

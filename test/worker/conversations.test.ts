@@ -240,9 +240,9 @@ describe("conversation on create", () => {
       ["user", "Thanks"],
     ]);
     expect(textsOf(await allItems(c.id))).toEqual(["Be brief.", "My name is Ada.", "Noted.", "What is my name?", ANSWER, "Thanks", ANSWER]);
-    // The response is stored as well, with the turn's own input.
+    // The response is stored as well: its input items are the conversation's before it, then its own (conversation-chain.test.ts).
     const inputItems = (await ok(await call("GET", `/v1/responses/${terminal.response.id}/input_items?order=asc`))) as { data: ConversationItem[] };
-    expect(textsOf(inputItems.data)).toEqual(["Thanks"]);
+    expect(textsOf(inputItems.data)).toEqual(["Be brief.", "My name is Ada.", "Noted.", "What is my name?", ANSWER, "Thanks"]);
   });
 
   it("a tool call and its output round-trip through the conversation", async () => {

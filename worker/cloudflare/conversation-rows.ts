@@ -124,6 +124,22 @@ export class ConversationRows {
     return true;
   }
 
+  /**
+   * Where a response's view of the conversation ends: the position after its first `items` items, the
+   * last of them `last` (its id, checked: an item deleted while the response ran moves the count, and the
+   * response's own items, appended since, must not join its view). Undefined: the conversation is unknown.
+   */
+  end(id: string, items: number, last: string | null): number | undefined {
+    if (!this.head(id)) return undefined;
+    if (items === 0) return 0;
+    const at = this.#keys(`${KEY} WHERE turn = ? AND pos >= 0 ORDER BY pos LIMIT 1 OFFSET ?`, id, items - 1)[0];
+    if (at && (last === null || at.item_id === last)) return at.pos + 1;
+    // Moved by a delete: the last item read, at or before where the count points.
+    const before = at ? at.pos : Number.MAX_SAFE_INTEGER;
+    const found = last === null ? undefined : this.#keys(`${KEY} WHERE turn = ? AND item_id = ? AND pos <= ? ORDER BY pos DESC LIMIT 1`, id, last, before)[0];
+    return found ? found.pos + 1 : (at?.pos ?? this.#host.sql.exec<{ next_pos: number }>("SELECT next_pos FROM conversations WHERE id = ?", id).one().next_pos - 1) + 1;
+  }
+
   /** The items from position `from` on, oldest first: rows inline up to the RPC page size, or one chunked row as a stream. */
   page(id: string, from: number): ConversationPage | undefined {
     if (!this.head(id)) return undefined;

@@ -100,6 +100,7 @@ export async function sendTurn(turn: StoredTurn): Promise<[TurnHead, string[] | 
   const head: TurnHead = {
     id: turn.response.id,
     previous: turn.previous,
+    conversation: turn.previous === null ? (turn.conversation ?? null) : null,
     envelope,
     shared,
     inputs: turn.input.length,

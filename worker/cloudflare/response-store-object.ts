@@ -48,6 +48,8 @@ export const SCHEMA_VERSION = 2;
 export interface TurnHead {
   id: string;
   previous: string | null;
+  /** With `previous` null: the conversation run in, and how many of its items came first (see `put`). */
+  conversation: { id: string; items: number; last: string | null } | null;
   /** The Response object's own fields as JSON, with `output: []` (the output items are rows of their own). */
   envelope: string;
   /** Its other fields (those that repeat turn after turn) and the order of all its keys, and their hash; null: the envelope is whole. */
@@ -157,11 +159,15 @@ export class ResponseStoreObject extends DurableObject {
     const sql = this.#sql;
     const parent = head.previous === null ? null : sql.exec<TurnRow>("SELECT id, base, inputs, outputs FROM turns WHERE id = ?", head.previous).toArray()[0];
     const exists = sql.exec("SELECT 1 FROM turns WHERE id = ?", head.id).toArray().length > 0;
-    if (exists || parent === undefined) {
+    // Run in a conversation: its parent is the conversation, up to the position after the items it read.
+    const conversation = head.previous === null && head.conversation ? head.conversation : null;
+    const upTo = conversation && this.#rows()?.end(conversation.id, conversation.items, conversation.last);
+    if (exists || parent === undefined || upTo === undefined) {
       if (!Array.isArray(items)) await items.cancel();
       return exists;
     }
-    const base = parent === null ? 0 : parent.base + parent.inputs + parent.outputs;
+    const base = parent === null ? (upTo ?? 0) : parent.base + parent.inputs + parent.outputs;
+    const parentId = head.previous ?? (upTo === null ? null : conversation!.id);
     // What an interrupted streamed attempt left behind (the object was reset mid-write) goes first.
     this.#removeRows(head.id);
     const expiresAt = Date.now() + retentionMs;
@@ -170,7 +176,7 @@ export class ResponseStoreObject extends DurableObject {
       if (head.previous !== null && !sql.exec("SELECT 1 FROM turns WHERE id = ?", head.previous).toArray().length) throw new Error(`Response ${head.previous}, continued by ${head.id}, went while it was written.`);
       this.#insertRow(head.id, -1, null, head.envelope);
       if (head.shared) sql.exec("INSERT OR IGNORE INTO shared (hash, json) VALUES (?, ?)", head.shared.hash, head.shared.json);
-      const values = [head.id, head.previous, base, head.inputs, head.itemIds.length - head.inputs, expiresAt, head.shared?.hash ?? null];
+      const values = [head.id, parentId, base, head.inputs, head.itemIds.length - head.inputs, expiresAt, head.shared?.hash ?? null];
       sql.exec("INSERT INTO turns (id, parent, base, inputs, outputs, expires_at, shared) VALUES (?, ?, ?, ?, ?, ?, ?)", ...values);
       if (head.previous !== null) sql.exec("UPDATE turns SET children = children + 1 WHERE id = ?", head.previous);
     };
@@ -196,16 +202,32 @@ export class ResponseStoreObject extends DurableObject {
   /**
    * One page of the conversation up to and including a response (every input item, then its
    * output), oldest first, from item `from` on: rows inline up to `INLINE_CHARS`, or one chunked row
-   * as a stream. `next` is where the following page starts (null: done). Pages by position are
+   * as a stream. `next` is the ordinal the following page starts at (null: done). Pages by position are
    * consistent: while the response is known, every row of its conversation stays (see `#collect`).
+   * A chain run in a conversation starts with that conversation's items as the chain's first turn
+   * read them (rows of the conversation before its `base`): named, never copied.
    */
   async history(id: string, from = 0): Promise<HistoryPage | undefined> {
     const turn = this.#visible(id);
     if (!turn) return undefined;
-    const keys = this.#keys(`${PATH} SELECT rowid AS rid, parts, size, turn, pos FROM up JOIN turn_items ON turn_items.turn = up.id WHERE pos >= 0 ORDER BY up.depth DESC, pos`, id);
-    if (keys.length !== turn.base + turn.inputs + turn.outputs) throw new Error(`The conversation of ${id} is incomplete in storage (${keys.length} of ${turn.base + turn.inputs + turn.outputs} items).`);
-    const [page, next] = pageOf(keys, from);
-    return { items: sendRows(this.#sql, page), next: next < keys.length ? next : null };
+    const { conversation, upTo } = this.#conversationOf(id);
+    // Each row with its ordinal in the conversation (a conversation's row: its position), so a page starts where the last
+    // ended even when a conversation item was deleted between the two.
+    const query = `${PATH} SELECT turn_items.rowid AS rid, parts, size, turn, pos, COALESCE(turns.base, 0) + pos AS ord FROM up JOIN turn_items ON turn_items.turn = up.id
+      LEFT JOIN turns ON turns.id = up.id WHERE pos >= 0 AND (turn <> ? OR pos < ?) ORDER BY up.depth DESC, pos`;
+    const keys = this.#keys(query, id, conversation ?? "", upTo) as Array<RowKey & { ord: number }>;
+    // The turns' own rows are all there (a deleted conversation item is gone from the conversation, and so from here).
+    const own = keys.reduce((n, key) => (key.turn === conversation ? n : n + 1), 0);
+    if (own !== turn.base - upTo + turn.inputs + turn.outputs) throw new Error(`The conversation of ${id} is incomplete in storage (${own} of ${turn.base - upTo + turn.inputs + turn.outputs} items).`);
+    const start = keys.findIndex((key) => key.ord >= from);
+    const [page, next] = start < 0 ? [[], keys.length] : pageOf(keys, start);
+    return { items: sendRows(this.#sql, page), next: next < keys.length ? keys[next]!.ord : null };
+  }
+
+  /** The conversation a chain was run in (its first turn's parent), and the position its view of it ends at; none: null and 0. */
+  #conversationOf(id: string): { conversation: string | null; upTo: number } {
+    const root = this.#sql.exec<{ parent: string | null; base: number }>(`${PATH} SELECT parent, base FROM up JOIN turns USING (id) ORDER BY up.depth DESC LIMIT 1`, id).toArray()[0];
+    return root?.parent?.startsWith("conv_") ? { conversation: root.parent, upTo: root.base } : { conversation: null, upTo: 0 };
   }
 
   /** An item by its id, from a turn someone can still reach (the turn itself, or one continuing it). */
@@ -228,32 +250,40 @@ export class ResponseStoreObject extends DurableObject {
     return { ids, items: sendRows(this.#sql, keys) };
   }
 
-  /** A page of a response's input items, reading only the page's rows. */
+  /**
+   * A page of a response's input items, reading only the page's rows. The input is a run of
+   * segments, each a turn's rows (or the conversation's, before the chain's first turn) at
+   * increasing ordinals; a page reads segment by segment, one range query each, until it is full.
+   */
   async list(id: string, options: { limit: number; order: "asc" | "desc"; after?: string | undefined }): Promise<ListResult> {
     const turn = this.#visible(id);
     if (!turn) return undefined;
-    const path = this.#sql.exec<TurnRow>(`${PATH} SELECT turns.id, base, inputs, outputs FROM up JOIN turns USING (id) ORDER BY up.depth DESC`, id).toArray();
     const total = turn.base + turn.inputs;
-    const ordinal = (key: RowKey) => {
-      const t = path.find((p) => p.id === key.turn);
-      return t ? t.base + key.pos : -1;
-    };
-    let start = options.order === "asc" ? 0 : total - 1;
+    const { conversation, upTo } = this.#conversationOf(id);
+    const path = this.#sql.exec<TurnRow>(`${PATH} SELECT turns.id, base, inputs, outputs FROM up JOIN turns USING (id) ORDER BY up.depth DESC`, id).toArray();
+    // Each segment: its rows' turn, the ordinal of its pos 0, and the ordinal it ends before.
+    const segments = path.map((t) => ({ turn: t.id, start: t.base, end: Math.min(t.base + t.inputs + t.outputs, total) }));
+    if (conversation !== null) segments.unshift({ turn: conversation, start: 0, end: upTo });
+    const asc = options.order === "asc";
+    // The ordinals still open: [lo, hi).
+    let [lo, hi] = [0, total];
     if (options.after !== undefined) {
-      const found = this.#keys("SELECT rowid AS rid, parts, size, turn, pos FROM turn_items WHERE item_id = ? AND pos >= 0", options.after).map(ordinal).filter((o) => o >= 0 && o < total);
+      const rows = this.#keys("SELECT rowid AS rid, parts, size, turn, pos FROM turn_items WHERE item_id = ? AND pos >= 0", options.after);
+      const found = rows.flatMap((key) => segments.filter((g) => g.turn === key.turn && g.start + key.pos < g.end).map((g) => g.start + key.pos));
       if (!found.length) return { unknownAfter: true };
-      start = options.order === "asc" ? Math.min(...found) + 1 : Math.max(...found) - 1;
+      if (asc) lo = Math.min(...found) + 1;
+      else hi = Math.max(...found);
     }
-    const step = options.order === "asc" ? 1 : -1;
-    const ordinals: number[] = [];
-    for (let o = start; o >= 0 && o < total && ordinals.length < options.limit; o += step) ordinals.push(o);
-    const last = ordinals.at(-1) ?? start - step;
-    const keys = ordinals.map((o) => {
-      let t = path[0]!;
-      for (const p of path) if (p.base <= o) t = p;
-      return this.#keys("SELECT rowid AS rid, parts, size, turn, pos, item_id FROM turn_items WHERE turn = ? AND pos = ?", t.id, o - t.base)[0]!;
-    });
-    return { ids: keys.map((k) => k.item_id ?? null), hasMore: last + step >= 0 && last + step < total, items: sendRows(this.#sql, keys) };
+    const keys: Array<RowKey & { item_id?: string | null }> = [];
+    for (const g of asc ? segments : [...segments].reverse()) {
+      if (keys.length > options.limit) break;
+      const [from, to] = [Math.max(lo, g.start) - g.start, Math.min(hi, g.end) - g.start];
+      if (from >= to) continue;
+      const query = `SELECT rowid AS rid, parts, size, turn, pos, item_id FROM turn_items WHERE turn = ? AND pos >= ? AND pos < ? ORDER BY pos ${asc ? "ASC" : "DESC"} LIMIT ?`;
+      keys.push(...this.#keys(query, g.turn, from, to, options.limit + 1 - keys.length));
+    }
+    const page = keys.slice(0, options.limit);
+    return { ids: page.map((k) => k.item_id ?? null), hasMore: keys.length > options.limit, items: sendRows(this.#sql, page) };
   }
 
   /** Hides the response at once; its rows go now unless a later turn still needs them. */

@@ -21,7 +21,12 @@ export function recordEnd(request: ResponsesRequest, expanded: ExpandedInput, re
   const store = ctx.store;
   if (!persist || !store || request.store === false || response.store === false) return appended.then(() => true);
   // After the append settles: a response that could not join its conversation is stored saying `conversation: null`, as its terminal event does.
-  const put = () => putWithRetry(store, { response, previous: expanded.previous, input: fresh }, whole, ctx);
+  // In a conversation, the turn names the conversation's items it read (never copies them): `previous_response_id`
+  // and `input_items` then see them as this response did (whether or not its own items joined the conversation).
+  const read = expanded.resolved.length - expanded.fresh.length;
+  const last = expanded.resolved[read - 1]?.id;
+  const conversation = expanded.conversation === null ? null : { id: expanded.conversation, items: read, last: typeof last === "string" ? last : null };
+  const put = () => putWithRetry(store, { response, previous: expanded.previous, input: fresh, conversation }, whole, ctx);
   const written = appended.then(put, put);
   ctx.waitUntil(written);
   return Promise.all([written, appended]).then(([stored]) => stored);
