@@ -14,7 +14,8 @@
  * 500 tokens per second.
  *
  * Then, for background runs, the time from `GET …?stream=true&starting_after=N`
- * to the first replayed event, after the run and while it runs.
+ * to the first replayed event, after the run and while it runs, and how late a
+ * live reader gets each event against a foreground stream of the same answer.
  *
  * Linux only (/proc). Environment: BENCH_TOKENS (default 4000), BENCH_TPS
  * (default 1000), BENCH_REPS (default 5), BENCH_COALESCE_REPS (default 3),
@@ -58,6 +59,47 @@ async function firstReplayed(base: string, id: string, n: number): Promise<numbe
   if (seq !== n + 1) throw new Error(`replay after ${n} began at ${seq}`);
   await reader.cancel();
   return ms;
+}
+
+/**
+ * How late each delta of a streamed answer reaches the client: its arrival less its paced send time (token i is sent
+ * i/tps after the first), less the smallest such lag of the stream (the round trip), so what is left is the wait the
+ * path adds to each event. The median and the 95th percentile over the deltas, in ms.
+ */
+async function eventLag(base: string, extra: Record<string, unknown>, tokens: number, tps: number): Promise<{ p50: number; p95: number; max: number }> {
+  const res = await fetch(`${base}/v1/responses`, { method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify({ model: `bench-${tokens}-${tps}`, input: "hi", stream: true, ...extra }) });
+  const reader = res.body!.getReader();
+  const dec = new TextDecoder();
+  const lags: number[] = [];
+  const t0 = performance.now();
+  let tail = "";
+  for (;;) {
+    const { value, done } = await reader.read();
+    if (done) break;
+    const now = performance.now() - t0;
+    const text = tail + dec.decode(value, { stream: true });
+    const cut = text.lastIndexOf("\n\n") + 2;
+    for (const m of text.slice(0, cut).matchAll(/"delta":" tok(\d+)"/g)) lags.push(now - (Number(m[1]) * 1000) / tps);
+    tail = text.slice(cut);
+  }
+  if (lags.length !== tokens) throw new Error(`saw ${lags.length} of ${tokens} deltas`);
+  const least = Math.min(...lags);
+  const s = lags.map((x) => x - least).sort((a, b) => a - b);
+  return { p50: median(s), p95: s[Math.floor(s.length * 0.95)]!, max: s.at(-1)! };
+}
+
+/** The lag table: foreground and background streams of the same paced answer, alternating. */
+async function lagTable(w: Workerd): Promise<string> {
+  const reps = Math.max(REPS, 3);
+  const paths: Array<[string, Record<string, unknown>]> = [["`POST /v1/responses` (foreground)", {}], ["the same with `background: true` (the creator a live reader)", { background: true }]];
+  const got = paths.map(() => [] as Array<{ p50: number; p95: number; max: number }>);
+  for (let r = 0; r < reps; r++) for (const [i, [, extra]] of paths.entries()) got[i]!.push(await eventLag(w.url, extra, 2000, 1000));
+  const rows = [`Live event lag (${w.host}): each delta's arrival at the client less its paced send time, less the stream's smallest such lag; 2,000 tokens at 1,000 tok/s, ${reps} streams each, alternating (median over streams of each stream's median, 95th percentile and maximum).\n`, "| path | median ms | p95 ms | max ms |", "|---|---:|---:|---:|"];
+  for (const [i, [label]] of paths.entries()) {
+    const xs = got[i]!;
+    rows.push(`| ${label} | ${f1(median(xs.map((x) => x.p50)))} | ${f1(median(xs.map((x) => x.p95)))} | ${f1(median(xs.map((x) => x.max)))} |`);
+  }
+  return rows.join("\n");
 }
 
 /** The resume table: after a finished run (from its start, middle and end) and into a live run. */
@@ -129,7 +171,7 @@ try {
       for (const t of targets) samples.get(t)!.push(await measure(w, idle, t, TOKENS, TPS));
       process.stderr.write(`run ${r + 1}/${REPS}\n`);
     }
-    if (targets.includes(TARGETS.background)) resume = await resumeLatency(w);
+    if (targets.includes(TARGETS.background)) resume = `${await resumeLatency(w)}\n\n${await lagTable(w)}`;
   } finally {
     await w.stop();
   }

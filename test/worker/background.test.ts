@@ -239,6 +239,48 @@ describe("the run's object", () => {
     expect(evs.length).toBeGreaterThan(2);
   });
 
+  it("a live reader across the object's restart: every event it saw is kept, no sequence_number reused for another event", async () => {
+    const { id } = await create({ model: "scripted-paced-80-25" });
+    for (let i = 0; i < 200 && (await retrieve(id)).status !== "in_progress"; i++) await sleep(10);
+    const res = await get(`/v1/responses/${id}?stream=true`);
+    expect(res.status).toBe(200);
+    const reader = res.body!.getReader();
+    const decoder = new TextDecoder();
+    let got = "";
+    const reading = (async () => {
+      try {
+        for (;;) {
+          const { value, done } = await reader.read();
+          if (done) return;
+          got += decoder.decode(value, { stream: true });
+        }
+      } catch {
+        // The object it read from went away.
+      }
+    })();
+    // Mid-run, between batch writes as often as not (the upstream sends a token every 25 ms).
+    for (let i = 0; i < 200 && (got.match(/event: response\.output_text\.delta\n/g) ?? []).length < 8; i++) await sleep(10);
+    await sleep(37);
+    await runInDurableObject(await stubOf(id), (_o, state) => state.abort("test: restart")).catch(() => {});
+    await Promise.race([reading, sleep(5_000)]);
+    await reader.cancel().catch(() => {});
+    const saw = events(got.slice(0, got.lastIndexOf("\n\n") + 2)) as Ev[];
+    expect(saw.filter((e) => e.type === "response.output_text.delta").length).toBeGreaterThanOrEqual(8);
+    expect(saw.some((e) => e.type === "response.completed")).toBe(false);
+    const r = await retrieve(id);
+    expect(r.status).toBe("failed");
+    expect(r.error?.message).toMatch(/interrupted/);
+    const after = await replay(id);
+    expectConsecutive(after, 0);
+    expect(after.at(-1)!.type).toBe("response.failed");
+    // Each number the live reader had names the same event after the restart: what it saw is a prefix of what was kept.
+    const kept = new Map(after.map((e) => [e.sequence_number, JSON.stringify(e)]));
+    for (const e of saw) expect(kept.get(e.sequence_number)).toBe(JSON.stringify(e));
+    expect(after.slice(0, saw.length)).toEqual(saw);
+    // Resuming after its last event gives the rest, ending with the failure.
+    expect(await replay(id, saw.at(-1)!.sequence_number)).toEqual(after.slice(saw.length));
+  });
+
   it("the alarm ends an interrupted run even when nobody looks", async () => {
     const { id } = await create({ model: "scripted-paced-60-25" });
     await sleep(300);

@@ -17,7 +17,7 @@ import { platformFor } from "./platform.ts";
  * parse again). Its `create` already refused what the foreground refuses and admitted it against the
  * key's limits (routes/background.ts): the run does not count it again. The events go to SQLite in batches (run/event-log.ts: one row per batch,
  * never one write per delta), and every reader (`events`) replays from its `starting_after`, then
- * follows live.
+ * follows live, served written events only (so a restart never takes back one it saw).
  *
  * The run lives in this object, not in the client's request: it keeps going after every reader has
  * left, for as long as the upstream streams (the `durable_object_io_tasks_prevent_eviction`
