@@ -31,9 +31,8 @@ async function poll(c: OpenAI, id: string): Promise<OpenAI.Responses.Response> {
 
 describe("background responses with the openai SDK → wrangler dev", () => {
   it("create with background: true answers queued at once; polling with responses.retrieve sees it complete", async () => {
-    const started = Date.now();
+    // A 1 s answer: a create that waited for it would say completed, not queued (no clock read: a loaded machine is slow).
     const created = await client.responses.create({ model: "scripted-paced-20-50", input: "Count.", background: true });
-    expect(Date.now() - started).toBeLessThan(1_000 + 20 * 50);
     expect(created.status).toBe("queued");
     expect(created.background).toBe(true);
     const done = await poll(client, created.id);
