@@ -2,7 +2,7 @@
 import { ResponsesError, type ResponseResource } from "../../src/index.ts";
 import type { RequestOps } from "./request.ts";
 import { UpstreamHttpError } from "../upstream.ts";
-import type { ResponseLine } from "./types.ts";
+import type { ResponseLine, UsageEntry } from "./types.ts";
 
 function where(baseUrl: string): string {
   try {
@@ -74,9 +74,14 @@ export function logResponse(ops: RequestOps, response: ResponseResource, streame
 
 /** The line's tokens into the key's usage (and so its `tokens_per_day`), after the answer. */
 function countUsage(ops: RequestOps, line: ResponseLine): void {
-  if (!ops.ledger) return;
   const entry = { model: line.model ?? "", input_tokens: line.input_tokens, output_tokens: line.output_tokens, cached_tokens: line.cached_tokens, reasoning_tokens: line.reasoning_tokens };
-  ops.waitUntil(ops.ledger.record(entry).catch((e: unknown) => console.error(`responses-bridge: counting usage of ${line.response_id ?? line.request_id} for key ${line.key} failed: ${String((e as Error)?.message ?? e)}`)));
+  recordUsage(ops, entry, `usage of ${line.response_id ?? line.request_id}`);
+}
+
+/** Tokens into the key's usage, after the answer (a key without a ledger counts nothing); `what` names them if the write fails. */
+export function recordUsage(ops: RequestOps, entry: UsageEntry, what: string): void {
+  if (!ops.ledger) return;
+  ops.waitUntil(ops.ledger.record(entry).catch((e: unknown) => console.error(`responses-bridge: counting ${what} for key ${ops.key?.name} failed: ${String((e as Error)?.message ?? e)}`)));
 }
 
 /**

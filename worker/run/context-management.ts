@@ -2,6 +2,7 @@
 import { fromChatCompletion, invalidRequest, ResponsesError, type ResponsesInputItem, type ResponsesRequest } from "../../src/index.ts";
 import { type ConversationItem, contextCompactionItem, currentTurnStart, expandInput, isContextSummary, requireSealer, type Sealer, summaryRequest } from "../../src/server.ts";
 import type { ClientContext } from "../context.ts";
+import { recordUsage } from "../ops/log.ts";
 import { countPrepared } from "./count-tokens.ts";
 import { completionOf } from "./modes.ts";
 import { openUpstream } from "./open-upstream.ts";
@@ -123,10 +124,8 @@ function estimate(chat: { messages?: unknown[]; tools?: unknown[] }): number {
 
 /** Tokens spent besides the turn's own (the exact count, the summary): into the key's usage, after the answer. */
 function countExtra(ctx: ClientContext, input: number, output: number): void {
-  const ops = ctx.ops;
-  if (!ops?.ledger) return;
-  const entry = { model: ops.trace.model ?? "", input_tokens: input, output_tokens: output, cached_tokens: 0, reasoning_tokens: 0 };
-  ops.waitUntil(ops.ledger.record(entry).catch((e: unknown) => console.error(`responses-bridge: counting compaction usage for key ${ops.key?.name} failed: ${String((e as Error)?.message ?? e)}`)));
+  if (!ctx.ops) return;
+  recordUsage(ctx.ops, { model: ctx.ops.trace.model ?? "", input_tokens: input, output_tokens: output, cached_tokens: 0, reasoning_tokens: 0 }, "compaction usage");
 }
 
 /** The summary written upstream, the compaction item sealed, and the turn prepared on it with the item as its first output. */
