@@ -1,4 +1,5 @@
 import type { ChatCompletionRequest } from "../../src/index.ts";
+import { UpstreamMemory } from "./upstream-memory.ts";
 
 /**
  * DeepSeek's thinking mode (and Xiaomi MiMo's, which copies the rule) refuses
@@ -28,13 +29,12 @@ export function withReasoningContentEverywhere(request: ChatCompletionRequest): 
  * Upstreams (by identity: base URL + model) that have asked: later requests to
  * them send reasoning that way the first time, instead of paying for a refused
  * request each turn (after a model switch the older turns' reasoning never
- * matches again). Per isolate, bounded like the sealer cache.
+ * matches again). Per isolate (`UpstreamMemory`).
  */
-const asked = new Set<string>();
+const asked = new UpstreamMemory<true>();
 
 export function rememberAskedForReasoning(upstream: string): void {
-  if (asked.size >= 256) asked.clear();
-  asked.add(upstream);
+  asked.set(upstream, true);
 }
 
 export function hasAskedForReasoning(upstream: string): boolean {

@@ -1,5 +1,6 @@
 import type { ErrorPayload } from "../../src/index.ts";
 import type { ModelRoute } from "../config.ts";
+import { UpstreamMemory } from "./upstream-memory.ts";
 
 /**
  * Top-level Chat Completions fields the bridge adds or forwards that change nothing the client
@@ -100,9 +101,9 @@ export interface RefusedState {
 
 /**
  * Upstreams (by identity: base URL + model) and the fields they refused: later requests to them
- * are sent without (or renamed) from the first. Per isolate, bounded like the template retry's memory.
+ * are sent without (or renamed) from the first. Per isolate (`UpstreamMemory`).
  */
-const learned = new Map<string, Map<string, Rule>>();
+const learned = new UpstreamMemory<Map<string, Rule>>();
 
 export function refusedFor(route: ModelRoute, upstream: string): RefusedState {
   const rules = new Map<string, Rule>((route.omit ?? []).map((f) => [f, null]));
@@ -143,7 +144,6 @@ export function retryWithoutRefused(state: RefusedState, upstream: string, statu
   const top = [...new Set(fields.map((f) => f.split(".")[0]!))];
   const rules = top.map((f) => ruleFor(f, state, sent));
   if (rules.some((r) => r === undefined)) return null;
-  if (learned.size >= 256 && !learned.has(upstream)) learned.clear();
   const remembered = learned.get(upstream) ?? new Map<string, Rule>();
   top.forEach((f, i) => {
     state.rules.set(f, rules[i]!);

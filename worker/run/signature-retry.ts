@@ -1,4 +1,5 @@
 import type { ChatMessage } from "../../src/index.ts";
+import { UpstreamMemory } from "./upstream-memory.ts";
 
 /**
  * Gemini 3 (Google's OpenAI endpoint) refuses a turn whose tool calls come
@@ -40,12 +41,11 @@ export function withStandInSignatures(messages: ChatMessage[]): ChatMessage[] {
   });
 }
 
-/** Upstreams (base URL + model) that asked; per isolate, bounded like the reasoning retry's set. */
-const asked = new Set<string>();
+/** Upstreams (base URL + model) that asked; per isolate (`UpstreamMemory`). */
+const asked = new UpstreamMemory<true>();
 
 export function rememberAskedForSignatures(upstream: string): void {
-  if (asked.size >= 256) asked.clear();
-  asked.add(upstream);
+  asked.set(upstream, true);
 }
 
 export function wantsStandInSignatures(upstream: string, baseUrl: string): boolean {

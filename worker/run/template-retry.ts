@@ -1,5 +1,6 @@
 import type { TemplateShape } from "../../src/index.ts";
 import type { ModelRoute } from "../config.ts";
+import { UpstreamMemory } from "./upstream-memory.ts";
 
 /**
  * Strict chat templates (Qwen 3.5+, Mistral, Gemma, Llama-2-style ones under
@@ -29,10 +30,9 @@ export interface TemplateState {
 
 /**
  * Upstreams (by identity: base URL + model) whose template asked for a shape:
- * later requests to them are sent that way the first time. Per isolate, bounded
- * like the reasoning retry's memory.
+ * later requests to them are sent that way the first time. Per isolate (`UpstreamMemory`).
  */
-const learned = new Map<string, TemplateShape>();
+const learned = new UpstreamMemory<TemplateShape>();
 
 export function templateFor(route: ModelRoute, upstream: string): TemplateState {
   if (route.template) return { shape: route.template, learns: false };
@@ -43,7 +43,6 @@ export function templateFor(route: ModelRoute, upstream: string): TemplateState 
 export function retryTemplate(state: TemplateState, upstream: string, status: number, message: string): boolean {
   const next = state.learns ? templateShapeAskedFor(status, message, state.shape) : null;
   if (!next) return false;
-  if (learned.size >= 256) learned.clear();
   learned.set(upstream, next);
   state.shape = next;
   return true;
