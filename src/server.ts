@@ -39,6 +39,7 @@ export {
   layerResolvers,
   ownItems,
   previousResponseNotFound,
+  responseNotFound,
   storeResolver,
 } from "./state/history.ts";
 export { reasoningExpander, sealReasoningEvents, sealReasoningItems, wantsEncryptedReasoning } from "./state/reasoning-seal.ts";

@@ -47,9 +47,9 @@ export interface ConversationStore {
   ids?(conversationId: string | null): IdGenerator;
 }
 
-/** OpenAI's 404 for a conversation it does not know (or that another key made). */
-export function conversationNotFound(id: string): ResponsesError {
-  return new ResponsesError(404, { message: `Conversation with id '${id}' not found.`, type: "invalid_request_error", param: null, code: null });
+/** OpenAI's 404 for a conversation it does not know (or that another key made); `param` names where the request named it. */
+export function conversationNotFound(id: string, param: string | null = null): ResponsesError {
+  return new ResponsesError(404, { message: `Conversation with id '${id}' not found.`, type: "invalid_request_error", param, code: null });
 }
 
 /** OpenAI's 404 for an item a conversation does not hold. */

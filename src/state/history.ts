@@ -1,4 +1,4 @@
-import { invalidRequest, type ResponsesError } from "../errors.ts";
+import { invalidRequest, ResponsesError } from "../errors.ts";
 import { isObject } from "../internal/is-object.ts";
 import type { ResponsesInputItem, ResponsesRequest } from "../types/responses.ts";
 import { type ConversationStore, conversationNotFound, conversationOf } from "./conversations.ts";
@@ -113,6 +113,11 @@ export function layerResolvers(...resolvers: Array<HistoryResolver | null | unde
       return found;
     },
   };
+}
+
+/** OpenAI's 404 for a response it does not know (never stored, deleted, expired, or another key's). */
+export function responseNotFound(id: string): ResponsesError {
+  return new ResponsesError(404, { message: `Response with id '${id}' not found.`, type: "invalid_request_error", param: null, code: null });
 }
 
 /** The 400 OpenAI answers for an unknown `previous_response_id`; clients (Codex) key their recovery on its code. */

@@ -1,6 +1,6 @@
 // Internal: with a Responses upstream, which proxy key created each id the upstream made (responses, conversations), so no other key reaches it.
 import { ResponsesError } from "../../src/index.ts";
-import { previousResponseNotFound } from "../../src/server.ts";
+import { conversationNotFound, previousResponseNotFound, responseNotFound } from "../../src/server.ts";
 import type { RequestOps } from "./request.ts";
 import type { KeyLedger } from "./types.ts";
 
@@ -50,8 +50,8 @@ export function idsInBody(body: unknown): NamedId[] {
 /** OpenAI's answer for an id this key cannot see. */
 function notFound(n: NamedId): ResponsesError {
   if (n.at === "previous_response_id") return previousResponseNotFound(n.id);
-  if (n.at === "response") return new ResponsesError(404, { message: `Response with id '${n.id}' not found.`, type: "invalid_request_error", param: null, code: null });
-  return new ResponsesError(404, { message: `Conversation with id '${n.id}' not found.`, type: "invalid_request_error", param: n.at === "conversation_param" ? "conversation" : null, code: null });
+  if (n.at === "response") return responseNotFound(n.id);
+  return conversationNotFound(n.id, n.at === "conversation_param" ? "conversation" : null);
 }
 
 /** The key's ledger when ids must be isolated; null when there are no proxy keys. Keys without the KEY_LIMITS binding fail closed. */

@@ -1,5 +1,5 @@
 import { createIdGenerator, invalidRequest, ResponsesError, type ResponsesRequest } from "../../src/index.ts";
-import { conversationOf } from "../../src/server.ts";
+import { conversationOf, responseNotFound } from "../../src/server.ts";
 import type { ClientContext } from "../context.ts";
 import { EVENT_STREAM_HEADERS, json } from "../http.ts";
 import type { BackgroundRuns } from "../run/background.ts";
@@ -8,10 +8,6 @@ import { prepareCompaction } from "../run/compaction.ts";
 import { admit } from "../ops/limits.ts";
 
 type Handler = (request: Request, ctx: ClientContext, params: Record<string, string>) => Promise<Response>;
-
-function notFound(id: string): ResponsesError {
-  return new ResponsesError(404, { message: `Response with id '${id}' not found.`, type: "invalid_request_error", param: null, code: null });
-}
 
 /** Headers a run needs again inside its object: the credential, who the client is, this request's id (its log line carries it). Never stored. */
 function runHeaders(headers: Headers, requestId: string | undefined): Array<[string, string]> {
@@ -61,7 +57,7 @@ export async function startBackground(body: ResponsesRequest, text: string, requ
   const queued = await runs.start(id, text, runHeaders(request.headers, ctx.ops?.requestId));
   if (body.stream !== true) return json(200, queued, headers);
   const events = await runs.events(id, -1);
-  if (!events) throw notFound(id);
+  if (!events) throw responseNotFound(id);
   return new Response(events, { status: 200, headers: { ...headers, ...EVENT_STREAM_HEADERS } });
 }
 
@@ -88,7 +84,7 @@ export function getOrStream(stored: Handler): Handler {
       const events = await ctx.background?.events(id, after);
       if (events) return new Response(events, { status: 200, headers: EVENT_STREAM_HEADERS });
       if (ctx.store && (await ctx.store.get(id))) throw invalidRequest(`Response '${id}' was not created with background=true: only background responses can be streamed again.`, "stream", "invalid_value");
-      throw notFound(id);
+      throw responseNotFound(id);
     }
     try {
       return await stored(request, ctx, params);
@@ -123,5 +119,5 @@ export async function cancelResponse(_request: Request, ctx: ClientContext, para
   const run = await ctx.background?.cancel(id);
   if (run) return json(200, run);
   if (ctx.store && (await ctx.store.get(id))) throw new ResponsesError(400, { message: "Cannot cancel a synchronous response.", type: "invalid_request_error", param: null, code: null });
-  throw notFound(id);
+  throw responseNotFound(id);
 }

@@ -1,15 +1,10 @@
 import { invalidRequest, ResponsesError } from "../../src/index.ts";
-import type { ListOptions, ResponseStore } from "../../src/server.ts";
+import { type ListOptions, type ResponseStore, responseNotFound } from "../../src/server.ts";
 import type { ClientContext } from "../context.ts";
 import { json } from "../http.ts";
 
-/** OpenAI's answer for an id it does not know (or that another key stored). */
-function notFound(id: string): ResponsesError {
-  return new ResponsesError(404, { message: `Response with id '${id}' not found.`, type: "invalid_request_error", param: null, code: null });
-}
-
 function storeOf(ctx: ClientContext, id: string): ResponseStore {
-  if (!ctx.store) throw notFound(id);
+  if (!ctx.store) throw responseNotFound(id);
   return ctx.store;
 }
 
@@ -17,14 +12,14 @@ function storeOf(ctx: ClientContext, id: string): ResponseStore {
 export async function getResponse(_request: Request, ctx: ClientContext, params: Record<string, string>): Promise<Response> {
   const id = params.id!;
   const stored = await storeOf(ctx, id).get(id);
-  if (!stored) throw notFound(id);
+  if (!stored) throw responseNotFound(id);
   return json(200, stored);
 }
 
 /** `DELETE /v1/responses/{id}`. */
 export async function deleteResponse(_request: Request, ctx: ClientContext, params: Record<string, string>): Promise<Response> {
   const id = params.id!;
-  if (!(await storeOf(ctx, id).delete(id))) throw notFound(id);
+  if (!(await storeOf(ctx, id).delete(id))) throw responseNotFound(id);
   return json(200, { id, object: "response", deleted: true });
 }
 
@@ -55,6 +50,6 @@ export async function listInputItems(request: Request, ctx: ClientContext, param
     if (e instanceof RangeError) throw invalidRequest(`Invalid 'after': no input item with id '${options.after}' in response '${id}'.`, "after", "invalid_value");
     throw e;
   }
-  if (!page) throw notFound(id);
+  if (!page) throw responseNotFound(id);
   return json(200, page);
 }
