@@ -17,6 +17,8 @@
  * (docs/stored-responses.md, "Large request bodies").
  */
 
+import { utf8Bytes } from "./utf8.ts";
+
 /** How far one attempt's body got: bytes the runtime pulled, and whether it pulled them all. */
 export interface Sent {
   bytes: number;
@@ -59,7 +61,7 @@ export function counted(source: ReadableStream<Uint8Array>, sent: Sent): Readabl
 /** The body's size in bytes: counted when it was sent whole, else measured (only on the error path: a fresh stream, read and dropped chunk by chunk). */
 export async function bodySize(body: string | (() => ReadableStream<Uint8Array>) | null, sent: Sent): Promise<number> {
   if (body === null) return 0;
-  if (typeof body === "string") return new TextEncoder().encode(body).byteLength;
+  if (typeof body === "string") return utf8Bytes(body);
   if (sent.done) return sent.bytes;
   let size = 0;
   for await (const chunk of body() as unknown as AsyncIterable<Uint8Array>) size += chunk.byteLength;

@@ -3,6 +3,7 @@ import { fromChatCompletion, invalidRequest, ResponsesError, type ResponsesInput
 import { type ConversationItem, contextCompactionItem, currentTurnStart, expandInput, isContextSummary, requireSealer, type Sealer, summaryRequest } from "../../src/server.ts";
 import type { ClientContext } from "../context.ts";
 import { recordUsage } from "../ops/log.ts";
+import { utf8Bytes } from "../utf8.ts";
 import { countPrepared } from "./count-tokens.ts";
 import { completionOf } from "./modes.ts";
 import { openUpstream } from "./open-upstream.ts";
@@ -94,15 +95,7 @@ function compactThreshold(value: unknown): number | null {
 
 /** UTF-8 bytes of every string in `value`. */
 function utf8(value: unknown): number {
-  if (typeof value === "string") {
-    let n = value.length;
-    for (let i = 0; i < value.length; i++) {
-      const c = value.charCodeAt(i);
-      // A surrogate pair is 2 units for 4 bytes; other non-ASCII 1 unit for 2 or 3.
-      if (c >= 0x80) n += c >= 0x800 && (c < 0xd800 || c > 0xdfff) ? 2 : 1;
-    }
-    return n;
-  }
+  if (typeof value === "string") return utf8Bytes(value);
   if (typeof value !== "object" || value === null) return 0;
   let sum = 0;
   for (const v of Array.isArray(value) ? value : Object.values(value)) sum += utf8(v);

@@ -1,5 +1,6 @@
 // Internal: the Responses WebSocket's message size limit: announced on the upgrade, enforced per frame.
 import { ResponsesError } from "../../src/index.ts";
+import { utf8Bytes } from "../utf8.ts";
 
 /**
  * Codex (0.171 and later) reads this header from the upgrade response: the largest message, in
@@ -16,21 +17,6 @@ export function maxMessageHeader(limit: number, upstream?: Headers): Record<stri
   const theirs = Number(upstream?.get(MAX_MESSAGE_HEADER) ?? NaN);
   const bytes = Number.isInteger(theirs) && theirs > 0 ? Math.min(theirs, limit) : limit;
   return { [MAX_MESSAGE_HEADER]: String(bytes) };
-}
-
-/** A string's size in UTF-8 bytes, counted without encoding it (a lone surrogate counts as the 3 bytes of U+FFFD). */
-function utf8Bytes(s: string): number {
-  let n = s.length;
-  for (let i = 0; i < s.length; i++) {
-    const c = s.charCodeAt(i);
-    if (c < 0x80) continue;
-    if (c < 0x800) n += 1;
-    else if (c >= 0xd800 && c <= 0xdbff && i + 1 < s.length && (s.charCodeAt(i + 1) & 0xfc00) === 0xdc00) {
-      n += 2;
-      i++;
-    } else n += 2;
-  }
-  return n;
 }
 
 /**
