@@ -17,8 +17,8 @@ type Usage = Record<string, unknown> & { input_tokens?: number; output_tokens?: 
 const num = (v: unknown) => (typeof v === "number" && Number.isFinite(v) ? v : 0);
 const detail = (u: Usage, field: string, key: string) => num((u[field] as Record<string, unknown> | null | undefined)?.[key]);
 
-/** A usage object of either API into the key's usage, once per request. */
-function count(ops: RequestOps, shape: "responses" | "chat", u: unknown, responseId: string | null, status?: "completed" | "incomplete" | "failed"): void {
+/** A usage object of either API into the key's usage, once per request (a passed-through answer's, or a relayed socket frame's). */
+export function count(ops: RequestOps, shape: "responses" | "chat", u: unknown, responseId: string | null, status?: "completed" | "incomplete" | "failed"): void {
   if (typeof u !== "object" || u === null) return;
   const usage = u as Usage;
   if (shape === "responses") {

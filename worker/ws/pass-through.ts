@@ -3,7 +3,7 @@ import { acceptWebSocket, upgradedSocket } from "../cloudflare/websocket.ts";
 import { maxMessageHeader } from "./message-limit.ts";
 import { redact } from "../upstream.ts";
 import { ResponsesError } from "../../src/index.ts";
-import { logTokenCount } from "../ops/log.ts";
+import { count } from "../ops/observe.ts";
 import { idsInBody, isolates, rememberCreated, requireIsolation, requireOwned } from "../ops/ownership.ts";
 import { nextTurn } from "../ops/request.ts";
 
@@ -129,7 +129,7 @@ const WATCHED_EVENT = /^\{\s*"type"\s*:\s*"response\.(created|completed|incomple
 async function observeUpstreamFrame(data: string, ctx: ClientContext, created: Set<string>): Promise<void> {
   const kind = WATCHED_EVENT.exec(data.slice(0, 60))?.[1];
   if (!kind) return;
-  let response: { id?: unknown; model?: unknown; status?: unknown; usage?: { input_tokens?: number; output_tokens?: number; input_tokens_details?: { cached_tokens?: number }; output_tokens_details?: { reasoning_tokens?: number } } | null } | undefined;
+  let response: { id?: unknown; model?: unknown; status?: unknown; usage?: unknown } | undefined;
   try {
     response = (JSON.parse(data) as { response?: typeof response }).response;
   } catch {
@@ -145,7 +145,7 @@ async function observeUpstreamFrame(data: string, ctx: ClientContext, created: S
     const status = kind === "completed" || kind === "incomplete" || kind === "failed" ? kind : "completed";
     const ops = nextTurn(ctx.ops);
     ops.trace.model = typeof response?.model === "string" ? response.model : null;
-    logTokenCount(ops, u.input_tokens ?? 0, u.output_tokens ?? 0, { cached: u.input_tokens_details?.cached_tokens ?? 0, reasoning: u.output_tokens_details?.reasoning_tokens ?? 0, responseId: id, status });
+    count(ops, "responses", u, id, status);
   }
 }
 
