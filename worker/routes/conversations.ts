@@ -7,14 +7,13 @@ import {
   conversationItems,
   conversationNotFound,
   type ConversationStore,
-  compactionExpander,
   expandInput,
   includeOf,
-  reasoningExpander,
   withInclude,
 } from "../../src/server.ts";
 import type { ClientContext } from "../context.ts";
 import { json } from "../http.ts";
+import { sealedItemExpanders } from "../run/prepare.ts";
 import { listOptions } from "./stored.ts";
 
 /** The Conversations API (`/v1/conversations…`), on the context's `ConversationStore`; shapes and errors as OpenAI's. */
@@ -46,9 +45,8 @@ function asItemsError(e: unknown): unknown {
 async function itemsFor(value: unknown, required: boolean, conversations: ConversationStore, conversationId: string | null, ctx: ClientContext) {
   const own = checkItems(value, required);
   const ids = conversations.ids?.(conversationId) ?? createIdGenerator();
-  const expanders = [reasoningExpander(ctx.sealer), compactionExpander(ctx.sealer)];
   try {
-    const expanded = await expandInput({ model: "conversation-items", input: own }, { resolver: ctx.resolver, expanders });
+    const expanded = await expandInput({ model: "conversation-items", input: own }, { resolver: ctx.resolver, expanders: sealedItemExpanders(ctx.sealer) });
     toChatRequest(expanded.request);
     return { ids, items: conversationItems(expanded.resolved, ids) };
   } catch (e) {

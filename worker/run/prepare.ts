@@ -97,6 +97,11 @@ async function stillRunning(e: unknown, request: ResponsesRequest, ctx: ClientCo
   throw e;
 }
 
+/** What opens the sealed items a request carries (reasoning, compaction summaries), on every transport and for every item a conversation is given. */
+export function sealedItemExpanders(sealer: Sealer | null) {
+  return [reasoningExpander(sealer), compactionExpander(sealer)];
+}
+
 /** Codex says who it is in `originator` (`codex_exec`, `codex_cli_rs`, …) and its user agent. */
 function isCodex(headers: Headers): boolean {
   return /^codex/i.test(headers.get("originator") ?? "") || /^codex/i.test(headers.get("user-agent") ?? "");
@@ -123,9 +128,7 @@ export async function prepareResponse(request: ResponsesRequest, ctx: ClientCont
   // A deployment keeping no conversations knows none: OpenAI's 404, as its Conversations routes answer (after the same 400s).
   const unknownConversation = ctx.conversations ? null : conversationOf(request);
   if (unknownConversation !== null) throw conversationNotFound(unknownConversation);
-  // Sealed reasoning and compaction summaries open for every transport.
-  const expanders = [reasoningExpander(ctx.sealer), compactionExpander(ctx.sealer)];
-  const expanded = fromCompaction(await expandInput(request, { resolver: ctx.resolver, expanders, conversations: ctx.conversations }).catch((e: unknown) => stillRunning(e, request, ctx)));
+  const expanded = fromCompaction(await expandInput(request, { resolver: ctx.resolver, expanders: sealedItemExpanders(ctx.sealer), conversations: ctx.conversations }).catch((e: unknown) => stillRunning(e, request, ctx)));
   // On the whole conversation, as OpenAI checks it: a call and its output often sit on either side of `previous_response_id`.
   checkToolPairing(expanded.input);
   const route = config.route(typeof request.model === "string" ? request.model : "");
