@@ -5,7 +5,8 @@
  * gap), so they are chunked, streamed and paged by the same code as a response's items. One small
  * row per conversation in `conversations` says where the next item goes.
  */
-import { type Answer, INLINE_CHARS, ndjsonLines, pageOf, type RowKey, sendRows } from "./store-rows.ts";
+import { type Answer, INLINE_CHARS, type ListResult, ndjsonLines, pageOf, type RowKey, sendRows } from "./store-rows.ts";
+import type { ListOptions } from "../../src/server.ts";
 
 /** Created with the first conversation (an object that holds none pays no page for it). */
 const CONVERSATIONS = "CREATE TABLE IF NOT EXISTS conversations (id TEXT PRIMARY KEY, created_at INTEGER NOT NULL, metadata TEXT NOT NULL, next_pos INTEGER NOT NULL) WITHOUT ROWID";
@@ -25,8 +26,6 @@ export interface ConversationPage {
   next: number | null;
 }
 
-/** Answer of `listConversation`: as a response's `list`. */
-export type ConversationList = { ids: Array<string | null>; hasMore: boolean; items: Answer } | { unknownAfter: true } | undefined;
 
 /** What the rows need from their object. */
 export interface RowHost {
@@ -150,7 +149,7 @@ export class ConversationRows {
   }
 
   /** A page as the API lists it: `after` found through the item-id index, then only the page's rows. */
-  list(id: string, options: { limit: number; order: "asc" | "desc"; after?: string | undefined }): ConversationList {
+  list(id: string, options: ListOptions): ListResult {
     if (!this.head(id)) return undefined;
     const asc = options.order === "asc";
     let from = asc ? -1 : Number.MAX_SAFE_INTEGER;

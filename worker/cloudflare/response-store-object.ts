@@ -1,7 +1,8 @@
 import { DurableObject } from "cloudflare:workers";
-import { type ConversationHead, type ConversationList, type ConversationPage, ConversationRows } from "./conversation-rows.ts";
+import { type ConversationHead, type ConversationPage, ConversationRows } from "./conversation-rows.ts";
 import { migrateV1 } from "./store-migration.ts";
-import { type Answer, ndjsonLines, pageOf, type RowKey, sendRows } from "./store-rows.ts";
+import { type Answer, type ListResult, ndjsonLines, pageOf, type RowKey, sendRows } from "./store-rows.ts";
+import type { ListOptions } from "../../src/server.ts";
 
 /**
  * Stored responses on Durable Objects with SQLite storage.
@@ -66,8 +67,6 @@ export interface HistoryPage {
   next: number | null;
 }
 
-/** Answer of `list`: a page's ids and its items (`Answer` of their JSON). */
-export type ListResult = { ids: Array<string | null>; hasMore: boolean; items: Answer } | { unknownAfter: true } | undefined;
 
 /** A turn's row: enough to place its items in the conversation. */
 interface TurnRow {
@@ -255,7 +254,7 @@ export class ResponseStoreObject extends DurableObject {
    * segments, each a turn's rows (or the conversation's, before the chain's first turn) at
    * increasing ordinals; a page reads segment by segment, one range query each, until it is full.
    */
-  async list(id: string, options: { limit: number; order: "asc" | "desc"; after?: string | undefined }): Promise<ListResult> {
+  async list(id: string, options: ListOptions): Promise<ListResult> {
     const turn = this.#visible(id);
     if (!turn) return undefined;
     const total = turn.base + turn.inputs;
@@ -327,7 +326,7 @@ export class ResponseStoreObject extends DurableObject {
     return this.#rows()?.page(id, from);
   }
 
-  async listConversation(id: string, options: { limit: number; order: "asc" | "desc"; after?: string | undefined }): Promise<ConversationList> {
+  async listConversation(id: string, options: ListOptions): Promise<ListResult> {
     return this.#rows()?.list(id, options);
   }
 

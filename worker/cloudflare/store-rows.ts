@@ -15,6 +15,9 @@ export interface RowKey {
 /** JSON texts, one per row: inline (an array) when small, else an NDJSON byte stream. */
 export type Answer = string[] | ReadableStream<Uint8Array>;
 
+/** Answer of a list (a response's `input_items`, a conversation's items): a page's ids and its items (`Answer` of their JSON); `unknownAfter` when `after` names no item of it. */
+export type ListResult = { ids: Array<string | null>; hasMore: boolean; items: Answer } | { unknownAfter: true } | undefined;
+
 /** Up to this many characters answer inline (one RPC message; its limit is 32 MiB, and a message is copied whole). */
 export const INLINE_CHARS = 8_000_000;
 /** One stream pull reads about this much (a row larger than it goes alone, chunk by chunk). */
