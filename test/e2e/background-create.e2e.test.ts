@@ -1,6 +1,7 @@
 import OpenAI from "openai";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { seen } from "../support/scripted-upstream.ts";
+import { poll } from "../support/background-poll.ts";
 import { type Stack, startStack } from "../support/stack.ts";
 
 // A background create refuses at create what the foreground refuses, for real: `wrangler dev` (the repository's
@@ -21,18 +22,9 @@ afterAll(async () => {
   await stack?.stop();
 });
 
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 const client = (key: string) => new OpenAI({ apiKey: key, baseURL: stack.baseURL, maxRetries: 0 });
 const chatRequests = () => seen.requests.filter((q) => q.url.endsWith("/chat/completions")).length;
 
-async function poll(c: OpenAI, id: string): Promise<OpenAI.Responses.Response> {
-  for (let i = 0; i < 300; i++) {
-    const r = await c.responses.retrieve(id);
-    if (r.status !== "queued" && r.status !== "in_progress") return r;
-    await sleep(100);
-  }
-  throw new Error(`${id} never finished:\n${stack.output()}`);
-}
 
 /** The SDK's error for a create: its status and OpenAI's error body. */
 async function refusal(p: Promise<unknown>): Promise<{ status: number | undefined; code: unknown; type: unknown; message: string }> {
@@ -51,7 +43,7 @@ describe("background create refusals, through wrangler dev", () => {
     for (const input of ["One.", "Two."]) {
       const created = await dave.responses.create({ model: "scripted-text", input, background: true });
       expect(created.status).toBe("queued");
-      expect((await poll(dave, created.id)).status).toBe("completed");
+      expect((await poll(dave, created.id, stack)).status).toBe("completed");
     }
     const before = chatRequests();
     const background = await refusal(dave.responses.create({ model: "scripted-text", input: "Three.", background: true }));

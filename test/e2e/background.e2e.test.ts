@@ -1,6 +1,7 @@
 import OpenAI from "openai";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { seen } from "../support/scripted-upstream.ts";
+import { poll } from "../support/background-poll.ts";
 import { type Stack, startStack } from "../support/stack.ts";
 
 // Background runs for real: `wrangler dev` (its Durable Objects on Miniflare) in front of the scripted chat server
@@ -20,14 +21,6 @@ afterAll(async () => {
 const words = (n: number) => Array.from({ length: n }, (_x, i) => `w${i} `).join("");
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
-async function poll(c: OpenAI, id: string): Promise<OpenAI.Responses.Response> {
-  for (let i = 0; i < 300; i++) {
-    const r = await c.responses.retrieve(id);
-    if (r.status !== "queued" && r.status !== "in_progress") return r;
-    await sleep(100);
-  }
-  throw new Error(`${id} never finished:\n${stack.output()}`);
-}
 
 describe("background responses with the openai SDK → wrangler dev", () => {
   it("create with background: true answers queued at once; polling with responses.retrieve sees it complete", async () => {
@@ -35,7 +28,7 @@ describe("background responses with the openai SDK → wrangler dev", () => {
     const created = await client.responses.create({ model: "scripted-paced-20-50", input: "Count.", background: true });
     expect(created.status).toBe("queued");
     expect(created.background).toBe(true);
-    const done = await poll(client, created.id);
+    const done = await poll(client, created.id, stack);
     expect(done.status).toBe("completed");
     expect(done.output_text).toBe(words(20));
     // Stored like any response: it can be continued.
@@ -96,7 +89,7 @@ describe("background responses with the openai SDK → wrangler dev", () => {
     const id = (JSON.parse(head.split("\n")[1]!.slice(6)) as { response: { id: string } }).response.id;
     controller.abort(); // gone, before the run has written a word
     const later = new OpenAI({ apiKey: "sk-client", baseURL: stack.baseURL, maxRetries: 0 });
-    const done = await poll(later, id);
+    const done = await poll(later, id, stack);
     expect(done.status).toBe("completed");
     expect(done.output_text).toBe(words(25));
     // Another key does not see it.

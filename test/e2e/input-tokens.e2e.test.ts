@@ -1,24 +1,20 @@
 import OpenAI from "openai";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { seen, scriptedUpstream } from "../support/scripted-upstream.ts";
-import { serve } from "../support/serve.ts";
-import { startWorker } from "../support/start-worker.ts";
+import { seen } from "../support/scripted-upstream.ts";
+import { type Stack, startStack } from "../support/stack.ts";
 
 // `client.responses.inputTokens.count(...)` (openai SDK 7.60) → wrangler dev → the scripted chat server, whose
 // `scripted-count` model bills one prompt token per word of every message plus one per message.
-let upstream: Awaited<ReturnType<typeof serve>>;
-let worker: Awaited<ReturnType<typeof startWorker>>;
+let stack: Stack;
 let client: OpenAI;
 
 beforeAll(async () => {
-  upstream = await serve(scriptedUpstream);
-  worker = await startWorker(upstream.url, undefined);
-  client = new OpenAI({ apiKey: "sk-client", baseURL: `${worker.url}/v1`, maxRetries: 0 });
+  stack = await startStack();
+  client = new OpenAI({ apiKey: "sk-client", baseURL: stack.baseURL, maxRetries: 0 });
 });
 
 afterAll(async () => {
-  await worker?.stop();
-  await upstream?.close();
+  await stack?.stop();
 });
 
 describe("openai SDK: responses.inputTokens.count", () => {

@@ -1,24 +1,20 @@
 import OpenAI from "openai";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { seen, scriptedUpstream } from "../support/scripted-upstream.ts";
-import { serve } from "../support/serve.ts";
-import { startWorker } from "../support/start-worker.ts";
+import { seen } from "../support/scripted-upstream.ts";
+import { type Stack, startStack } from "../support/stack.ts";
 
 // The real thing: `wrangler dev` (workerd) in front of a real local HTTP chat-completions server,
 // with the official `openai` SDK as the client.
-let upstream: Awaited<ReturnType<typeof serve>>;
-let worker: Awaited<ReturnType<typeof startWorker>>;
+let stack: Stack;
 let client: OpenAI;
 
 beforeAll(async () => {
-  upstream = await serve(scriptedUpstream);
-  worker = await startWorker(upstream.url, undefined);
-  client = new OpenAI({ apiKey: "sk-client", baseURL: `${worker.url}/v1`, maxRetries: 0 });
+  stack = await startStack();
+  client = new OpenAI({ apiKey: "sk-client", baseURL: stack.baseURL, maxRetries: 0 });
 });
 
 afterAll(async () => {
-  await worker?.stop();
-  await upstream?.close();
+  await stack?.stop();
 });
 
 const weatherTool = { type: "function" as const, name: "get_weather", description: "Weather for a city", strict: false, parameters: { type: "object", properties: { city: { type: "string" } }, required: ["city"] } };
