@@ -1,5 +1,7 @@
-import { exports } from "cloudflare:workers";
+import { env, exports } from "cloudflare:workers";
 import { configFromEnv } from "../../worker/config.ts";
+import { partitionOf, shardOf } from "../../worker/cloudflare/durable-store.ts";
+import type { ResponseStoreObject } from "../../worker/cloudflare/response-store-object.ts";
 import type { Env } from "../../worker/env.ts";
 import { type Fetch, handle, type Platform } from "../../worker/router.ts";
 
@@ -38,4 +40,9 @@ export function events(text: string): Array<{ type: string; [k: string]: unknown
 export function withEnv(env: Partial<Env>, fetchUpstream: Fetch = (input, i) => fetch(input, i), platform: Platform = {}) {
   const config = configFromEnv({ UPSTREAM_BASE_URL: `${UPSTREAM}/v1`, ...env });
   return (path: string, init: RequestInit = {}) => handle(new Request(`${BRIDGE}${path}`, init), config, fetchUpstream, platform);
+}
+
+/** The stored-response object holding `id` (its credential's partition, the shard in the id), for tests that look inside it. */
+export async function storeObjectOf(id: string, credential: string | null): Promise<DurableObjectStub<ResponseStoreObject>> {
+  return env.RESPONSES_STORE.get(env.RESPONSES_STORE.idFromName(`${await partitionOf(credential)}:${shardOf(id)}`));
 }

@@ -3,10 +3,10 @@ import { beforeEach, describe, expect, it } from "vitest";
 import type { ResponseResource } from "../../src/index.ts";
 import type { ConversationItem } from "../../src/server.ts";
 import { durableConversations } from "../../worker/cloudflare/durable-conversations.ts";
-import { allOf, durableStore, partitionOf, shardedIds, shardOf } from "../../worker/cloudflare/durable-store.ts";
-import { CHUNK_CHARS, type HistoryPage, type ResponseStoreObject } from "../../worker/cloudflare/response-store-object.ts";
+import { allOf, durableStore, shardedIds, shardOf } from "../../worker/cloudflare/durable-store.ts";
+import { CHUNK_CHARS, type HistoryPage } from "../../worker/cloudflare/response-store-object.ts";
 import type { Answer } from "../../worker/cloudflare/store-rows.ts";
-import { BRIDGE, resetSeen, seen } from "./bridge.ts";
+import { BRIDGE, resetSeen, seen, storeObjectOf } from "./bridge.ts";
 import { connectWs } from "./ws-client.ts";
 
 /**
@@ -63,9 +63,7 @@ async function inputItems(id: string, order: "asc" | "desc", limit: number, key:
   throw new Error("too many pages");
 }
 
-async function objectOf(id: string, key: string | null = KEY): Promise<DurableObjectStub<ResponseStoreObject>> {
-  return env.RESPONSES_STORE.get(env.RESPONSES_STORE.idFromName(`${await partitionOf(key)}:${shardOf(id)}`));
-}
+const objectOf = (id: string, key: string | null = KEY) => storeObjectOf(id, key);
 
 beforeEach(async () => {
   await resetSeen();

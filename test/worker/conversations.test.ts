@@ -7,9 +7,9 @@ import { configFromEnv } from "../../worker/config.ts";
 import { durableStore } from "../../worker/cloudflare/durable-store.ts";
 import { handle } from "../../worker/router.ts";
 import { durableConversations } from "../../worker/cloudflare/durable-conversations.ts";
-import { partitionOf, shardOf } from "../../worker/cloudflare/durable-store.ts";
+import { shardOf } from "../../worker/cloudflare/durable-store.ts";
 import { CHUNK_CHARS, type ResponseStoreObject } from "../../worker/cloudflare/response-store-object.ts";
-import { BRIDGE, events, resetSeen, seen, UPSTREAM, withEnv } from "./bridge.ts";
+import { BRIDGE, events, resetSeen, seen, storeObjectOf, UPSTREAM, withEnv } from "./bridge.ts";
 import { connectWs } from "./ws-client.ts";
 
 /** The Conversations API and `conversation` on create (issue 24, item 5), through the Worker as deployed. */
@@ -59,9 +59,7 @@ async function allItems(id: string, key: string | null = KEY_A): Promise<Convers
   throw new Error("too many pages");
 }
 
-async function objectOf(id: string, key: string | null = KEY_A): Promise<DurableObjectStub<ResponseStoreObject>> {
-  return env.RESPONSES_STORE.get(env.RESPONSES_STORE.idFromName(`${await partitionOf(key)}:${shardOf(id)}`));
-}
+const objectOf = (id: string, key: string | null = KEY_A) => storeObjectOf(id, key);
 
 beforeEach(async () => {
   await resetSeen();

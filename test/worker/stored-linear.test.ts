@@ -4,10 +4,10 @@ import { afterEach, beforeEach, describe, expect, it, vi } from "vitest";
 import type { ResponseResource } from "../../src/index.ts";
 import type { ConversationItem, ResponseStore } from "../../src/server.ts";
 import { configFromEnv } from "../../worker/config.ts";
-import { durableStore, partitionOf, shardOf } from "../../worker/cloudflare/durable-store.ts";
+import { durableStore, partitionOf } from "../../worker/cloudflare/durable-store.ts";
 import { CHUNK_CHARS, SCHEMA_VERSION } from "../../worker/cloudflare/response-store-object.ts";
 import { handle } from "../../worker/router.ts";
-import { BRIDGE, resetSeen, seen, UPSTREAM } from "./bridge.ts";
+import { BRIDGE, resetSeen, seen, storeObjectOf, UPSTREAM } from "./bridge.ts";
 
 /**
  * Stored conversations that last (issue 17): each item stored once, chains of hundreds of turns,
@@ -52,7 +52,7 @@ function bridge(wrap: (store: ResponseStore) => ResponseStore = (s) => s) {
   };
 }
 
-const objectOf = async (id: string) => env.RESPONSES_STORE.get(env.RESPONSES_STORE.idFromName(`${await partitionOf(KEY)}:${shardOf(id)}`));
+const objectOf = (id: string) => storeObjectOf(id, KEY);
 const count = async (id: string, table: string) => runInDurableObject(await objectOf(id), (_o, state) => state.storage.sql.exec<{ n: number }>(`SELECT COUNT(*) AS n FROM ${table}`).one().n);
 const textOf = (item: ConversationItem) => {
   const content = (item as { content?: unknown }).content;
