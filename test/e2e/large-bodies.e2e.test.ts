@@ -63,7 +63,10 @@ const conversation = function* () {
 
 describe("large requests right after a burst of 256 streams", () => {
   it(`a 20 MB input and a 30 × 1 MB conversation, ${ROUNDS} times each, all reach the upstream and are answered`, async () => {
-    const burst = await Promise.all(Array.from({ length: 256 }, () => send(JSON.stringify({ model: "counting", input: "hi", stream: true, store: false }))));
+    // The burst is the load the scenario needs, not what it tests: a connection the local TCP stack resets while 256 of
+    // them open at once against wrangler dev (seen once in eight runs of the whole suite: ECONNRESET before any HTTP answer) is opened again.
+    const burstOne = () => send(JSON.stringify({ model: "counting", input: "hi", stream: true, store: false }));
+    const burst = await Promise.all(Array.from({ length: 256 }, () => burstOne().catch((e: unknown) => ((e as { cause?: { code?: string } })?.cause?.code === "ECONNRESET" ? burstOne() : Promise.reject(e)))));
     expect(burst.filter((r) => r.status !== 200 || !r.text.includes('"type":"response.completed"'))).toEqual([]);
     const before = upstream.arrivals.length;
     const failures: string[] = [];
